@@ -1,0 +1,1 @@
+"""Official code sets built into read-only, versioned SQLite knowledge bases."""

@@ -1,0 +1,34 @@
+"""One global conftest: where the official files are, and a knowledge base built once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _mirror() -> Path:
+    env = os.environ.get("MEDCODER_MIRROR")
+    return Path(env) if env else (REPO.parent / "shared" / "cms")
+
+
+@pytest.fixture(scope="session")
+def mirror_dir() -> Path:
+    """The local mirror of official CMS/CDC files (``../shared/cms``); tests need the real files."""
+    path = _mirror()
+    if not (path / "README.md").exists():
+        pytest.fail(f"official-file mirror not found at {path}; set MEDCODER_MIRROR")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tabular_xml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The official FY2026 April ICD-10-CM Tabular XML as shipped by the pinned PyPI package."""
+    import simple_icd_10_cm
+
+    path = Path(simple_icd_10_cm.__file__).parent / "data" / "icd10c-tabular-April-1-2026.xml"
+    assert path.exists(), path
+    return path
