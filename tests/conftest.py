@@ -27,8 +27,11 @@ def mirror_dir() -> Path:
 @pytest.fixture(scope="session")
 def tabular_xml(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The official FY2026 April ICD-10-CM Tabular XML as shipped by the pinned PyPI package."""
-    import simple_icd_10_cm
+    import importlib.util
 
-    path = Path(simple_icd_10_cm.__file__).parent / "data" / "icd10c-tabular-April-1-2026.xml"
+    # Locate the package without importing it: its import emits a DeprecationWarning.
+    spec = importlib.util.find_spec("simple_icd_10_cm")
+    assert spec is not None and spec.origin is not None, "simple-icd-10-cm==1.5.0 is not installed"
+    path = Path(spec.origin).parent / "data" / "icd10c-tabular-April-1-2026.xml"
     assert path.exists(), path
     return path

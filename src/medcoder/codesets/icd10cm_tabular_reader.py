@@ -1,0 +1,433 @@
+"""Answer Tabular List questions from a built KB: does this code exist, is it billable, what is it called,
+what is above and below it, which notes and 7th characters apply.
+
+Why in-memory dicts loaded lazily: the coding and edits stages ask about every suggested code, often
+many times per record, so ``get`` must cost a dictionary lookup, not a query (the whole hierarchy is
+~47,000 rows, a few MB). Notes are read with indexed queries because they are asked for far less often.
+7th-character codes (``S39.012A``, ``T40.2X1A``) are synthesised from the ``sevenChrDef`` that applies,
+following the Tabular's rule: "For codes less than 6 characters that require a 7th character a
+placeholder X should be assigned for all characters less than 6".
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal, cast
+
+from medcoder.errors import NotFoundError, ReleaseError
+from medcoder.model.code import CodeRef, normalize_icd10cm
+
+Level = Literal["category", "subcategory", "code"]
+NoteLevel = Literal["introduction", "chapter", "block", "category", "subcategory", "code"]
+NoteKind = Literal["inclusionTerm", "includes", "excludes1", "excludes2", "codeFirst", "useAdditionalCode",
+                   "codeAlso", "notes", "sevenChrNote", "sevenChrDef", "visualImpairment", "instruction"]
+
+INHERITED_KINDS: frozenset[str] = frozenset({
+    "includes", "excludes1", "excludes2", "codeFirst", "useAdditionalCode", "codeAlso", "notes",
+    "sevenChrNote", "sevenChrDef"})
+"""Note kinds that apply to every code below the level that prints them (Guideline I.A.12: an Excludes
+note under a category applies to all its codes). Inclusion terms and the H54 visual-impairment table
+describe only the code they are printed under, so they are not inherited."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chapter:
+    number: int
+    title: str
+    first: str
+    last: str
+
+    @property
+    def range(self) -> str:
+        return f"{self.first}-{self.last}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Block:
+    """A section of a chapter (``E08-E13``); ``parent`` is the enclosing block, if any (``T20-T32``)."""
+
+    id: str
+    title: str
+    first: str
+    last: str
+    chapter: int
+    parent: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TabularEntry:
+    """One code of the Tabular, printed (``E11.22``) or a synthesised 7th-character code (``S39.012A``).
+
+    ``billable`` means valid on a claim: a leaf needing no 7th character, or a 7th-character code.
+    ``needs_seventh`` marks a leaf such as ``S39.012`` that is only billable with a 7th character;
+    ``seventh`` is the 7th character of a synthesised code; ``seventh_from`` the code whose
+    ``sevenChrDef`` applies (``S39``), if any.
+    """
+
+    code: str
+    title: str
+    level: Level
+    billable: bool
+    parent: str | None
+    category: str
+    block: str
+    chapter: int
+    needs_seventh: bool = False
+    seventh: str | None = None
+    seventh_from: str | None = None
+
+    @property
+    def undotted(self) -> str:
+        return self.code.replace(".", "")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Note:
+    """One printed note line with the codes it references and where it was printed.
+
+    ``level``/``source`` say where it came from (``"category"``/``"S39"``, ``"block"``/``"S30-S39"``,
+    ``"chapter"``/``"19"``), so a coder can see why an inherited Excludes1 applies. ``group`` numbers
+    the XML element, so "any associated:" and its list items stay together. ``character`` is the 7th
+    character a ``sevenChrDef`` line describes.
+    """
+
+    kind: NoteKind
+    text: str
+    codes: tuple[str, ...]
+    level: NoteLevel
+    source: str
+    group: int
+    character: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class _Index:
+    version: str
+    entries: dict[str, TabularEntry]
+    by_bare: dict[str, TabularEntry]
+    span: dict[str, tuple[int, int]]
+    order: list[TabularEntry]
+    children: dict[str, list[TabularEntry]]
+    seventh: dict[str, dict[str, str]]
+    rules: dict[tuple[str, str], tuple[str, str]]
+    chapters: dict[int, Chapter]
+    blocks: dict[str, Block]
+
+
+def _choices(codes: list[str], limit: int = 12) -> str:
+    shown = ", ".join(codes[:limit])
+    return shown if len(codes) <= limit else f"{shown} ... ({len(codes) - limit} more)"
+
+
+class Tabular:
+    """Read-only view of the ICD-10-CM Tabular tables of a KB. Safe to share across threads."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._index: _Index | None = None
+        self._lock = threading.Lock()
+
+    # -- loading -------------------------------------------------------------------------------------
+
+    def _idx(self) -> _Index:
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    self._index = self._load()
+        return self._index
+
+    def _load(self) -> _Index:
+        try:
+            info = dict(self._conn.execute("SELECT key, value FROM tabular_info"))
+            rows = self._conn.execute(
+                "SELECT code, title, level, parent, block, chapter, leaf, seventh_from, seq, seq_end "
+                "FROM tabular_code ORDER BY seq").fetchall()
+            seventh_rows = self._conn.execute(
+                "SELECT owner, character, title FROM tabular_seventh ORDER BY owner, seq").fetchall()
+            rule_rows = self._conn.execute(
+                "SELECT category, sixth, excluded, note FROM tabular_seventh_rule").fetchall()
+            chapters = {n: Chapter(number=n, title=t, first=f, last=la) for n, t, f, la in
+                        self._conn.execute("SELECT number, title, first, last FROM tabular_chapter "
+                                           "ORDER BY seq")}
+            blocks = {i: Block(id=i, title=t, first=f, last=la, chapter=c, parent=p) for i, t, f, la, c, p in
+                      self._conn.execute("SELECT id, title, first, last, chapter, parent "
+                                         "FROM tabular_block ORDER BY seq")}
+        except sqlite3.OperationalError as e:
+            raise ReleaseError(f"this knowledge base has no ICD-10-CM Tabular tables ({e})", code="E401",
+                               fix="Build the ICD-10-CM KB first (codesets.icd10cm_tabular.build)") from e
+        seventh: dict[str, dict[str, str]] = {}
+        for owner, char, title in seventh_rows:
+            seventh.setdefault(owner, {})[char] = title
+        idx = _Index(version=info.get("version", "?"), entries={}, by_bare={}, span={}, order=[],
+                     children={}, seventh=seventh,
+                     rules={(c, s): (x, n) for c, s, x, n in rule_rows}, chapters=chapters, blocks=blocks)
+        for code, title, level, parent, block, chapter, leaf, seventh_from, seq, seq_end in rows:
+            entry = TabularEntry(code=code, title=title, level=level,
+                                 billable=bool(leaf) and not seventh_from, parent=parent, category=code[:3],
+                                 block=block, chapter=chapter,
+                                 needs_seventh=bool(leaf) and bool(seventh_from), seventh_from=seventh_from)
+            idx.entries[code] = entry
+            idx.by_bare[code.replace(".", "")] = entry
+            idx.span[code] = (seq, seq_end)
+            idx.order.append(entry)
+            if parent is not None:
+                idx.children.setdefault(parent, []).append(entry)
+        return idx
+
+    # -- point lookups -------------------------------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        """The ``<version>`` of the Tabular XML the KB was built from (e.g. ``"2026"``)."""
+        return self._idx().version
+
+    def get(self, code: str) -> TabularEntry | None:
+        """The entry for ``code`` in any form normalize_icd10cm accepts, or None if it is not in the
+        Tabular (``E11.99``). Raises CodeFormatError for malformed input (``E11.``)."""
+        idx = self._index or self._idx()
+        norm = normalize_icd10cm(code)
+        entry = idx.entries.get(norm)
+        if entry is not None or len(norm) != 8:
+            return entry
+        base = self._base_of(idx, norm.replace(".", ""))
+        if base is None:
+            return None
+        title = self._allowed(idx, base).get(norm[-1])
+        return None if title is None else self._expansion(base, norm[-1], title)
+
+    def require(self, code: str, *, billable: bool = True) -> TabularEntry:
+        """Like :meth:`get`, but raise NotFoundError (E501-E505) saying what to code instead; with
+        ``billable=True`` (the default) headers and codes lacking their 7th character are refused too."""
+        entry = self.get(code)
+        if entry is None:
+            raise self._not_found(normalize_icd10cm(code))
+        if billable and not entry.billable:
+            if entry.needs_seventh:
+                chars = self._allowed(self._idx(), entry)
+                listed = ", ".join(f"{c} ({t})" for c, t in chars.items())
+                codes = [self._expansion(entry, c, t).code for c, t in chars.items()]
+                raise NotFoundError(f"{entry.code} requires a 7th character: {listed}", code="E503",
+                                    where=entry.code, fix=f"Use one of {_choices(codes)}")
+            below = [c.code for c in self.children(entry.code)]
+            raise NotFoundError(f"{entry.code} is a {entry.level} header, not billable", code="E502",
+                                where=entry.code,
+                                fix=f"Choose one of {_choices(below)} (or a code below them)")
+        return entry
+
+    def _not_found(self, norm: str) -> NotFoundError:
+        idx = self._idx()
+        bare = norm.replace(".", "")
+        where = f"ICD-10-CM {idx.version} Tabular"
+        if len(bare) == 7 and (base := self._base_of(idx, bare)) is not None:
+            chars = self._allowed(idx, base)
+            why = ""
+            rule = idx.rules.get((bare[:3], bare[5]))
+            if rule and bare[6] in rule[0]:
+                why = f" ({base.category} note: {rule[1]})"
+            valid = ", ".join(f"{c} ({t})" for c, t in chars.items())
+            return NotFoundError(f"{norm} is not a code in the {where}: 7th character {bare[6]} is not "
+                                 f"valid for {base.code}{why}", code="E504", where=norm,
+                                 fix=f"Valid 7th characters: {valid}")
+        if 5 <= len(bare) <= 7:
+            stem, char = bare[:-1], bare[-1]
+            for k in range(3, len(stem) + 1):
+                guess = stem[:k] + "X" * (6 - len(stem)) + stem[k:] + char
+                if len(guess) == 7 and (hit := self.get(guess)) is not None:
+                    return NotFoundError(f"{norm} is not a code in the {where}: the placeholder X is "
+                                         "missing", code="E505", where=norm,
+                                         fix=f"Did you mean {hit.code} ({hit.title})?")
+        for n in range(len(bare) - 1, 2, -1):
+            near = idx.by_bare.get(bare[:n])
+            if near is not None:
+                if near.billable:
+                    detail = "which is billable"
+                elif near.needs_seventh:
+                    detail = f"which needs a 7th character ({', '.join(self._allowed(idx, near))})"
+                else:
+                    detail = f"whose codes are {_choices([c.code for c in self.children(near.code)])}"
+                return NotFoundError(f"{norm} is not a code in the {where}", code="E501", where=norm,
+                                     fix=f"The closest code is {near.code} '{near.title}', {detail}")
+        return NotFoundError(f"{norm} is not a code in the {where}: category {bare[:3]} does not exist",
+                             code="E501", where=norm,
+                             fix="Check the first three characters, or search the Index by term")
+
+    @staticmethod
+    def _base_of(idx: _Index, bare: str) -> TabularEntry | None:
+        """The printed leaf a 7-character code extends: S39012A -> S39.012, O401XX0 -> O40.1."""
+        stem = bare[:6]
+        while (base := idx.by_bare.get(stem)) is None:
+            if len(stem) <= 3 or not stem.endswith("X"):
+                return None
+            stem = stem[:-1]
+        return base if base.needs_seventh else None
+
+    @staticmethod
+    def _allowed(idx: _Index, entry: TabularEntry) -> dict[str, str]:
+        """7th characters valid for ``entry``, minus those a note withdraws (S06 with 6th character 7/8)."""
+        if entry.seventh_from is None:
+            return {}
+        chars = idx.seventh[entry.seventh_from]
+        if entry.needs_seventh and idx.rules:
+            bare = entry.undotted[:6].ljust(6, "X")
+            rule = idx.rules.get((bare[:3], bare[5]))
+            if rule is not None:
+                return {c: t for c, t in chars.items() if c not in rule[0]}
+        return chars
+
+    @staticmethod
+    def _expansion(base: TabularEntry, char: str, title: str) -> TabularEntry:
+        bare = base.undotted.ljust(6, "X") + char
+        return TabularEntry(code=f"{bare[:3]}.{bare[3:]}", title=f"{base.title}, {title}", level="code",
+                            billable=True, parent=base.code, category=base.category, block=base.block,
+                            chapter=base.chapter, seventh=char, seventh_from=base.seventh_from)
+
+    # -- hierarchy -----------------------------------------------------------------------------------
+
+    def chapter(self, number: int) -> Chapter | None:
+        return self._idx().chapters.get(number)
+
+    def chapters(self) -> list[Chapter]:
+        return list(self._idx().chapters.values())
+
+    def block(self, block_id: str) -> Block | None:
+        """A block by id (``E08-E13``, ``B10``); blocks are not codes, so they have their own lookup."""
+        return self._idx().blocks.get(block_id.strip().upper())
+
+    def blocks(self, *, chapter: int | None = None) -> list[Block]:
+        return [b for b in self._idx().blocks.values() if chapter is None or b.chapter == chapter]
+
+    def categories(self, *, block: str | None = None) -> list[TabularEntry]:
+        """Categories in Tabular order, of one block (including its nested blocks) or of all."""
+        idx = self._idx()
+        wanted: set[str] | None = None
+        if block is not None:
+            wanted = {block.strip().upper()}
+            for b in idx.blocks.values():  # blocks are listed outer-first, so one pass finds all nested
+                if b.parent in wanted:
+                    wanted.add(b.id)
+        return [e for e in idx.order if e.level == "category" and (wanted is None or e.block in wanted)]
+
+    def children(self, code: str) -> list[TabularEntry]:
+        """Codes one level down; for a leaf needing a 7th character, its 7th-character codes."""
+        idx = self._idx()
+        entry = self.require(code, billable=False)
+        if entry.needs_seventh:
+            return [self._expansion(entry, c, t) for c, t in self._allowed(idx, entry).items()]
+        return list(idx.children.get(entry.code, ())) if entry.seventh is None else []
+
+    def ancestors(self, code: str, *, include_self: bool = False) -> list[TabularEntry | Block | Chapter]:
+        """Parent first, up to the category, its block(s) and chapter: ``S39.012A`` -> ``S39.012``,
+        ``S39.01``, ``S39.0``, ``S39``, block ``S30-S39``, chapter 19."""
+        idx = self._idx()
+        entry = self.require(code, billable=False)
+        chain: list[TabularEntry | Block | Chapter] = [entry] if include_self else []
+        parent = entry.parent
+        while parent is not None:
+            chain.append(idx.entries[parent])
+            parent = idx.entries[parent].parent
+        block: str | None = entry.block
+        while block is not None:
+            chain.append(idx.blocks[block])
+            block = idx.blocks[block].parent
+        chain.append(idx.chapters[entry.chapter])
+        return chain
+
+    def covers(self, ref: str | CodeRef, code: str) -> bool:
+        """Whether a note reference (``E11.-``, ``I10-I16``, ``N18.1-N18.6``) includes ``code``.
+
+        Ranges follow Tabular order, not text order: ``C76-C80`` does not include ``C7A``.
+        """
+        idx = self._idx()
+        r = ref if isinstance(ref, CodeRef) else CodeRef.parse(ref)
+        entry = self.get(code)
+        if entry is None:
+            return False
+        seq = idx.span[entry.parent if entry.seventh and entry.parent else entry.code][0]
+        lo, hi = idx.span.get(r.first), idx.span.get(r.last)
+        bare = entry.undotted
+        first, last = r.first.replace(".", ""), r.last.replace(".", "")
+        above = seq >= lo[0] if lo else bare[:len(first)] >= first
+        below = seq <= hi[1] if hi else bare[:len(last)] <= last
+        return above and below
+
+    # -- notes and 7th characters --------------------------------------------------------------------
+
+    def seventh_characters(self, code: str) -> dict[str, str]:
+        """7th characters valid for ``code`` and what they mean; empty when none applies."""
+        entry = self.require(code, billable=False)
+        idx = self._idx()
+        base = idx.entries[entry.parent] if entry.seventh and entry.parent else entry
+        return dict(self._allowed(idx, base))
+
+    def notes(self, code: str, *, inherited: bool = True,
+              kinds: frozenset[str] | None = None) -> list[Note]:
+        """Notes that apply to ``code``, nearest level first, each saying where it was printed.
+
+        With ``inherited`` the notes of every parent code, block(s) and chapter are added (kinds in
+        INHERITED_KINDS). 7th-character definitions come only from the nearest level that defines
+        them: S12.8's replaces S12's.
+        """
+        idx = self._idx()
+        entry = self.require(code, billable=False)
+        own = idx.entries[entry.parent] if entry.seventh and entry.parent else entry
+        owners: list[tuple[str, str, NoteLevel, bool]] = [("code", own.code, own.level, True)]
+        if inherited:
+            for node in self.ancestors(own.code):
+                if isinstance(node, TabularEntry):
+                    owners.append(("code", node.code, node.level, False))
+                elif isinstance(node, Block):
+                    owners.append(("block", node.id, "block", False))
+                else:
+                    owners.append(("chapter", str(node.number), "chapter", False))
+        out: list[Note] = []
+        for owner_kind, owner, level, is_self in owners:
+            for note in self._notes_at(owner_kind, owner, level):
+                if kinds is not None and note.kind not in kinds:
+                    continue
+                if note.kind == "sevenChrDef" and owner != entry.seventh_from:
+                    continue
+                if is_self or note.kind in INHERITED_KINDS:
+                    out.append(note)
+        return out
+
+    def introduction(self) -> list[Note]:
+        """The Tabular's own introduction (conventions: Includes, Excludes1/2, 7th characters ...)."""
+        rows = self._conn.execute("SELECT DISTINCT owner FROM tabular_note WHERE owner_kind = 'introduction' "
+                                  "ORDER BY seq").fetchall()
+        return [n for (owner,) in rows for n in self._notes_at("introduction", owner, "introduction")]
+
+    def _notes_at(self, owner_kind: str, owner: str, level: NoteLevel) -> list[Note]:
+        rows = self._conn.execute(
+            "SELECT kind, text, codes, grp, character FROM tabular_note WHERE owner_kind = ? AND owner = ? "
+            "ORDER BY seq", (owner_kind, owner)).fetchall()
+        return [Note(kind=cast(NoteKind, kind), text=text, codes=tuple(json.loads(codes)), level=level,
+                     source=owner, group=grp, character=char) for kind, text, codes, grp, char in rows]
+
+    # -- enumeration ---------------------------------------------------------------------------------
+
+    def entries(self, *, level: Level | None = None) -> Iterator[TabularEntry]:
+        """Every code printed in the Tabular, in Tabular order (7th-character codes are not printed)."""
+        return (e for e in self._idx().order if level is None or e.level == level)
+
+    def billable_codes(self) -> Iterator[TabularEntry]:
+        """Every billable code in Tabular order, 7th-character codes right after the code they extend."""
+        idx = self._idx()
+        for entry in idx.order:
+            if entry.billable:
+                yield entry
+            elif entry.needs_seventh:
+                for char, title in self._allowed(idx, entry).items():
+                    yield self._expansion(entry, char, title)
+
+    def count(self, *, level: Level | None = None, billable: bool | None = None) -> int:
+        """How many entries match, counting synthesised 7th-character codes (level ``code``, billable)."""
+        idx = self._idx()
+        n = sum(1 for e in idx.order if (level is None or e.level == level)
+                and (billable is None or e.billable == billable))
+        if level in (None, "code") and billable in (None, True):
+            n += sum(len(self._allowed(idx, e)) for e in idx.order if e.needs_seventh)
+        return n
