@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from medcoder.settings import Settings
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -35,3 +37,14 @@ def tabular_xml(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = Path(spec.origin).parent / "data" / "icd10c-tabular-April-1-2026.xml"
     assert path.exists(), path
     return path
+
+
+@pytest.fixture(scope="session")
+def kb_settings(tmp_path_factory: pytest.TempPathFactory, mirror_dir: Path) -> Settings:
+    """Every release built from the mirror into a fresh MEDCODER_HOME, once per test session (worker)."""
+    from medcoder.codesets.build import build_all
+
+    home = tmp_path_factory.mktemp("medcoder-home")
+    settings = Settings(home=home, mirror=mirror_dir, base_url=None)
+    build_all(settings, progress=lambda message: None)
+    return settings

@@ -14,13 +14,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from medcoder.errors import MedcoderError
 from medcoder.settings import Settings, get_settings
 
 app = typer.Typer(help="medcoder: local-first medical coding from the official code sets.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 data_app = typer.Typer(help="Obtain the official files and build the knowledge base.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
@@ -74,15 +73,21 @@ def data_status(home: HomeOpt = None, mirror: MirrorOpt = None, as_json: JsonOpt
     if as_json:
         _print_json(rows)
         return
-    table = Table(title=f"medcoder knowledge base ({_settings(home, mirror).home})", show_lines=True)
-    for col in ("release", "effective", "built", "contains", "lacks"):
-        table.add_column(col, overflow="fold")
+    out.print(f"[bold]medcoder knowledge base[/] in {_settings(home, mirror).home}", highlight=False)
     for row in rows:
-        built = "no" if not row["built"] else f"yes ({row['built_at']})\n" + ", ".join(
-            f"{k}={v:,}" for k, v in row["counts"].items())
-        table.add_row(f"{row['name']}\n{row['title']}", f"{row['effective_from']}\n..{row['effective_to']}",
-                      built, "\n".join(row["contains"]), "\n".join(row["lacks"]))
-    out.print(table)
+        built = f"[green]built {row['built_at']}[/]" if row["built"] else "[yellow]not built[/]"
+        out.print(f"\n[bold]{row['name']}[/]  {row['title']}", highlight=False)
+        out.print(f"  in force {row['effective_from']}..{row['effective_to']} · {built}", highlight=False)
+        for item in row["contains"]:
+            out.print(f"  [green]+[/] {item}", highlight=False)
+        for item in row["lacks"]:
+            out.print(f"  [yellow]-[/] lacks {item}", highlight=False)
+        if row["counts"]:
+            out.print("  counts: " + ", ".join(f"{k}={v:,}" for k, v in row["counts"].items()), highlight=False)
+        for src in row["sources"]:
+            pin = "" if src["pinned"] else " (unpinned)"
+            out.print(f"  source {src['key']}: {src['file']} sha256 {src['sha256'][:16]}… from {src['origin']}"
+                      f"{pin}", highlight=False)
 
 
 @data_app.command("fetch")
@@ -125,3 +130,216 @@ def data_build(home: HomeOpt = None, mirror: MirrorOpt = None, base_url: BaseUrl
         state = "unchanged" if r.skipped else f"built in {r.seconds:.1f}s"
         out.print(f"{r.release.name:28} {state:18} {r.path}", highlight=False)
     out.print(f"{len(results)} releases ready in {total:.1f}s", highlight=False)
+
+
+@data_app.command("load-cpt")
+def data_load_cpt(file: Annotated[Path, typer.Argument(help="Your licensed CPT descriptor file (CSV/TSV/pipe "
+                                                       "or AMA fixed-width).")],
+                  home: HomeOpt = None) -> None:
+    """Load a user-supplied, licensed CPT file; medcoder never ships CPT text."""
+    from medcoder.codesets.cpt_load import load_cpt_file
+
+    try:
+        path, count = load_cpt_file(file, settings=_settings(home), progress=_progress)
+    except MedcoderError as e:
+        _fail(e)
+        return
+    out.print(f"{count:,} CPT codes loaded into {path}", highlight=False)
+
+
+def _codesets(day: date | None) -> Any:
+    from medcoder.codesets.codesets import Codesets
+
+    return Codesets.for_date(day) if day else Codesets.newest()
+
+
+def _show_releases(cs: Any) -> None:
+    for use in cs.uses():
+        if use.note:
+            err.print(f"[yellow]note[/] {use.note}", highlight=False)
+
+
+@app.command("lookup")
+def lookup_cmd(code: Annotated[str, typer.Argument(help="A code: E11.22, s39012a, 0DTJ4ZZ, J1100, LT ...")],
+               on: DateOpt = None,
+               system: Annotated[str | None, typer.Option("--system", help="ICD-10-CM, ICD-10-PCS, HCPCS "
+                                                          "or CPT (default: every system that fits).")] = None,
+               as_json: JsonOpt = False) -> None:
+    """Title, billable, validity on the date, notes (own and inherited), hierarchy — like an encoder."""
+    from medcoder.codesets.lookup import lookup
+
+    day = _parse_date(on)
+    try:
+        cs = _codesets(day)
+        results = lookup(cs, code, system=system)
+    except MedcoderError as e:
+        _fail(e)
+        return
+    if as_json:
+        _print_json([r.to_dict() for r in results])
+        return
+    for r in results:
+        _print_lookup(r, day)
+
+
+def _print_lookup(r: Any, day: date | None) -> None:
+    billable = "[green]billable[/]" if r.billable else "[yellow]not billable[/]"
+    out.print(f"[bold]{r.system} {r.code}[/]  {r.title}", highlight=False)
+    valid = ""
+    if r.valid_on is not None and day is not None:
+        valid = f" · {'[green]valid' if r.valid_on else '[red]not valid'}[/] on {day.isoformat()}"
+    out.print(f"  {billable}{valid} · {r.release}" + (f" · level {r.level}" if r.level else ""), highlight=False)
+    if r.validity:
+        spans = ", ".join(f"{w['from']}..{w['to']}" for w in r.validity)
+        out.print(f"  validity (MCE): {spans}" + (f" · MCE: {', '.join(r.attributes)}" if r.attributes else ""),
+                  highlight=False)
+    for w in r.warnings:
+        out.print(f"  [yellow]![/] {w}", highlight=False)
+    if r.hierarchy:
+        out.print("  hierarchy: " + " < ".join(f"{h['code']} {h['title']}" for h in r.hierarchy), highlight=False)
+    if r.seventh:
+        out.print("  7th characters: " + "; ".join(f"{k} {v}" for k, v in r.seventh.items()), highlight=False)
+    if r.children:
+        out.print("  children: " + "; ".join(f"{c['code']} {c['title']}" for c in r.children[:12])
+                  + (" ..." if len(r.children) > 12 else ""), highlight=False)
+    for a in r.axes:
+        definition = f" — {a['definition']}" if a.get("definition") else ""
+        out.print(f"  {a['position']} {a['name']:<14} {a['character']}  {a['label'] or ''}{definition}",
+                  highlight=False)
+    for key, value in r.details.items():
+        if value not in (None, "", ()):
+            out.print(f"  {key}: {value}", highlight=False)
+    current = None
+    for n in r.notes:
+        if n["from"] != current:
+            current = n["from"]
+            out.print(f"  [cyan]notes of {current}[/]", highlight=False)
+        character = f"{n['character']} " if n.get("character") else ""
+        out.print(f"    [dim]{n['kind']:<17}[/] {character}{n['text']}", highlight=False)
+
+
+@app.command("search")
+def search_cmd(text: Annotated[list[str], typer.Argument(help="Words to search for.")],
+               on: DateOpt = None,
+               limit: Annotated[int, typer.Option("--limit", min=1, max=500)] = 20,
+               as_json: JsonOpt = False) -> None:
+    """Ranked full-text search over titles, inclusion terms, index terms, PCS tables and HCPCS."""
+    from medcoder.codesets.search import search
+
+    day = _parse_date(on)
+    try:
+        hits = search(_codesets(day), " ".join(text), limit=limit)
+    except MedcoderError as e:
+        _fail(e)
+        return
+    if as_json:
+        _print_json([{"system": h.system, "code": h.code, "kind": h.kind, "text": h.text, "score": h.score,
+                      "release": h.release} for h in hits])
+        return
+    for h in hits:
+        out.print(f"{h.score:7.2f}  {h.system:<10} {h.code:<9} [dim]{h.kind:<10}[/] {h.text}", highlight=False)
+
+
+_BOOK_COLUMNS = {
+    "neoplasm": ("Malignant Primary", "Malignant Secondary", "Ca in situ", "Benign", "Uncertain Behavior",
+                 "Unspecified Behavior"),
+    "drug": ("Poisoning Accidental", "Poisoning Intentional self-harm", "Poisoning Assault",
+             "Poisoning Undetermined", "Adverse effect", "Underdosing"),
+}
+
+
+@app.command("index")
+def index_cmd(term: Annotated[list[str], typer.Argument(help="Main term, then subterms: Strain back lower")],
+              book: Annotated[str, typer.Option("--book", help="index, eindex, neoplasm or drug")] = "index",
+              follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Follow 'see' references.")]
+              = True,
+              on: DateOpt = None, as_json: JsonOpt = False) -> None:
+    """Walk the Alphabetic Index (or a table) and show the path taken, the way an encoder does."""
+    day = _parse_date(on)
+    if book not in ("index", "eindex", "neoplasm", "drug"):
+        _fail(MedcoderError(f"unknown book {book!r}", code="E506", where="--book",
+                            fix="Use index, eindex, neoplasm or drug"))
+    if book == "neoplasm" and not term[0].lower().startswith("neoplasm"):
+        term = ["Neoplasm, neoplastic", *term]  # the Table of Neoplasms has one main term; sites are subterms
+    try:
+        cs = _codesets(day)
+        result = cs.index.walk(term, book=book, follow_see=follow)
+    except MedcoderError as e:
+        _fail(e)
+        return
+    if as_json:
+        _print_json(_walk_dict(result))
+        return
+    chain = [result]
+    while chain[-1].followed is not None:
+        chain.append(chain[-1].followed)
+    for n, walk in enumerate(chain):
+        if n:
+            out.print(f"[yellow]see[/] -> {' > '.join(walk.query)}", highlight=False)
+        for step in walk.steps:
+            nemod = f" {step.nemod}" if step.nemod else ""
+            code = f"  [bold green]{step.code}[/]" if step.code else ""
+            manif = f" [{step.manif}]" if step.manif else ""
+            refs = "".join(f"  [yellow]{k} {v}[/]" for k, v in (("see", step.see), ("see also", step.see_also))
+                           if v)
+            out.print(f"{'  ' * step.level}{step.title}[dim]{nemod}[/]{code}{manif}{refs}", highlight=False)
+            if step.cells:
+                for label, cell in zip(_BOOK_COLUMNS[walk.book], step.cells, strict=False):
+                    out.print(f"{'  ' * step.level}    {label:<33} {cell or '-'}", highlight=False)
+    final = result.final
+    if final.unmatched:
+        out.print(f"[yellow]not in the index under this path:[/] {' > '.join(final.unmatched)} "
+                  f"(the default above applies)", highlight=False)
+    if final.code:
+        how = ("full path matched" if final.matched and not final.code_is_default
+               else "default of the deepest matching term")
+        more = " — more characters required: check the Tabular" if final.incomplete else ""
+        out.print(f"=> [bold]{final.code}[/]" + (f" [{final.manif}]" if final.manif else "")
+                  + f"  ({how}){more}", highlight=False)
+        if not final.incomplete and "icd10cm-tabular" in cs.choices:
+            entry = cs.tabular.get(final.code.rstrip("-"))
+            if entry is not None:
+                out.print(f"   Tabular: {entry.code} {entry.title}"
+                          + ("" if entry.billable else " [yellow](not billable)[/]"), highlight=False)
+    elif not final.cells:
+        out.print("=> no code on this path", highlight=False)
+
+
+def _walk_dict(result: Any) -> dict[str, Any]:
+    return {
+        "query": list(result.query), "book": result.book, "matched": result.matched,
+        "unmatched": list(result.unmatched), "code": result.code, "manif": result.manif,
+        "code_is_default": result.code_is_default, "cells": list(result.cells) if result.cells else None,
+        "path": [{"title": s.title, "nemod": s.nemod, "level": s.level, "code": s.code, "manif": s.manif,
+                  "see": s.see, "see_also": s.see_also} for s in result.steps],
+        "followed": _walk_dict(result.followed) if result.followed else None,
+    }
+
+
+@app.command("quickstart")
+def quickstart(home: HomeOpt = None, mirror: MirrorOpt = None) -> None:
+    """The main job on embedded defaults: build the knowledge base from the mirror, then show lookups."""
+    from medcoder.codesets.build import build_all
+    from medcoder.codesets.codesets import Codesets
+    from medcoder.codesets.lookup import lookup
+
+    settings = _settings(home, mirror)
+    out.print(f"[bold]medcoder[/] knowledge base in {settings.home} (mirror: {settings.mirror})", highlight=False)
+    try:
+        results = build_all(settings, progress=_progress)
+        for r in results:
+            state = "unchanged" if r.skipped else f"built in {r.seconds:.1f}s"
+            out.print(f"  {r.release.name:28} {state}", highlight=False)
+        day = date(2026, 5, 1)
+        cs = Codesets.for_date(day, settings=settings)
+        out.print(f"\n[bold]$ medcoder lookup E11.22 --date {day}[/]", highlight=False)
+        for result in lookup(cs, "E11.22"):
+            _print_lookup(result, day)
+        out.print("\n[bold]$ medcoder index Diabetes 'type 2' with 'chronic kidney disease'[/]", highlight=False)
+        walk = cs.index.walk(["Diabetes", "type 2", "with", "chronic kidney disease"])
+        out.print("  " + " > ".join(walk.titles) + f"  => {walk.code}", highlight=False)
+        out.print("\n[bold]$ medcoder lookup 0DTJ4ZZ[/]", highlight=False)
+        for result in lookup(cs, "0DTJ4ZZ"):
+            _print_lookup(result, day)
+    except MedcoderError as e:
+        _fail(e)

@@ -102,7 +102,7 @@ def test_fetch_downloads_and_verifies(tmp_path: Path, served: Served, source: So
     assert got is not None and got.origin == "download"
     assert got.sha256 == source.sha256 == sha256_of(got.path)
     again = fetch_file(source, _settings(tmp_path, base_url=url), progress=_quiet)
-    assert again is not None and again.origin == "cache"
+    assert again is not None and again.origin == "cache (download)" and again.location.startswith(url)
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate"])

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from medcoder.codesets.icd10cm_tabular import Tabular
     from medcoder.codesets.icd10pcs_reader import Pcs
     from medcoder.codesets.mce import Mce
+    from medcoder.codesets.tables import Tables
 
 CPT_KIND = "cpt"
 
@@ -118,6 +119,12 @@ class Codesets:
     def index(self) -> AlphabeticIndex:
         from medcoder.codesets.icd10cm_index import AlphabeticIndex
         return AlphabeticIndex(self.connection("icd10cm-index"))
+
+    @cached_property
+    def tables(self) -> Tables:
+        """Table of Neoplasms and Table of Drugs and Chemicals (same release as the Index)."""
+        from medcoder.codesets.tables import Tables
+        return Tables(self.connection("icd10cm-index"), index=self.index)
 
     @cached_property
     def pcs(self) -> Pcs:

@@ -8,6 +8,7 @@ re-derivable from files we checked, even after the mirror changes or disappears.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -151,11 +152,16 @@ def fetch_file(source: SourceFile, settings: Settings, *, progress: Progress) ->
     """Return a verified copy of ``source`` in the cache, or ``None`` for an optional file found nowhere."""
     dest = settings.sources_dir / source.relpath
     sidecar = dest.with_name(dest.name + ".sha256")
+    provenance = dest.with_name(dest.name + ".origin.json")
     if dest.exists() and (source.sha256 is not None or sidecar.exists()):
         expected = source.sha256 or sidecar.read_text().strip()
         if dest.stat().st_size == (source.size or dest.stat().st_size) and sha256_of(dest) == expected:
+            origin, location = "cache", str(dest)
+            if provenance.exists():  # keep saying where the bytes first came from
+                first = json.loads(provenance.read_text())
+                origin, location = f"cache ({first['origin']})", first["location"]
             return FetchedFile(key=source.key, path=dest, sha256=expected, size=dest.stat().st_size,
-                               origin="cache", location=str(dest), pinned=source.sha256 is not None)
+                               origin=origin, location=location, pinned=source.sha256 is not None)
         dest.unlink()  # a stale or damaged cache copy is replaced, never trusted
     tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -209,6 +215,7 @@ def fetch_file(source: SourceFile, settings: Settings, *, progress: Progress) ->
                 (settings.home / "downloads" / str(source.url).rsplit("/", 1)[-1]).unlink(missing_ok=True)
             raise
         _install(tmp, dest)
+        provenance.write_text(json.dumps({"origin": origin, "location": location}) + "\n")
         if source.sha256 is None:
             sidecar.write_text(digest + "\n")
         return FetchedFile(key=source.key, path=dest, sha256=digest, size=dest.stat().st_size,

@@ -130,6 +130,9 @@ class Tabular:
         self._conn = conn
         self._index: _Index | None = None
         self._lock = threading.Lock()
+        # Synthesised 7th-character entries, memoised by the spelling asked (bounded: at most the
+        # ~51,000 real 7th-character codes in a few spellings each).
+        self._made: dict[str, TabularEntry] = {}
 
     # -- loading -------------------------------------------------------------------------------------
 
@@ -189,6 +192,10 @@ class Tabular:
         """The entry for ``code`` in any form normalize_icd10cm accepts, or None if it is not in the
         Tabular (``E11.99``). Raises CodeFormatError for malformed input (``E11.``)."""
         idx = self._index or self._idx()
+        # Fast path: printed codes as written in the book, dotted or not (the common case in batches).
+        entry = idx.entries.get(code) or idx.by_bare.get(code) or self._made.get(code)
+        if entry is not None:
+            return entry
         norm = normalize_icd10cm(code)
         entry = idx.entries.get(norm)
         if entry is not None or len(norm) != 8:
@@ -197,7 +204,12 @@ class Tabular:
         if base is None:
             return None
         title = self._allowed(idx, base).get(norm[-1])
-        return None if title is None else self._expansion(base, norm[-1], title)
+        if title is None:
+            return None
+        made = self._expansion(base, norm[-1], title)
+        if len(self._made) < 250_000:
+            self._made[code] = made
+        return made
 
     def require(self, code: str, *, billable: bool = True) -> TabularEntry:
         """Like :meth:`get`, but raise NotFoundError (E501-E505) saying what to code instead; with

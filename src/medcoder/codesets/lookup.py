@@ -124,12 +124,41 @@ def _hcpcs(cs: Codesets, text: str) -> CodeLookup | None:
         "short_description", "add_date", "action_effective_date", "termination_date", "action_code", "betos",
         "type_of_service", "coverage", "pricing")}
     active = cs.hcpcs.is_active(entry.code, cs.day) if cs.day else None
+    title = entry.long_description or entry.short_description or ""
+    warnings = list(_release_warning(cs, "hcpcs"))
+    if not title:
+        # A codes-only release: take the words from the newest release that has them, and say so.
+        described = _described_hcpcs(cs, entry.code, entry.is_modifier)
+        if described is not None:
+            title, source = described
+            warnings.append(f"{cs.release('hcpcs').id} lists codes only; description from HCPCS {source}")
     return CodeLookup(
-        system="HCPCS", code=entry.code, title=entry.long_description or entry.short_description or "",
+        system="HCPCS", code=entry.code, title=title,
         billable=not entry.is_modifier, release=f"hcpcs/{cs.release('hcpcs').id}", level="modifier"
-        if entry.is_modifier else "code", valid_on=active, details=details,
-        warnings=_release_warning(cs, "hcpcs"),
+        if entry.is_modifier else "code", valid_on=active, details=details, warnings=tuple(warnings),
     )
+
+
+def _described_hcpcs(cs: Codesets, code: str, is_modifier: bool) -> tuple[str, str] | None:
+    from medcoder.codesets.build import kb_path
+    from medcoder.codesets.hcpcs import Hcpcs
+    from medcoder.codesets.kbfile import open_kb
+    from medcoder.codesets.sources import catalog
+
+    for release in sorted((r for r in catalog() if r.kind == "hcpcs"), key=lambda r: r.effective_from,
+                          reverse=True):
+        path = kb_path(release, cs.settings)
+        if release == cs.release("hcpcs") or not path.exists():
+            continue
+        conn = open_kb(path)
+        try:
+            reader = Hcpcs(conn)
+            entry = reader.modifier(code) if is_modifier else reader.get(code)
+            if entry is not None and (entry.long_description or entry.short_description):
+                return entry.long_description or entry.short_description or "", release.id
+        finally:
+            conn.close()
+    return None
 
 
 def _cpt(cs: Codesets, text: str) -> CodeLookup | None:

@@ -1,0 +1,37 @@
+"""Shared helpers for benchmarks: a knowledge base to measure, timing, and peak memory."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from medcoder.codesets.build import build_all
+from medcoder.codesets.codesets import Codesets
+from medcoder.settings import Settings, get_settings
+
+
+def settings_for(home: str | None) -> Settings:
+    return get_settings(home=Path(home) if home else None)
+
+
+def ensure_built(settings: Settings) -> Codesets:
+    build_all(settings, progress=lambda m: None)
+    return Codesets.newest(settings=settings)
+
+
+def rate(fn: Callable[[object], object], items: Iterable[object], *, repeat: int = 3) -> tuple[float, int]:
+    """Best-of-``repeat`` items per second of ``fn`` over ``items``."""
+    data = list(items)
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for item in data:
+            fn(item)
+        best = min(best, time.perf_counter() - started)
+    return len(data) / best, len(data)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
