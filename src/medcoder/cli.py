@@ -343,3 +343,201 @@ def quickstart(home: HomeOpt = None, mirror: MirrorOpt = None) -> None:
             _print_lookup(result, day)
     except MedcoderError as e:
         _fail(e)
+
+
+# -- working database, batch coding and the API server (issue 5) ---------------------------------------
+
+audit_app = typer.Typer(help="The tamper-evident audit trail of the working database.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys for the REST API (hashed at rest; roles coder, auditor, admin).",
+                         no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(apikey_app, name="apikey")
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="Working database URL: sqlite:///FILE or "
+                                           "postgresql+psycopg://USER@HOST/DB (env MEDCODER_DB_URL; default "
+                                           "$MEDCODER_HOME/medcoder.sqlite).")]
+CoderOpt = Annotated[str, typer.Option("--coder", help="auto (the encounter pipeline when installed, else the "
+                                       "baseline), pipeline or baseline.")]
+
+
+def _coder(settings: Settings, which: str) -> Any:
+    from medcoder.service.coder import default_coder, search_coder
+
+    if which not in ("auto", "pipeline", "baseline"):
+        _fail(MedcoderError(f"unknown coder {which!r}", code="E652", where="--coder",
+                            fix="Use auto, pipeline or baseline"))
+    return search_coder(settings) if which == "baseline" else default_coder(settings)
+
+
+def _api_config(home: Path | None, db: str | None, environment: str | None = None) -> Any:
+    from medcoder.api.config import get_api_config
+
+    return get_api_config(settings=_settings(home), db_url=db, environment=environment)
+
+
+@app.command("code-batch")
+def code_batch_cmd(
+        input_path: Annotated[Path, typer.Argument(help="Input JSONL: one record per line (shared/CONTRACTS.md).",
+                                                   exists=True, dir_okay=False)],
+        out_path: Annotated[Path, typer.Option("--out", help="Output JSONL, one result per record, input order.")],
+        db: DbOpt = None,
+        workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="Coding processes.")] = 1,
+        chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, max=10_000,
+                                                help="Records per database commit.")] = 64,
+        coder: CoderOpt = "auto", home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Code a JSONL file: streaming, --workers processes, progress with rate and ETA on stderr.
+
+    With --db each record is also stored (document, coding run, suggestions, audit events); a rerun after a
+    crash skips the records already stored (by content hash) and neither loses nor duplicates any."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from medcoder.service.batch import code_batch
+
+    settings = _settings(home)
+    engine = _coder(settings, coder)
+    with input_path.open("rb") as stream:
+        total_lines = sum(1 for _ in stream)
+    columns = (TextColumn("coding"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+               TextColumn("{task.fields[rate]:.1f} rec/s"), TimeElapsedColumn(), TextColumn("ETA"),
+               TimeRemainingColumn())
+    try:
+        with Progress(*columns, console=err, transient=False) as bar:
+            task = bar.add_task("coding", total=total_lines, rate=0.0)
+
+            def progress(done: int) -> None:
+                elapsed = bar.tasks[0].elapsed or 1e-9
+                bar.update(task, completed=done, rate=done / elapsed)
+
+            summary = code_batch(input_path, out_path, coder=engine, db_url=db, workers=workers,
+                                 chunk_size=chunk_size, progress=progress)
+    except MedcoderError as e:
+        _fail(e)
+        return
+    if as_json:
+        err.print(json.dumps(summary.to_dict()), highlight=False, soft_wrap=True)
+    else:
+        rate = summary.records / summary.wall_seconds if summary.wall_seconds else 0.0
+        err.print(f"{summary.records:,} records in {summary.wall_seconds:.1f}s ({rate:.1f}/s): {summary.coded:,} "
+                  f"coded ({summary.coding_seconds:.1f}s engine time), {summary.stored:,} stored, "
+                  f"{summary.resumed:,} already stored, {summary.errors:,} errors "
+                  f"(storage {summary.storage_seconds:.1f}s)", highlight=False)
+        for item in summary.error_list[:20]:
+            err.print(f"  line {item['line']} id {item['id']}: [{item['code']}] {item['message']}",
+                      highlight=False)
+
+
+@app.command("serve")
+def serve_cmd(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+              port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+              db: DbOpt = None, home: HomeOpt = None, coder: CoderOpt = "auto",
+              dev: Annotated[bool, typer.Option("--dev", help="Development mode: allows the default secret.")]
+              = False) -> None:
+    """Start the REST API (OpenAPI at /docs). Needs MEDCODER_SECRET unless --dev."""
+    import uvicorn
+
+    from medcoder.api.app import create_app
+
+    config = _api_config(home, db, "development" if dev else None)
+    try:
+        api = create_app(config, coder=_coder(config.settings, coder))
+    except MedcoderError as e:
+        _fail(e)
+        return
+    err.print(f"medcoder API on http://{host}:{port}/docs · database {config.db_url} · {config.environment}",
+              highlight=False)
+    uvicorn.run(api, host=host, port=port, log_level="warning")
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOpt = None, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Check every event's hash and its link to the previous one; exit 1 naming the first bad event."""
+    from medcoder.errors import AuditChainError
+    from medcoder.service.auth import SYSTEM
+    from medcoder.service.coder import search_coder
+    from medcoder.service.context import open_service
+    from medcoder.service.export import verify_chain
+
+    config = _api_config(home, db)
+    service = open_service(config.db_url, coder=search_coder(config.settings), pepper=config.secret)
+    try:
+        report = verify_chain(service, actor=SYSTEM)
+    finally:
+        service.close()
+    if as_json:
+        _print_json(report.to_dict())
+    if not report.ok:
+        problem = AuditChainError(report.reason or "chain broken", code="E660",
+                                  where=f"audit event {report.bad_event}",
+                                  fix="Restore the database from a backup and investigate who changed it")
+        err.print(f"[bold red]error[/] {problem}", highlight=False)
+        raise typer.Exit(code=1)
+    if not as_json:
+        out.print(f"audit chain ok: {report.events:,} events, head {report.head}", highlight=False)
+
+
+@apikey_app.command("create")
+def apikey_create(role: Annotated[str, typer.Option("--role", help="coder, auditor or admin")],
+                  name: Annotated[str | None, typer.Option("--name", help="Who the key is for.")] = None,
+                  db: DbOpt = None, home: HomeOpt = None) -> None:
+    """Create an API key and print it once (only its hash is stored; set MEDCODER_SECRET as for serve)."""
+    from medcoder.service.auth import create_api_key
+    from medcoder.service.coder import search_coder
+    from medcoder.service.context import open_service
+
+    config = _api_config(home, db)
+    service = open_service(config.db_url, coder=search_coder(config.settings), pepper=config.secret)
+    try:
+        key = create_api_key(service, name=name or role, role=role)
+    except MedcoderError as e:
+        _fail(e)
+        return
+    finally:
+        service.close()
+    sys.stdout.write(key + "\n")
+
+
+@app.command("encode")
+def encode_cmd(statement: Annotated[str, typer.Argument(help='A diagnostic statement, e.g. "type 2 DM with CKD 3a"')],
+               setting: Annotated[str, typer.Option("--setting", help="outpatient (Section IV) or inpatient "
+                                                    "(Sections II-III)")] = "outpatient",
+               age: Annotated[int | None, typer.Option("--age", min=0, max=124)] = None,
+               sex: Annotated[str | None, typer.Option("--sex", help="F, M or U")] = None,
+               on: DateOpt = None, as_json: JsonOpt = False) -> None:
+    """Code a diagnostic statement by the Index, the Tabular and the guidelines, showing the path taken."""
+    from medcoder.coding.encoder import EncounterContext, encode
+
+    day = _parse_date(on)
+    if setting not in ("outpatient", "inpatient", "professional"):
+        _fail(MedcoderError(f"unknown setting {setting!r}", code="E702", where="--setting",
+                            fix="Use outpatient, inpatient or professional"))
+    if sex is not None and sex.upper() not in ("F", "M", "U"):
+        _fail(MedcoderError(f"unknown sex {sex!r}", code="E703", where="--sex", fix="Use F, M or U"))
+    try:
+        cs = _codesets(day)
+        result = encode(statement, codesets=cs, context=EncounterContext(
+            setting=setting, age=age, sex=sex.upper() if sex else None, day=day))
+    except MedcoderError as e:
+        _fail(e)
+        return
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    if not result.codes:
+        out.print("[yellow]no code[/]", highlight=False)
+    for code in result.codes:
+        out.print(f"[bold]{code.sequence}. {code.code}[/]  {code.title}  [dim](confidence {code.confidence:.2f})[/]",
+                  highlight=False)
+        for line in code.rationale:
+            out.print(f"     {line}", highlight=False)
+    for query in result.queries:
+        out.print(f"[yellow]query[/] {query.code}: {query.question}", highlight=False)
+    for what, why in result.dropped:
+        out.print(f"[dim]not coded: {what} — {why}[/]", highlight=False)

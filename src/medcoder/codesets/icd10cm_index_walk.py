@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -110,6 +110,14 @@ class AlphabeticIndex:
         raise NotFoundError(f"no index term with id {term_id}", code="E512", where=str(term_id))
 
     # --- browsing -----------------------------------------------------------------------------------------
+
+    def tree(self, *, book: Book = "index") -> tuple[Mapping[int, IndexTerm], Mapping[int, Sequence[int]]]:
+        """The whole book as (terms by id, child ids by parent id; main terms under id 0), read-only.
+
+        For consumers that compile their own search structures (the encoder) once per release.
+        """
+        b = self._book(book)
+        return b.terms, b.children
 
     def term(self, term_id: int) -> IndexTerm:
         """One term by id (ids are stable within one KB build, not across builds)."""

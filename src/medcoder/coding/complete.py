@@ -1,0 +1,155 @@
+"""From an index code to a billable Tabular code: subcategory choice, laterality, 7th character, queries.
+
+Why: the Index often stops short ("M77.1-", "S39.012", "O09.-"): the coder must go to the Tabular and pick
+the child the documentation supports. We score each child by the words that distinguish it from its parent;
+when nothing in the documentation chooses, we take the unspecified child (Guideline I.B.11-12 on
+laterality and NOS) and record a documentation query naming what is missing. 7th characters follow the
+statement ("initial", "subsequent", "sequela"), placeholder X filling empty positions (Guideline I.A.5/I.C.19).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from medcoder.codesets.icd10cm_tabular import Tabular, TabularEntry
+from medcoder.coding.lexicon import lexicon
+from medcoder.coding.terms import tokens
+
+_DIMENSIONS = (
+    ("laterality", frozenset({"right", "left", "bilateral"})),
+    ("episode", frozenset({"initial", "subsequent", "sequela"})),
+    ("trimester", frozenset({"trimester"})),
+    ("stage", frozenset({"stage"})),
+    ("acuity", frozenset({"acute", "chronic", "subacute"})),
+    ("type", frozenset({"type"})),
+    ("weeks", frozenset({"week"})),
+    ("severity", frozenset({"mild", "moderate", "severe", "intermittent", "persistent"})),
+)
+_UNSPECIFIED = frozenset({"unspecified"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Completion:
+    code: str
+    entry: TabularEntry | None
+    steps: tuple[str, ...]
+    queries: tuple[tuple[str, str, tuple[str, ...]], ...]
+    """(missing dimension, question, options)."""
+    used: frozenset[str]
+
+
+def _dimension(options: list[TabularEntry], parent_words: frozenset[str]) -> str:
+    words: set[str] = set()
+    for option in options:
+        words |= set(tokens(option.title)) - parent_words
+    for name, markers in _DIMENSIONS:
+        if words & markers:
+            return name
+    return "specificity"
+
+
+def _episode(words: frozenset[str], text: str) -> str | None:
+    lowered = text.lower()
+    for cue, character in sorted(lexicon().episode.items(), key=lambda kv: -len(kv[0])):
+        if cue in lowered:
+            return character
+    return None
+
+
+def _seventh(tab: Tabular, entry: TabularEntry, words: frozenset[str], text: str,
+             steps: list[str], queries: list[tuple[str, str, tuple[str, ...]]]) -> str:
+    chars = tab.seventh_characters(entry.code)
+    episode = _episode(words, text)
+    scored: list[tuple[float, str]] = []
+    for character, meaning in chars.items():
+        meaning_words = set(tokens(meaning))
+        score = 0.0
+        if episode == "A" and "initial" in meaning_words:
+            score += 2
+        elif episode == "D" and "subsequent" in meaning_words:
+            score += 2
+        elif episode == "S" and "sequela" in meaning_words:
+            score += 2
+        score += 0.5 * len(meaning_words & words - {"encounter", "initial", "subsequent", "sequela"})
+        # Guideline I.C.19.c.1: a fracture not documented as open is coded closed; routine healing by default.
+        if "closed" in meaning_words or "routine" in meaning_words:
+            score += 0.2
+        if "open" in meaning_words and "open" not in words:
+            score -= 1
+        if "nonunion" in meaning_words or "malunion" in meaning_words or "delayed" in meaning_words:
+            score -= 0.5 if not meaning_words & words - {"fracture", "encounter"} else 0
+        scored.append((score, character))
+    if not scored:
+        return entry.code
+    scored.sort(key=lambda sc: (-sc[0], sc[1]))
+    character = scored[0][1]
+    if episode is None:
+        initial = next((c for c, m in chars.items() if "initial" in m.lower()), character)
+        character = initial if scored[0][0] < 2 else character
+        queries.append(("episode", f"Is this the initial encounter (active treatment), a subsequent encounter, "
+                                   f"or a sequela for {entry.code} {entry.title}?",
+                        tuple(f"{c}: {m}" for c, m in chars.items())))
+    bare = entry.code.replace(".", "")
+    padded = bare.ljust(6, "X") + character
+    code = f"{padded[:3]}.{padded[3:]}"
+    steps.append(f"tabular: 7th character {character} ({chars[character]}) from {entry.seventh_from or entry.code}"
+                 + ("; placeholder X" if len(bare) < 6 else ""))
+    return code
+
+
+def complete(tab: Tabular, code: str, words: frozenset[str], text: str) -> Completion:
+    """Descend from ``code`` to a billable code using the statement's ``words``."""
+    steps: list[str] = []
+    queries: list[tuple[str, str, tuple[str, ...]]] = []
+    used: set[str] = set()
+    base = code.rstrip("-").rstrip(".")
+    entry = tab.get(base)
+    if entry is None and len(base.replace(".", "")) > 3:
+        entry = tab.get(base.replace(".", "")[:3])
+    if entry is None:
+        return Completion(code=base, entry=None, steps=(f"tabular: {base} is not in the Tabular",),
+                          queries=(), used=frozenset())
+    for _ in range(6):
+        if entry.billable:
+            break
+        if entry.needs_seventh:
+            final = _seventh(tab, entry, words, text, steps, queries)
+            made = tab.get(final)
+            if made is not None:
+                entry = made
+            break
+        children = [c for c in tab.children(entry.code) if c.seventh is None]
+        if not children:
+            break
+        parent_words = frozenset(tokens(entry.title))
+        parent_count = Counter(tokens(entry.title))
+        scored: list[tuple[float, int, TabularEntry]] = []
+        for position, child in enumerate(children):
+            # A multiset difference: "unspecified site of unspecified female breast" differs from its parent
+            # "unspecified site of female breast" by one more "unspecified".
+            extra = frozenset((Counter(tokens(child.title)) - parent_count).keys())
+            hit = extra & words
+            score = len(hit) - 0.15 * len(extra - words - _UNSPECIFIED)
+            scored.append((score, position, child))
+        scored.sort(key=lambda t: (-t[0], t[1]))
+        best_score, _, best = scored[0]
+        tie = len(scored) > 1 and abs(scored[1][0] - best_score) < 1e-9
+        if best_score > 0 and not tie:
+            used |= (frozenset(tokens(best.title)) - parent_words) & words
+            steps.append(f"tabular: {entry.code} -> {best.code} {best.title}")
+            entry = best
+            continue
+        default = next((c for c in children
+                        if "unspecified" in (Counter(tokens(c.title)) - parent_count)), None)
+        if default is None:
+            default = next((c for c in children if c.title.lower().endswith(("nos", "not elsewhere classified"))),
+                           None)
+        dimension = _dimension(children, parent_words)
+        chosen = default or children[0]
+        steps.append(f"tabular: {entry.code} -> {chosen.code} {chosen.title} (default: {dimension} not documented)")
+        queries.append((dimension, f"Please document the {dimension} for {entry.title.lower()} ({entry.code}).",
+                        tuple(f"{c.code} {c.title}" for c in children)))
+        entry = chosen
+    return Completion(code=entry.code, entry=entry, steps=tuple(steps), queries=tuple(queries),
+                      used=frozenset(used))

@@ -1,0 +1,308 @@
+"""Encode a diagnostic statement into the codes a coder would report, each with its rationale.
+
+The official method, in order: split the statement into the conditions it documents and their assertion
+context; find each condition's main term in the Alphabetic Index and walk its subterms with the
+documentation's words (``index_search``); use the Table of Neoplasms and the Table of Drugs and Chemicals
+where the Index sends us; verify and complete every code in the Tabular (``complete``); then apply the
+conventions and guidelines (``guidelines``): uncertain diagnoses by setting, combination codes, "use
+additional code" and "code first" notes, etiology/manifestation pairs, Excludes1, sequencing.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+from medcoder.codesets.codesets import Codesets
+from medcoder.coding import guidelines
+from medcoder.coding.complete import Completion, complete
+from medcoder.coding.index_search import Hit, IndexSearch
+from medcoder.coding.lexicon import lexicon
+from medcoder.coding.terms import Clause, split_statement, tokens
+from medcoder.model.suggestion import CodeSuggestion, DocumentationQuery, Evidence
+
+PIPELINE_VERSION = "encoder-0.1"
+_NEOPLASM_COLUMNS = ("malignant primary", "malignant secondary", "in situ", "benign", "uncertain", "unspecified")
+_DRUG_COLUMNS = ("poisoning accidental", "intentional self-harm", "assault", "undetermined", "adverse effect",
+                 "underdosing")
+_SEE_NEOPLASM = re.compile(r"Neoplasm,\s*([a-z ]+?),\s*by site", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EncounterContext:
+    setting: str = "outpatient"
+    age: int | None = None
+    sex: str | None = None
+    day: date | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class Candidate:
+    """A code on its way to the claim: where it came from and why."""
+
+    code: str
+    title: str
+    clause: int
+    role: str
+    """``primary``, ``companion``, ``manifestation``, ``poisoning``, ``adverse-effect``, ``external-cause``."""
+    rationale: list[str]
+    evidence: Evidence
+    confidence: float
+    linked: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()
+    after_link: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EncodeResult:
+    statement: str
+    codes: tuple[CodeSuggestion, ...]
+    queries: tuple[DocumentationQuery, ...]
+    dropped: tuple[tuple[str, str], ...] = ()
+    """Codes considered and not reported, with the reason (guideline or convention)."""
+    clauses: tuple[str, ...] = ()
+    releases: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {"statement": self.statement, "codes": [c.to_dict() for c in self.codes],
+                "queries": [q.to_dict() for q in self.queries],
+                "dropped": [{"code": c, "reason": r} for c, r in self.dropped], "releases": self.releases}
+
+
+class Encoder:
+    """Holds the compiled Index of one set of releases; ``encode`` is then cheap and thread-safe."""
+
+    def __init__(self, codesets: Codesets) -> None:
+        self.cs = codesets
+        self.search = IndexSearch.of(codesets.index)
+        self.tab = codesets.tabular
+        self.rules = guidelines.Rules(codesets)
+        self._statement = ""
+
+    # -- one clause ------------------------------------------------------------------------------------
+    def _complete(self, code: str, clause: Clause, used: frozenset[str]) -> Completion:
+        # The episode of care is a property of the encounter: "..., initial encounter" anywhere applies.
+        return complete(self.tab, code, frozenset(clause.words) - (used - _SIDES), f"{clause.text} {self._statement}")
+
+    def _candidate(self, hit: Hit, code: str, clause: Clause, index: int, role: str, queries: list[DocumentationQuery],
+                   *, source: str | None = None) -> Candidate | None:
+        done = self._complete(code, clause, hit.used)
+        if done.entry is None or not done.entry.billable:
+            return None
+        evidence = Evidence(start=clause.start, end=clause.end, text=clause.text, context=clause.context)
+        for missing, question, options in done.queries:
+            queries.append(DocumentationQuery(code=done.code, missing=missing, question=question, options=options,
+                                              evidence=(evidence,)))
+        unexplained = frozenset(clause.words) - hit.used - done.used - _IGNORABLE
+        confidence = 0.95 - 0.1 * len(done.queries) - (0.1 if hit.code_is_default else 0.0)
+        confidence -= 0.3 * len(unexplained) / max(1, len(clause.words))
+        rationale = [source or hit.describe(), *done.steps]
+        return Candidate(code=done.code, title=done.entry.title, clause=index, role=role, rationale=rationale,
+                         evidence=evidence, confidence=max(0.05, min(0.99, confidence)), linked=hit.linked,
+                         words=hit.used | done.used, after_link=hit.after_link)
+
+    def _neoplasm(self, clause: Clause, index: int, hit: Hit | None,
+                  queries: list[DocumentationQuery]) -> list[Candidate]:
+        """Table of Neoplasms (Guideline I.C.2): behavior from the histology's "see Neoplasm, X, by site" or the
+        documentation's words; the primary site from "from"/"primary", the secondary from "to"/"metastatic"."""
+        lex = lexicon()
+        text = clause.text.lower()
+        behavior = None
+        for see_also in hit.see_also if hit else ():
+            found = _SEE_NEOPLASM.search(see_also or "")
+            if found:
+                behavior = found.group(1).strip().lower()
+        for name, cues in lex.neoplasm_behavior.items():
+            if name in ("secondary", "in situ", "benign", "uncertain") and any(c in text for c in cues):
+                behavior = name if name != "secondary" or behavior in (None, "malignant") else behavior
+        neo_words = frozenset(clause.words) & lex.neoplasm_words
+        site_text_primary, site_text_secondary = None, None
+        if behavior == "secondary" or "metasta" in text:
+            parts = re.split(r"\b(?:from|primary)\b", text, maxsplit=1)
+            if len(parts) == 2:
+                site_text_secondary, site_text_primary = parts[0], parts[1]
+            else:
+                to_parts = re.split(r"\b(?:to|into|in)\b", text, maxsplit=1)
+                if len(to_parts) == 2 and _has_site(to_parts[0]):
+                    site_text_primary, site_text_secondary = to_parts
+                else:
+                    site_text_secondary = text
+        out: list[Candidate] = []
+        plans: list[tuple[str, int]] = []
+        if site_text_primary is not None or site_text_secondary is not None:
+            if site_text_primary is not None:
+                plans.append((site_text_primary, 0))
+            if site_text_secondary is not None:
+                plans.append((site_text_secondary, 1))
+        else:
+            column = {"malignant": 0, "secondary": 1, "in situ": 2, "benign": 3, "uncertain behavior": 4,
+                      "uncertain": 4, "unspecified behavior": 5}.get(behavior or "", 5 if not neo_words - {
+                          "neoplasm", "tumor", "mass", "lesion"} else 0)
+            plans.append((text, column))
+        for site_text, column in plans:
+            words = tuple(w for w in tokens(site_text) if w not in lex.stopwords and w not in lex.neoplasm_words
+                          and w not in _BEHAVIOR_WORDS)
+            site_hits = self.search.search(("neoplasm", *words), book="neoplasm")
+            site = next((h for h in site_hits if h.cells and h.cells[column]), None)
+            if site is None or site.cells is None:
+                continue
+            cell = site.cells[column]
+            if not cell:
+                continue
+            source = (f"neoplasm: {' > '.join(site.titles)} [{_NEOPLASM_COLUMNS[column]}] -> {cell}"
+                      + (f"; {hit.describe()}" if hit else ""))
+            made = self._candidate(site, cell, clause, index, "neoplasm", queries, source=source)
+            if made is not None:
+                made.rationale.append("guideline I.C.2: neoplasms by site from the Table of Neoplasms")
+                out.append(made)
+        if plans and all(col == 1 for _, col in plans) and out:
+            unknown = self.tab.get("C80.1")
+            if unknown is not None:
+                out.append(Candidate(code="C80.1", title=unknown.title, clause=index, role="neoplasm",
+                                     rationale=["guideline I.C.2.l.1: secondary site documented, primary not "
+                                                "documented -> C80.1"],
+                                     evidence=out[0].evidence, confidence=0.6))
+        return out
+
+    def _drug(self, clause: Clause, index: int, kind: str, queries: list[DocumentationQuery]) -> list[Candidate]:
+        """Table of Drugs and Chemicals (Guideline I.C.19.e): the column from the documented intent."""
+        lex = lexicon()
+        text = clause.text.lower()
+        column = {"adverse effect": 4, "underdosing": 5}.get(kind, 0)
+        if kind == "poisoning":
+            for intent, col in (("intentional self-harm", 1), ("assault", 2), ("undetermined", 3)):
+                if any(cue in text for cue in lex.drug_intent[intent]):
+                    column = col
+        cue_words = {w for cues in lex.drug_intent.values() for cue in cues for w in tokens(cue)}
+        words = tuple(w for w in clause.words if w not in cue_words and w not in {"accidental", "overdose"})
+        hits = self.search.search(words, book="drug")
+        drug = next((h for h in hits if h.cells and h.cells[column]), None)
+        if drug is None or drug.cells is None:
+            return []
+        cell = drug.cells[column]
+        assert cell is not None
+        role = {4: "adverse-effect", 5: "underdosing"}.get(column, "poisoning")
+        source = f"drug: {' > '.join(drug.titles)} [{_DRUG_COLUMNS[column]}] -> {cell}"
+        made = self._candidate(drug, cell, clause, index, role, queries, source=source)
+        if made is None:
+            return []
+        made.rationale.append("guideline I.C.19.e: " + {
+            "poisoning": "poisoning coded first, followed by its manifestations; intent accidental when not "
+                         "documented (I.C.19.e.5.b)",
+            "adverse-effect": "adverse effect: code first the nature of the effect, then the T code (I.C.19.e.5.a)",
+            "underdosing": "underdosing: code first the relapse or exacerbation, then the T code (I.C.19.e.5.c)"}[role])
+        return [made]
+
+    def _clause(self, clause: Clause, index: int, pooled: frozenset[str], context: EncounterContext,
+                queries: list[DocumentationQuery], dropped: list[tuple[str, str]]) -> list[Candidate]:
+        lex = lexicon()
+        text = clause.text.lower()
+        words = list(clause.words)
+        if clause.context in lex.status_words:
+            words = [*lex.status_words[clause.context], *words]
+        cues = frozenset(clause.words)
+        for kind in ("adverse effect", "underdosing", "poisoning"):
+            if any(cue in f" {text} " or (clause.cue and cue in clause.cue) for cue in lex.drug_intent[kind]):
+                drugs = self._drug(clause, index, kind, queries)
+                if drugs:
+                    return drugs
+        if any(re.search(rf"\b{re.escape(t)}\b", text) for t in lex.external_cause_triggers):
+            ext = self.search.search(clause.words, book="eindex")
+            best_ext = next((h for h in ext if h.code), None)
+            injury = [h for h in self.search.search(words, pooled=pooled, cues=cues) if h.code]
+            found: list[Candidate] = []
+            if injury and injury[0].score >= 2:
+                cause = self._candidate(injury[0], injury[0].code or "", clause, index, "primary", queries)
+                if cause:
+                    found.append(cause)
+            if best_ext is not None and best_ext.code:
+                external = self._candidate(best_ext, best_ext.code, clause, index, "external-cause", queries)
+                if external:
+                    external.rationale.append("guideline I.C.20: external cause code after the injury it explains")
+                    found.append(external)
+            if found:
+                return found
+        hits = self.search.search(words, pooled=pooled, cues=cues)
+        best = next((h for h in hits if h.code or h.see_also), None)
+        if frozenset(words) & lex.neoplasm_words or (best is not None and any(
+                _SEE_NEOPLASM.search(s or "") for s in best.see_also)):
+            # The histology's own entry ("Adenocarcinoma - see also Neoplasm, malignant, by site") gives the
+            # behavior; the site comes from the Table of Neoplasms.
+            histology = next((h for h in hits if frozenset(tokens(h.titles[0])) & lex.neoplasm_words), best)
+            neoplasms = self._neoplasm(clause, index, histology, queries)
+            if neoplasms:
+                return neoplasms
+        if best is None or best.code is None:
+            dropped.append((clause.text, "no Alphabetic Index entry found for these words"))
+            return []
+        made = self._candidate(best, best.code, clause, index, "primary", queries)
+        if made is None:
+            dropped.append((best.code, f"{best.code} could not be completed to a billable code"))
+            return []
+        out = [made]
+        manifestation = self.rules.manifestation_for(best, made, clause)
+        if manifestation is not None:
+            out.append(manifestation)
+        return out
+
+    # -- the statement ---------------------------------------------------------------------------------
+    def encode(self, statement: str, context: EncounterContext | None = None) -> EncodeResult:
+        started = time.perf_counter()
+        context = context or EncounterContext()
+        self._statement = statement
+        clauses = split_statement(statement)
+        queries: list[DocumentationQuery] = []
+        dropped: list[tuple[str, str]] = []
+        candidates: list[Candidate] = []
+        for i, clause in enumerate(clauses):
+            if clause.context == "negated":
+                dropped.append((clause.text, f"negated ('{clause.cue}'): not coded"))
+                continue
+            if clause.context == "uncertain" and context.setting != "inpatient":
+                dropped.append((clause.text, f"uncertain ('{clause.cue}'): outpatient Guideline IV.H codes the "
+                                             "documented signs and symptoms instead"))
+                continue
+            if clause.context == "family" and not clause.words:
+                continue
+            pooled = frozenset(w for j, other in enumerate(clauses) if j != i and other.context == "present"
+                               for w in other.words)
+            made = self._clause(clause, i, pooled, context, queries, dropped)
+            if clause.context == "uncertain":
+                for c in made:
+                    c.rationale.append(f"guideline II.H: uncertain diagnosis ('{clause.cue}') at discharge coded "
+                                       "as if established (inpatient)")
+            candidates.extend(made)
+        final = self.rules.apply(candidates, clauses, context, queries, dropped)
+        codes = tuple(CodeSuggestion(system="ICD-10-CM", code=c.code, title=c.title, sequence=n + 1,
+                                     confidence=c.confidence, evidence=(c.evidence,), rationale=tuple(c.rationale))
+                      for n, c in enumerate(final))
+        seen: set[tuple[str, str]] = set()
+        unique_queries = []
+        reported = {c.code for c in final}
+        for q in queries:
+            if (q.code, q.missing) not in seen and q.code in reported:
+                seen.add((q.code, q.missing))
+                unique_queries.append(q)
+        releases = {u.kind: u.release for u in self.cs.uses()}
+        return EncodeResult(statement=statement, codes=codes, queries=tuple(unique_queries), dropped=tuple(dropped),
+                            clauses=tuple(c.text for c in clauses), releases=releases,
+                            seconds=time.perf_counter() - started)
+
+
+_SIDES = frozenset({"right", "left", "bilateral"})
+_BEHAVIOR_WORDS = frozenset({"benign", "malignant", "primary", "secondary", "uncertain", "behavior", "situ", "in",
+                             "metastatic", "metastasi", "from", "unspecified"})
+_IGNORABLE = frozenset({"initial", "encounter", "subsequent", "sequela", "right", "left", "bilateral", "with",
+                        "in", "from", "due", "without", "patient"})
+
+
+def _has_site(text: str) -> bool:
+    return bool(set(tokens(text)) - lexicon().neoplasm_words - lexicon().stopwords - {"metastatic"})
+
+
+def encode(statement: str, *, codesets: Codesets, context: EncounterContext | None = None) -> EncodeResult:
+    """Encode one statement with the releases of ``codesets``."""
+    return Encoder(codesets).encode(statement, context)

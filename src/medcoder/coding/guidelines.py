@@ -1,0 +1,245 @@
+"""Conventions and guidelines applied to the codes of one statement or encounter.
+
+Each rule cites its source: combination codes absorb the conditions they name (I.B.9) unless a "use
+additional code" note asks for them; "use additional code" companions the documentation supports are added
+(I.A.12 notes); "code first" and etiology/manifestation pairs are sequenced (I.A.13); Excludes1 pairs are
+resolved (I.A.12.a); codes are checked for validity on the date of service (MCE validity table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from medcoder.codesets.codesets import Codesets
+from medcoder.coding.complete import complete
+from medcoder.coding.index_search import Hit
+from medcoder.coding.terms import Clause, tokens
+from medcoder.model.code import CodeRef
+from medcoder.model.suggestion import DocumentationQuery
+
+if TYPE_CHECKING:
+    from medcoder.coding.encoder import Candidate, EncounterContext
+
+
+@dataclass(frozen=True, slots=True)
+class _Notes:
+    use_additional: tuple[str, ...]
+    code_first: tuple[str, ...]
+    excludes1: tuple[str, ...]
+
+
+class Rules:
+    def __init__(self, codesets: Codesets) -> None:
+        self.cs = codesets
+        self.tab = codesets.tabular
+        self._manifestations: list[tuple[str, frozenset[str], tuple[str, ...]]] | None = None
+        self._notes = lru_cache(maxsize=65536)(self._load_notes)
+
+    # -- notes -----------------------------------------------------------------------------------------
+    def _load_notes(self, code: str) -> _Notes:
+        use: list[str] = []
+        first: list[str] = []
+        excl: list[str] = []
+        for note in self.tab.notes(code):
+            target = {"useAdditionalCode": use, "codeFirst": first, "excludes1": excl}.get(note.kind)
+            if target is not None:
+                target.extend(note.codes)
+        return _Notes(tuple(use), tuple(first), tuple(excl))
+
+    def _covers(self, refs: Sequence[str], code: str) -> bool:
+        for ref in refs:
+            try:
+                if self.tab.covers(ref, code):
+                    return True
+            except (ValueError, LookupError):
+                continue
+        return False
+
+    # -- etiology / manifestation (I.A.13) ---------------------------------------------------------------
+    def _manifestation_codes(self) -> list[tuple[str, frozenset[str], tuple[str, ...]]]:
+        """Every billable manifestation code (MCE attribute) with its title words and code-first references.
+
+        The derived index lost the bracketed manifestation codes; the Tabular keeps the other half of the
+        pair: each manifestation code says "code first" its etiologies.
+        """
+        if self._manifestations is None:
+            found: list[tuple[str, frozenset[str], tuple[str, ...]]] = []
+            conn = self.cs.connection("mce")
+            rows = conn.execute("SELECT DISTINCT code FROM validity WHERE system='cm' AND attributes LIKE "
+                                "'%manifestation%'").fetchall()
+            for (bare,) in rows:
+                entry = self.tab.get(bare)
+                if entry is None or not entry.billable:
+                    continue
+                found.append((entry.code, frozenset(tokens(entry.title)), self._notes(entry.code).code_first))
+            self._manifestations = sorted(found)
+        return self._manifestations
+
+    def manifestation_for(self, hit: Hit, made: Candidate, clause: Clause) -> Candidate | None:
+        """When the walk went "X, in, Y" (or was sent there by "see") and ended on an etiology code, add the
+        manifestation code for X whose Tabular "code first" note names that etiology."""
+        from medcoder.coding.encoder import Candidate
+
+        via_in = any(t.lower().startswith(("in ", "in(")) or t.lower() in ("in", "in (due to)") for t in hit.titles)
+        via_in = via_in or any(" > in > " in f.lower() or " > in (due to) > " in f.lower() for f in hit.followed)
+        via_in = via_in or any("in, diseases specified elsewhere" in (s or "").lower() for s in hit.see_also)
+        if not via_in:
+            return None
+        clause_words = frozenset(clause.words)
+        best: tuple[float, str] | None = None
+        for code, title_words, code_first in self._manifestation_codes():
+            overlap = title_words & clause_words - {"disease", "in", "other", "classified", "elsewhere"}
+            if not overlap or not self._covers(code_first, made.code):
+                continue
+            score = len(overlap) + (0.5 if "unspecified" in title_words or "without" in title_words else 0)
+            score -= 0.01 * len(code)
+            if best is None or score > best[0]:
+                best = (score, code)
+        if best is None:
+            return None
+        done = complete(self.tab, best[1], clause_words, clause.text)
+        entry = done.entry
+        if entry is None:
+            return None
+        return Candidate(code=entry.code, title=entry.title, clause=made.clause, role="manifestation",
+                         rationale=[f"tabular {entry.code}: code first the underlying condition, which includes "
+                                    f"{made.code}", "convention I.A.13: etiology/manifestation pair, manifestation "
+                                    "sequenced after its etiology", *done.steps],
+                         evidence=made.evidence, confidence=made.confidence * 0.9)
+
+    # -- the encounter ----------------------------------------------------------------------------------
+    def apply(self, candidates: list[Candidate], clauses: Sequence[Clause], context: EncounterContext,
+              queries: list[DocumentationQuery], dropped: list[tuple[str, str]]) -> list[Candidate]:
+
+        # 1. Deduplicate (first occurrence wins; keep the richer rationale).
+        unique: dict[str, Candidate] = {}
+        for c in candidates:
+            if c.code in unique:
+                unique[c.code].confidence = max(unique[c.code].confidence, c.confidence)
+                continue
+            unique[c.code] = c
+        items = list(unique.values())
+        # 2. Combination codes (I.B.9): a clause whose words were all linked into another code's "with"
+        #    subterm is absorbed, unless that code's "use additional code" note asks for it.
+        for c in list(items):
+            if not c.linked:
+                continue
+            notes = self._notes(c.code)
+            for other in list(items):
+                if other is c or other.clause == c.clause or other.role != "primary":
+                    continue
+                clause_words = frozenset(clauses[other.clause].words)
+                if clause_words and clause_words <= c.linked | {"with"}:
+                    if self._covers(notes.use_additional, other.code):
+                        other.rationale.append(f"tabular {c.code}: use additional code -> {other.code} kept")
+                        continue
+                    items.remove(other)
+                    dropped.append((other.code, f"combination code {c.code} includes it (guideline I.B.9)"))
+        # 3. "Use additional code" companions the documentation supports.
+        present = {c.code for c in items}
+        for c in list(items):
+            notes = self._notes(c.code)
+            if not notes.use_additional or any(self._covers(notes.use_additional, p) for p in present if p != c.code):
+                continue
+            companion = self._companion(c, notes.use_additional, clauses)
+            if companion is not None and companion.code not in present:
+                items.insert(items.index(c) + 1, companion)
+                present.add(companion.code)
+        # 4. Excludes1 (I.A.12.a): two codes that exclude each other are not reported together.
+        for c in list(items):
+            if c not in items:
+                continue
+            excl = self._notes(c.code).excludes1
+            if not excl:
+                continue
+            for other in list(items):
+                if other is c or other not in items or not self._covers(excl, other.code):
+                    continue
+                loser = _weaker(c, other)
+                items.remove(loser)
+                winner = other if loser is c else c
+                dropped.append((loser.code, f"Excludes1 with {winner.code} (guideline I.A.12.a)"))
+                winner.rationale.append(f"tabular: Excludes1 resolved against {loser.code}")
+                if loser is c:
+                    break
+        # 5. Validity on the date of service (MCE validity windows).
+        if context.day is not None and "mce" in self.cs.choices:
+            for c in list(items):
+                if not self.cs.mce.is_valid(c.code, context.day):
+                    items.remove(c)
+                    dropped.append((c.code, f"not valid on {context.day.isoformat()} (MCE validity table)"))
+                else:
+                    c.rationale.append(f"valid on {context.day.isoformat()} (MCE); "
+                                       f"tabular {self.cs.release('icd10cm-tabular').id}")
+        return self._sequence(items)
+
+    def _companion(self, c: Candidate, refs: tuple[str, ...], clauses: Sequence[Clause]) -> Candidate | None:
+        """Code the words of ``c``'s own clause that a "use additional code" note asks for (I13.0 -> I50.-)."""
+        from medcoder.coding.encoder import Candidate
+        from medcoder.coding.index_search import IndexSearch
+
+        clause = clauses[c.clause]
+        unexplained = frozenset(clause.words) - c.words
+        # The companion names the complication of the combination code: the words matched below its "with"
+        # subterm plus what it left unexplained ("chronic kidney disease" + "stage 3a").
+        focus = (c.after_link | unexplained) if c.after_link else frozenset(clause.words)
+        words = tuple(w for w in clause.words if w in focus)
+        search = IndexSearch.of(self.cs.index)
+        hits = search.search(words)[:16]
+        # Prefer the entry that explains what the combination code left unexplained ("stage 3a").
+        hits.sort(key=lambda h: (-len(h.used & unexplained), -h.score))
+        for hit in hits:
+            if not hit.code or hit.code.rstrip("-").startswith(c.code[:3]):
+                continue
+            done = complete(self.tab, hit.code, frozenset(words), clause.text)
+            if done.entry is None or not done.entry.billable or not self._covers(refs, done.code):
+                continue
+            return Candidate(code=done.code, title=done.entry.title, clause=c.clause, role="companion",
+                             rationale=[hit.describe(), *done.steps,
+                                        f"tabular {c.code}: use additional code ({', '.join(refs)})"],
+                             evidence=c.evidence, confidence=c.confidence * 0.9)
+        return None
+
+    def _sequence(self, items: list[Candidate]) -> list[Candidate]:
+        """Poisonings first (I.C.19.e.5.b); adverse-effect T codes after the effect (I.C.19.e.5.a); "code first"
+        etiologies before their manifestations (I.A.13); external causes last (I.C.20)."""
+        rank = {"poisoning": 0, "primary": 1, "neoplasm": 1, "companion": 1, "manifestation": 1,
+                "adverse-effect": 2, "underdosing": 2, "external-cause": 3}
+        ordered = sorted(items, key=lambda c: (rank.get(c.role, 1), c.clause))
+        changed = True
+        guard = 0
+        while changed and guard < 20:
+            changed = False
+            guard += 1
+            for i, c in enumerate(ordered):
+                first = self._notes(c.code).code_first
+                if not first:
+                    continue
+                for j in range(i + 1, len(ordered)):
+                    if self._covers(first, ordered[j].code):
+                        moved = ordered.pop(j)
+                        ordered.insert(i, moved)
+                        c.rationale.append(f"tabular {c.code}: code first {moved.code} (sequenced before)")
+                        changed = True
+                        break
+                if changed:
+                    break
+        return ordered
+
+
+def _weaker(a: Candidate, b: Candidate) -> Candidate:
+    """Of two codes in Excludes1 conflict, the one to drop: the unspecified or less confident one."""
+    a_unspec = "unspecified" in a.title.lower()
+    b_unspec = "unspecified" in b.title.lower()
+    if a_unspec != b_unspec:
+        return a if a_unspec else b
+    if abs(a.confidence - b.confidence) > 1e-9:
+        return a if a.confidence < b.confidence else b
+    return b if len(a.code) >= len(b.code) else a
+
+
+def ref_of(text: str) -> CodeRef:
+    return CodeRef.parse(text)

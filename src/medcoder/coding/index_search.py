@@ -1,0 +1,339 @@
+"""Find the main term and walk the subterms with a statement's own words, the way a coder reads the Index.
+
+Why a search and not a fixed path: documentation does not come in index order ("right elbow lateral
+epicondylitis" is Epicondylitis > lateral; "lumbar strain" is Strain > back). A coder finds the main term
+(the condition, not the anatomy), then at each indent takes the subterm whose words the documentation
+contains, ignores nonessential modifiers, and stops at the default code when no subterm applies. We do
+exactly that over a compiled, in-memory copy of the Index, scoring each candidate by how many of the
+clause's words it explains, and record the path for the rationale.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from medcoder.codesets.icd10cm_index import AlphabeticIndex
+from medcoder.codesets.icd10cm_index_model import IndexTerm, split_reference
+from medcoder.coding.lexicon import lexicon
+from medcoder.coding.terms import tokens
+
+ROOT = 0
+_CONNECTORS = {"with": "with", "without": "without", "in": "in", "due to": "in", "in due to": "in",
+               "in due": "in", "following": "in", "associated with": "with", "complicated by": "with"}
+_MARKERS = frozenset({"nec", "no", "nos"})
+W_WORD, W_LINKED, W_NEMOD, W_CUE = 1.0, 0.9, 0.3, 0.2
+# Words a subterm may print without them being essential to the match ("kidney involvement").
+_GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end",
+                      "part", "region"})
+_NEMOD = re.compile(r"\(([^()]*)\)")
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    id: int
+    title: str
+    forms: tuple[frozenset[str], ...]
+    """Word sets that name this term: an inverted title ("myocardium, myocardial") has one per form."""
+    nemod: frozenset[str]
+    connector: str | None
+    """A pure connector subterm ("with", "without", "in (due to)"): transparent, its children match."""
+    lead: str | None
+    """A connector that starts the title ("with vomiting"): the rest must match, linked words allowed."""
+    code: str | None
+    see: str | None
+    see_also: str | None
+    cells: tuple[str | None, ...] | None
+    parent: int | None
+    children: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hit:
+    """A walk: the main term and subterms taken, the code it ends on, and the words it explained."""
+
+    book: str
+    path: tuple[int, ...]
+    titles: tuple[str, ...]
+    code: str | None
+    code_is_default: bool
+    score: float
+    used: frozenset[str]
+    linked: frozenset[str] = frozenset()
+    """Words taken from other clauses through a "with" subterm (Guideline I.A.15)."""
+    see_also: tuple[str, ...] = ()
+    cells: tuple[str | None, ...] | None = None
+    followed: tuple[str, ...] = field(default=())
+    after_link: frozenset[str] = frozenset()
+    """Words matched below the first "with"/"in" subterm: the complication a combination code names."""
+
+    def describe(self) -> str:
+        arrow = f" -> {self.code}" if self.code else ""
+        via = "".join(f" (see {f})" for f in self.followed)
+        return f"{self.book}: {' > '.join(self.titles)}{via}{arrow}"
+
+
+@dataclass(slots=True)
+class _Best:
+    score: float = 0.0
+    path: tuple[int, ...] = ()
+    used: frozenset[str] = frozenset()
+    linked: frozenset[str] = frozenset()
+    step_words: tuple[frozenset[str], ...] = ()
+
+
+class CompiledBook:
+    """One book of the Index as word sets per term, with its main terms keyed by their word phrases."""
+
+    def __init__(self, index: AlphabeticIndex, book: str) -> None:
+        terms, children = index.tree(book=book)  # type: ignore[arg-type]
+        stop = lexicon().stopwords
+        self.book = book
+        self.index = index
+        self.nodes: dict[int, Node] = {}
+        for term_id, term in terms.items():
+            self.nodes[term_id] = self._node(term, tuple(children.get(term_id, ())), stop)
+        self.main_ids: tuple[int, ...] = tuple(children.get(ROOT, ()))
+        self.by_phrase: dict[tuple[str, ...], list[int]] = {}
+        for main_id in self.main_ids:
+            term = terms[main_id]
+            forms = {tuple(w for w in tokens(term.title) if w not in _MARKERS)}
+            for part in split_reference(term.title):
+                forms.add(tuple(w for w in tokens(part) if w not in _MARKERS))
+            for form in forms:
+                if form:
+                    self.by_phrase.setdefault(form, []).append(main_id)
+        self.max_phrase = max((len(k) for k in self.by_phrase), default=1)
+        self._sizes: dict[int, int] = {}
+
+    @staticmethod
+    def _node(term: IndexTerm, kids: tuple[int, ...], stop: frozenset[str]) -> Node:
+        # Words come from the printed text with its parenthesized modifiers removed: the derived CSV
+        # sometimes leaves essential words in the nemod column ("and" + "(on) chronic (congestive)").
+        printed = term.printed or term.title
+        title_words = tuple(w for w in tokens(printed) if w not in _MARKERS)
+        joined = " ".join(title_words)
+        connector = _CONNECTORS.get(joined)
+        lead = None
+        if connector is None and len(title_words) > 1:
+            for size in (2, 1):
+                head = " ".join(title_words[:size])
+                if head in _CONNECTORS:
+                    lead = _CONNECTORS[head]
+                    printed = " ".join(title_words[size:])
+                    break
+        parts = split_reference(printed) if lead is None else (printed,)
+        forms = tuple(dict.fromkeys(
+            frozenset(w for w in tokens(part) if w not in stop and w not in _MARKERS) for part in parts))
+        forms = tuple(f for f in forms if f)
+        nemod_words = frozenset(tokens(" ".join(_NEMOD.findall(printed)) or (term.nemod or ""))) - stop
+        return Node(id=term.id, title=term.title, forms=forms, nemod=nemod_words, connector=connector, lead=lead,
+                    code=term.code, see=term.see, see_also=term.see_also, cells=term.cells, parent=term.parent_id,
+                    children=kids)
+
+    def size(self, node_id: int) -> int:
+        """Terms under a main term: between equally good main terms the general entry ("Fracture,
+        traumatic" with every bone) is preferred to a qualified one ("Fracture, pathological")."""
+        cached = self._sizes.get(node_id)
+        if cached is None:
+            cached = 1 + sum(self.size(c) for c in self.nodes[node_id].children)
+            self._sizes[node_id] = cached
+        return cached
+
+    # -- main terms --------------------------------------------------------------------------------------
+    def main_candidates(self, words: Sequence[str]) -> list[tuple[int, frozenset[str]]]:
+        """Main terms named by any run of the clause's words, with the words they take."""
+        found: dict[int, frozenset[str]] = {}
+        n = len(words)
+        for size in range(min(self.max_phrase, n), 0, -1):
+            for start in range(0, n - size + 1):
+                phrase = tuple(words[start:start + size])
+                for main_id in self.by_phrase.get(phrase, ()):
+                    if main_id not in found:
+                        found[main_id] = frozenset(phrase)
+        return list(found.items())
+
+    # -- subterms ----------------------------------------------------------------------------------------
+    def descend(self, node_id: int, avail: frozenset[str], pooled: frozenset[str], cues: frozenset[str],
+                memo: dict[tuple[int, frozenset[str], bool], _Best], *, in_with: bool = False) -> _Best:
+        key = (node_id, avail, in_with)
+        cached = memo.get(key)
+        if cached is not None:
+            return cached
+        best = _Best()
+        for child_id in self.nodes[node_id].children:
+            child = self.nodes[child_id]
+            if child.connector is not None:
+                if child.connector == "without" and not ({"without", "no"} & cues):
+                    continue
+                inner = self.descend(child_id, avail, pooled, cues, memo, in_with=child.connector == "with")
+                if not inner.path:
+                    continue
+                bonus = W_CUE if child.connector in cues or (child.connector == "in" and "due" in cues) else 0.0
+                candidate = _Best(inner.score + bonus, (child_id, *inner.path), inner.used, inner.linked,
+                                  (frozenset(), *inner.step_words))
+            else:
+                if child.lead == "without" and not ({"without", "no"} & cues):
+                    continue
+                may_link = in_with or child.lead == "with"
+                chosen: tuple[frozenset[str], frozenset[str]] | None = None
+                for form in child.forms:
+                    required = (form - _GENERIC) or form
+                    own = form & avail
+                    link: frozenset[str]
+                    if required <= avail:
+                        link = frozenset()
+                    elif may_link and required <= avail | pooled:
+                        link = required - avail
+                    else:
+                        continue
+                    if chosen is None or len(form) > len(chosen[0] | chosen[1]):
+                        chosen = (own, link)
+                if chosen is None:
+                    continue
+                own, linked = chosen
+                # Nonessential modifiers explain words only when no subterm below needs them
+                # ("heart (acute)" must not eat the "acute" of "diastolic > acute").
+                rest = self.descend(child_id, avail - own, pooled, cues, memo)
+                extra = child.nemod & (avail - own - rest.used)
+                bonus = W_CUE if child.lead and child.lead in cues else 0.0
+                score = len(own) * W_WORD + len(linked) * W_LINKED + len(extra) * W_NEMOD + rest.score + bonus
+                candidate = _Best(score, (child_id, *rest.path), own | extra | rest.used, linked | rest.linked,
+                                  (own | linked, *rest.step_words))
+            if candidate.score > best.score + 1e-9:
+                best = candidate
+        memo[key] = best
+        return best
+
+    def walk_from(self, main_id: int, taken: frozenset[str], words: frozenset[str], pooled: frozenset[str],
+                  cues: frozenset[str]) -> Hit:
+        main = self.nodes[main_id]
+        avail = words - taken
+        best = self.descend(main_id, avail, pooled, cues, {})
+        extra = main.nemod & (avail - best.used)
+        path = (main_id, *best.path)
+        score = len(taken) * W_WORD + len(extra) * W_NEMOD + best.score
+        return self._hit(path, score, taken | extra | best.used, best.linked, self._after_link(best))
+
+    def _after_link(self, best: _Best) -> frozenset[str]:
+        for position, node_id in enumerate(best.path):
+            node = self.nodes[node_id]
+            if node.connector in ("with", "in") or node.lead in ("with", "in"):
+                return frozenset().union(*best.step_words[position:]) if best.step_words else frozenset()
+        return frozenset()
+
+    def _hit(self, path: tuple[int, ...], score: float, used: frozenset[str], linked: frozenset[str],
+             after_link: frozenset[str] = frozenset()) -> Hit:
+        code: str | None = None
+        default = False
+        for position, node_id in enumerate(path):
+            node = self.nodes[node_id]
+            if node.code:
+                code = node.code
+                default = position != len(path) - 1
+            elif node.cells and any(node.cells):
+                default = position != len(path) - 1
+        cells = next((self.nodes[i].cells for i in reversed(path) if self.nodes[i].cells
+                      and any(self.nodes[i].cells or ())), None)
+        see_also = tuple(self.nodes[i].see_also for i in path if self.nodes[i].see_also)
+        return Hit(book=self.book, path=path, titles=tuple(self.nodes[i].title for i in path), code=code,
+                   code_is_default=default, score=score, used=used, linked=linked,
+                   see_also=see_also, cells=cells, after_link=after_link)  # type: ignore[arg-type]
+
+    def resolve(self, reference: str) -> int | None:
+        """The term a printed cross-reference names ("Pain, abdominal"), when it resolves fully."""
+        result = self.index.resolve(reference, book=self.book)  # type: ignore[arg-type]
+        if not result.matched or not result.steps:
+            return None
+        return result.steps[-1].term_id
+
+
+class IndexSearch:
+    """Compiled books of one Index release, shared by every statement coded with it."""
+
+    _lock = threading.Lock()
+    _cache: dict[int, IndexSearch] = {}
+
+    def __init__(self, index: AlphabeticIndex) -> None:
+        self.index = index
+        self._books: dict[str, CompiledBook] = {}
+
+    @classmethod
+    def of(cls, index: AlphabeticIndex) -> IndexSearch:
+        with cls._lock:
+            found = cls._cache.get(id(index))
+            if found is None or found.index is not index:
+                found = cls._cache[id(index)] = cls(index)
+            return found
+
+    def book(self, name: str) -> CompiledBook:
+        with self._lock:
+            if name not in self._books:
+                self._books[name] = CompiledBook(self.index, name)
+            return self._books[name]
+
+    def search(self, words: Sequence[str], *, pooled: frozenset[str] = frozenset(),
+               cues: frozenset[str] = frozenset(), book: str = "index",
+               exclude_see_condition: bool = True) -> list[Hit]:
+        """Every main term the words name, each walked as deep as the words allow; best first."""
+        compiled = self.book(book)
+        bag = frozenset(words)
+        hits: list[Hit] = []
+        for main_id, taken in compiled.main_candidates(words):
+            main = compiled.nodes[main_id]
+            if exclude_see_condition and main.see and "condition" in main.see.lower() and not main.code:
+                continue
+            hit = compiled.walk_from(main_id, taken, bag, pooled, cues)
+            hit = self._follow(compiled, hit, bag, pooled, cues)
+            hits.append(hit)
+        hits.sort(key=lambda h: (-h.score, h.code is None, -compiled.size(h.path[0]), len(h.path)))
+        return hits
+
+    def _follow(self, compiled: CompiledBook, hit: Hit, bag: frozenset[str], pooled: frozenset[str],
+                cues: frozenset[str], depth: int = 0) -> Hit:
+        """Follow a "see" on the last term of the path, continuing the walk with the words left."""
+        last = compiled.nodes[hit.path[-1]]
+        if depth > 3:
+            return hit
+        reference = last.see if last.see and last.code is None else None
+        if reference is None and last.see_also and (bag - hit.used):
+            # "see also": worth following only when it explains words the entry itself did not.
+            also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth)
+            return also if also is not None and len(also.used) > len(hit.used) else hit
+        if reference is None:
+            return hit
+        followed = self._follow_reference(compiled, hit, reference, bag, pooled, cues, depth)
+        return hit if followed is None else followed
+
+    def _follow_reference(self, compiled: CompiledBook, hit: Hit, reference: str, bag: frozenset[str],
+                          pooled: frozenset[str], cues: frozenset[str], depth: int) -> Hit | None:
+        target = compiled.resolve(reference)
+        if target is None:
+            return None
+        target_node = compiled.nodes[target]
+        target_words: set[str] = set()
+        node: Node | None = target_node
+        while node is not None:
+            target_words |= frozenset().union(*node.forms) if node.forms else frozenset()
+            node = compiled.nodes.get(node.parent) if node.parent else None
+        # The target path restates words already read ("see Hypertension, heart" from "Failure, heart, with
+        # hypertension"): only its own words are taken again; every other word may still refine it.
+        best = compiled.descend(target, frozenset(bag - target_words), pooled, cues, {})
+        chain = compiled.index.path(target)
+        path = (*(t.id for t in chain), *best.path)
+        used = hit.used | best.used | (bag & target_words)
+        linked = (hit.linked | best.linked) - used
+        score = len(used) * W_WORD + len(linked) * W_LINKED - 0.05 * (depth + 1)
+        followed = compiled._hit(path, score, used, linked, hit.after_link | compiled._after_link(best))
+        merged = Hit(book=followed.book, path=followed.path, titles=followed.titles, code=followed.code,
+                     code_is_default=followed.code_is_default, score=followed.score, used=followed.used,
+                     linked=followed.linked, see_also=hit.see_also + followed.see_also, cells=followed.cells,
+                     followed=(*hit.followed, " > ".join(hit.titles) + " -> see " + reference),
+                     after_link=followed.after_link)
+        return self._follow(compiled, merged, bag, pooled, cues, depth + 1)
+
+
+def ensure_mapping(value: Mapping[int, IndexTerm]) -> Mapping[int, IndexTerm]:
+    return value

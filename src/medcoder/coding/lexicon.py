@@ -1,0 +1,69 @@
+"""The encoder's wording data (abbreviations, synonyms, context cues), loaded once and validated.
+
+Why data, not code: clinical wording grows with every note a coder reads; adding "HFmrEF" must be a data
+change reviewed by a coder, each entry citing nothing but general usage, never a particular test note.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from medcoder.errors import MedcoderError
+
+_REQUIRED = ("abbreviations", "synonyms", "context_cues", "laterality", "episode", "stopwords", "connectors",
+             "drug_intent", "neoplasm_behavior", "external_cause_triggers", "neoplasm_words", "status_words")
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    abbreviations: dict[str, str]
+    synonyms: dict[str, str]
+    context_cues: dict[str, tuple[str, ...]]
+    laterality: dict[str, str]
+    episode: dict[str, str]
+    stopwords: frozenset[str]
+    connectors: dict[str, tuple[str, ...]]
+    drug_intent: dict[str, tuple[str, ...]]
+    neoplasm_behavior: dict[str, tuple[str, ...]]
+    external_cause_triggers: tuple[str, ...]
+    neoplasm_words: frozenset[str]
+    status_words: dict[str, tuple[str, ...]]
+    replace_pattern: re.Pattern[str]
+    replacements: dict[str, str]
+
+
+def _entries(raw: dict[str, object]) -> dict[str, str]:
+    return {k.lower(): str(v) for k, v in raw.items() if not k.startswith("$")}
+
+
+@cache
+def lexicon() -> Lexicon:
+    text = resources.files("medcoder.coding").joinpath("data/lexicon.json").read_text("utf-8")
+    raw = json.loads(text)
+    missing = [k for k in _REQUIRED if k not in raw]
+    if missing:
+        raise MedcoderError(f"lexicon.json lacks {missing}", code="E701", where="coding/data/lexicon.json",
+                            fix="Restore the missing sections")
+    abbreviations = _entries(raw["abbreviations"])
+    synonyms = _entries(raw["synonyms"])
+    replacements = {**synonyms, **abbreviations}
+    # Longest keys first so "ckd 3a" wins over "ckd"; word boundaries that also allow "/" and "-" inside keys.
+    keys = sorted(replacements, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w/-])(" + "|".join(re.escape(k) for k in keys) + r")(?![\w/-])", re.IGNORECASE)
+    return Lexicon(
+        abbreviations=abbreviations, synonyms=synonyms,
+        context_cues={k: tuple(v) for k, v in raw["context_cues"].items() if not k.startswith("$")},
+        laterality=_entries(raw["laterality"]), episode=_entries(raw["episode"]),
+        stopwords=frozenset(raw["stopwords"]),
+        connectors={k: tuple(v) for k, v in raw["connectors"].items()},
+        drug_intent={k: tuple(v) for k, v in raw["drug_intent"].items()},
+        neoplasm_behavior={k: tuple(v) for k, v in raw["neoplasm_behavior"].items()},
+        external_cause_triggers=tuple(raw["external_cause_triggers"]),
+        neoplasm_words=frozenset(raw["neoplasm_words"]),
+        status_words={k: tuple(v) for k, v in raw["status_words"].items()},
+        replace_pattern=pattern, replacements=replacements,
+    )

@@ -1,0 +1,110 @@
+"""From a statement to clauses of index words: expansion, tokens, clause splitting, assertion context.
+
+Why clauses: a statement such as "type 2 DM with stage 3a CKD and HTN" documents several conditions. Each
+clause is walked in the Index on its own words; the words of the other clauses stay available to "with"
+subterms, because the classification presumes a causal link between conditions the Index links with
+"with" (Guideline I.A.15).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from medcoder.codesets.icd10cm_index_model import normalize
+from medcoder.coding.lexicon import lexicon
+
+_SPLIT = re.compile(r"\s*(?:;|,|\band\b|\balso\b|\bplus\b|\+)\s*", re.IGNORECASE)
+_MODIFIER_ONLY = frozenset({"initial", "encounter", "subsequent", "sequela", "right", "left", "bilateral", "side",
+                            "unilateral", "active", "treatment", "routine", "healing", "delayed", "first", "visit",
+                            "follow", "up", "closed", "open", "displaced", "nondisplaced", "acute", "chronic"})
+_KEEP_AND = re.compile(r"\b(?:nausea and vomiting|right and left|left and right|signs and symptoms)\b", re.I)
+
+
+@lru_cache(maxsize=65536)
+def stem(token: str) -> str:
+    """A light plural folding shared by index titles and statements ("fractures" = "fracture")."""
+    if len(token) > 4 and token.endswith("ies"):
+        return token[:-3] + "y"
+    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is", "os", "as")):
+        return token[:-1]
+    return token
+
+
+@lru_cache(maxsize=65536)
+def tokens(text: str) -> tuple[str, ...]:
+    """Normalized, stemmed words of a title or a clause (nonessential modifiers dropped by ``normalize``)."""
+    return tuple(stem(t) for t in normalize(text).split())
+
+
+def expand(text: str) -> str:
+    """Replace abbreviations and documentation synonyms by the index's words."""
+    lex = lexicon()
+    return lex.replace_pattern.sub(lambda m: lex.replacements[m.group(0).lower()], text)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Clause:
+    text: str
+    """The clause as written (after expansion)."""
+    start: int
+    end: int
+    """Offsets into the original statement."""
+    words: tuple[str, ...]
+    """Stemmed index words, connector words kept, stopwords dropped."""
+    context: str
+    """``present``, ``negated``, ``uncertain``, ``history``, ``family`` or ``status``."""
+    cue: str | None = None
+
+
+def _context(text: str) -> tuple[str, str | None, str]:
+    """The clause's assertion context and the text with the cue removed."""
+    lower = text.lower().strip()
+    cues = lexicon().context_cues
+    # Family before history ("family history of"), history before negation ("no history" is rare here).
+    for context in ("family", "status", "history", "uncertain", "negated"):
+        for cue in sorted(cues[context], key=len, reverse=True):
+            if lower.startswith(cue + " ") or lower == cue:
+                return context, cue, text.strip()[len(cue):].strip()
+            if context == "uncertain" and lower.endswith(" " + cue):
+                return context, cue, text.strip()[: -len(cue)].strip()
+    return "present", None, text.strip()
+
+
+def split_statement(statement: str) -> list[Clause]:
+    """Clauses of a diagnostic statement with their context; a cue carries over the clauses it governs
+    ("history of MI and CVA": both historical) until a clause states its own."""
+    protected = _KEEP_AND.sub(lambda m: m.group(0).replace(" and ", " & "), statement)
+    clauses: list[Clause] = []
+    position = 0
+    carried: tuple[str, str | None] | None = None
+    stop = lexicon().stopwords
+    for piece in _SPLIT.split(protected):
+        if not piece.strip():
+            continue
+        start = statement.find(piece.replace(" & ", " and ").strip(), position)
+        start = max(start, position)
+        end = start + len(piece.strip())
+        position = end
+        expanded = expand(piece.replace(" & ", " and "))
+        context, cue, rest = _context(expanded)
+        if context == "present" and carried is not None and carried[0] in ("history", "family", "negated",
+                                                                              "uncertain"):
+            context, cue = carried
+        elif context != "present":
+            carried = (context, cue)
+        else:
+            carried = None
+        # A second cue inside ("rule out" after "history of") is rare; one level is enough here.
+        words = tuple(w for w in tokens(rest) if w not in stop)
+        if not words:
+            continue
+        if clauses and set(words) <= _MODIFIER_ONLY:
+            # "..., initial encounter" / "..., left": a modifier of the clause before, not a condition.
+            prev = clauses[-1]
+            clauses[-1] = Clause(text=f"{prev.text}, {rest}", start=prev.start, end=end,
+                                 words=prev.words + words, context=prev.context, cue=prev.cue)
+            continue
+        clauses.append(Clause(text=rest, start=start, end=end, words=words, context=context, cue=cue))
+    return clauses
