@@ -9,6 +9,7 @@ statement ("initial", "subsequent", "sequela"), placeholder X filling empty posi
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ _DIMENSIONS = (
     ("severity", frozenset({"mild", "moderate", "severe", "intermittent", "persistent"})),
 )
 _UNSPECIFIED = frozenset({"unspecified"})
+# "Chronic kidney disease, unspecified" is unspecified; "... stage 1 through 4, or unspecified CKD" is a range.
+_UNSPECIFIED_TITLE = re.compile(r",\s*unspecified\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,5 +154,17 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str) -> Compl
         queries.append((dimension, f"Please document the {dimension} for {entry.title.lower()} ({entry.code}).",
                         tuple(f"{c.code} {c.title}" for c in children)))
         entry = chosen
+    if entry.billable and entry.parent and not queries and entry.seventh is None:
+        # An unspecified code chosen by the Index itself (N18.9 "Chronic kidney disease, unspecified") still
+        # lacks what its siblings specify: ask for it.
+        parent = tab.get(entry.parent)
+        if parent is not None and _UNSPECIFIED_TITLE.search(entry.title) and "unspecified" in (
+                Counter(tokens(entry.title)) - Counter(tokens(parent.title))):
+            siblings = [c for c in tab.children(parent.code) if c.code != entry.code and c.seventh is None]
+            if siblings:
+                dimension = _dimension(siblings, frozenset(tokens(parent.title)))
+                queries.append((dimension, f"Please document the {dimension} for {parent.title.lower()} "
+                                           f"({entry.code} is unspecified).",
+                                tuple(f"{c.code} {c.title}" for c in siblings)))
     return Completion(code=entry.code, entry=entry, steps=tuple(steps), queries=tuple(queries),
                       used=frozenset(used))

@@ -14,6 +14,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.coding import guidelines
@@ -81,11 +82,14 @@ class Encoder:
         self.tab = codesets.tabular
         self.rules = guidelines.Rules(codesets)
         self._statement = ""
+        self._patient_words: frozenset[str] = frozenset()
 
     # -- one clause ------------------------------------------------------------------------------------
     def _complete(self, code: str, clause: Clause, used: frozenset[str]) -> Completion:
         # The episode of care is a property of the encounter: "..., initial encounter" anywhere applies.
-        return complete(self.tab, code, frozenset(clause.words) - (used - _SIDES), f"{clause.text} {self._statement}")
+        # The patient's sex chooses between "female"/"male" subdivisions (C50.91- vs C50.92-).
+        words = frozenset(clause.words) - (used - _SIDES) | self._patient_words
+        return complete(self.tab, code, words, f"{clause.text} {self._statement}")
 
     def _candidate(self, hit: Hit, code: str, clause: Clause, index: int, role: str, queries: list[DocumentationQuery],
                    *, source: str | None = None) -> Candidate | None:
@@ -189,12 +193,22 @@ class Encoder:
         made = self._candidate(drug, cell, clause, index, role, queries, source=source)
         if made is None:
             return []
+        out = [made]
+        # What the poisoning or adverse effect caused, documented in the same clause ("... with respiratory
+        # depression"), is coded from the Index too.
+        rest = tuple(w for w in words if w not in drug.used and w not in {"with", "due", "in", "from"})
+        if rest:
+            effect = next((h for h in self.search.search(rest) if h.code and not (frozenset(rest) - h.used)), None)
+            if effect is not None and effect.code:
+                caused = self._candidate(effect, effect.code, clause, index, "primary", queries)
+                if caused is not None:
+                    out.append(caused)
         made.rationale.append("guideline I.C.19.e: " + {
             "poisoning": "poisoning coded first, followed by its manifestations; intent accidental when not "
                          "documented (I.C.19.e.5.b)",
             "adverse-effect": "adverse effect: code first the nature of the effect, then the T code (I.C.19.e.5.a)",
             "underdosing": "underdosing: code first the relapse or exacerbation, then the T code (I.C.19.e.5.c)"}[role])
-        return [made]
+        return out
 
     def _clause(self, clause: Clause, index: int, pooled: frozenset[str], context: EncounterContext,
                 queries: list[DocumentationQuery], dropped: list[tuple[str, str]]) -> list[Candidate]:
@@ -209,7 +223,7 @@ class Encoder:
                 drugs = self._drug(clause, index, kind, queries)
                 if drugs:
                     return drugs
-        if any(re.search(rf"\b{re.escape(t)}\b", text) for t in lex.external_cause_triggers):
+        if _triggers().search(text):
             ext = self.search.search(clause.words, book="eindex")
             best_ext = next((h for h in ext if h.code), None)
             injury = [h for h in self.search.search(words, pooled=pooled, cues=cues) if h.code]
@@ -253,6 +267,7 @@ class Encoder:
         started = time.perf_counter()
         context = context or EncounterContext()
         self._statement = statement
+        self._patient_words = frozenset({"F": {"female"}, "M": {"male"}}.get((context.sex or "").upper(), set()))
         clauses = split_statement(statement)
         queries: list[DocumentationQuery] = []
         dropped: list[tuple[str, str]] = []
@@ -297,6 +312,12 @@ _BEHAVIOR_WORDS = frozenset({"benign", "malignant", "primary", "secondary", "unc
                              "metastatic", "metastasi", "from", "unspecified"})
 _IGNORABLE = frozenset({"initial", "encounter", "subsequent", "sequela", "right", "left", "bilateral", "with",
                         "in", "from", "due", "without", "patient"})
+
+
+@lru_cache(maxsize=1)
+def _triggers() -> re.Pattern[str]:
+    words = sorted(lexicon().external_cause_triggers, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
 
 
 def _has_site(text: str) -> bool:

@@ -8,6 +8,7 @@ resolved (I.A.12.a); codes are checked for validity on the date of service (MCE 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,9 +25,19 @@ if TYPE_CHECKING:
     from medcoder.coding.encoder import Candidate, EncounterContext
 
 
+_CODES_IN_TEXT = re.compile(r"\([^()]*\)|\b[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z-]+)?\b")
+_INSTRUCTION_WORDS = frozenset({"code", "use", "additional", "identify", "to", "the", "of", "if", "applicable",
+                                "any", "associated", "for", "type", "such", "as", "using", "control", "a", "an",
+                                "and", "or", "with", "where", "specify", "long", "term", "current"})
+
+
 @dataclass(frozen=True, slots=True)
 class _Notes:
     use_additional: tuple[str, ...]
+    use_groups: tuple[tuple[str, ...], ...]
+    use_lines: tuple[tuple[frozenset[str], tuple[str, ...]], ...]
+    """Each "use additional code" line's own words and the codes it names ("insulin (Z79.4)")."""
+    """One entry per "use additional code" instruction: each asks for its own companion."""
     code_first: tuple[str, ...]
     excludes1: tuple[str, ...]
 
@@ -37,19 +48,33 @@ class Rules:
         self.tab = codesets.tabular
         self._manifestations: list[tuple[str, frozenset[str], tuple[str, ...]]] | None = None
         self._notes = lru_cache(maxsize=65536)(self._load_notes)
+        self._covered: dict[tuple[tuple[str, ...], str], bool] = {}
 
     # -- notes -----------------------------------------------------------------------------------------
     def _load_notes(self, code: str) -> _Notes:
         use: list[str] = []
         first: list[str] = []
         excl: list[str] = []
+        groups: dict[tuple[str, int], list[str]] = {}
+        lines: list[tuple[frozenset[str], tuple[str, ...]]] = []
         for note in self.tab.notes(code):
             target = {"useAdditionalCode": use, "codeFirst": first, "excludes1": excl}.get(note.kind)
             if target is not None:
                 target.extend(note.codes)
-        return _Notes(tuple(use), tuple(first), tuple(excl))
+            if note.kind == "useAdditionalCode" and note.codes:
+                groups.setdefault((note.source, note.group), []).extend(note.codes)
+                words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS
+                lines.append((words, note.codes))
+        return _Notes(tuple(use), tuple(tuple(g) for g in groups.values()), tuple(lines), tuple(first), tuple(excl))
 
     def _covers(self, refs: Sequence[str], code: str) -> bool:
+        key = (tuple(refs), code)
+        hit = self._covered.get(key)
+        if hit is None:
+            hit = self._covered[key] = self._covers_uncached(refs, code)
+        return hit
+
+    def _covers_uncached(self, refs: Sequence[str], code: str) -> bool:
         for ref in refs:
             try:
                 if self.tab.covers(ref, code):
@@ -113,6 +138,7 @@ class Rules:
     # -- the encounter ----------------------------------------------------------------------------------
     def apply(self, candidates: list[Candidate], clauses: Sequence[Clause], context: EncounterContext,
               queries: list[DocumentationQuery], dropped: list[tuple[str, str]]) -> list[Candidate]:
+        from medcoder.coding.encoder import Candidate
 
         # 1. Deduplicate (first occurrence wins; keep the richer rationale).
         unique: dict[str, Candidate] = {}
@@ -142,12 +168,25 @@ class Rules:
         present = {c.code for c in items}
         for c in list(items):
             notes = self._notes(c.code)
-            if not notes.use_additional or any(self._covers(notes.use_additional, p) for p in present if p != c.code):
-                continue
-            companion = self._companion(c, notes.use_additional, clauses)
-            if companion is not None and companion.code not in present:
-                items.insert(items.index(c) + 1, companion)
-                present.add(companion.code)
+            clause_words = frozenset(clauses[c.clause].words) if c.clause < len(clauses) else frozenset()
+            for words, refs in notes.use_lines:
+                # The instruction names its companion in words ("insulin (Z79.4)"): documented -> add it.
+                if len(refs) != 1 or "-" in refs[0] or not words or not words <= clause_words | c.linked:
+                    continue
+                entry = self.tab.get(refs[0])
+                if entry is not None and entry.billable and entry.code not in present:
+                    items.insert(items.index(c) + 1, Candidate(
+                        code=entry.code, title=entry.title, clause=c.clause, role="companion",
+                        rationale=[f"tabular {c.code}: use additional code: {' '.join(sorted(words))} "
+                                   f"({entry.code}) documented"], evidence=c.evidence, confidence=c.confidence * 0.9))
+                    present.add(entry.code)
+            for group in notes.use_groups:
+                if any(self._covers(group, p) for p in present if p != c.code):
+                    continue
+                companion = self._companion(c, group, clauses)
+                if companion is not None and companion.code not in present:
+                    items.insert(items.index(c) + 1, companion)
+                    present.add(companion.code)
         # 4. Excludes1 (I.A.12.a): two codes that exclude each other are not reported together.
         for c in list(items):
             if c not in items:

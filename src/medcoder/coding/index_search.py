@@ -107,6 +107,26 @@ class CompiledBook:
                     self.by_phrase.setdefault(form, []).append(main_id)
         self.max_phrase = max((len(k) for k in self.by_phrase), default=1)
         self._sizes: dict[int, int] = {}
+        self._resolved: dict[str, int | None] = {}
+        # For terms with many subterms ("Disease" has over a thousand), find the subterms a clause can match
+        # through its words instead of scanning them all; connector subterms are always tried.
+        self._by_word: dict[int, dict[str, tuple[int, ...]]] = {}
+        self._always: dict[int, tuple[int, ...]] = {}
+        for node in self.nodes.values():
+            if len(node.children) < 12:
+                continue
+            by_word: dict[str, list[int]] = {}
+            always: list[int] = []
+            for child_id in node.children:
+                child = self.nodes[child_id]
+                if child.connector is not None or not child.forms:
+                    always.append(child_id)
+                    continue
+                for child_form in child.forms:
+                    for word in (child_form - _GENERIC) or child_form:
+                        by_word.setdefault(word, []).append(child_id)
+            self._by_word[node.id] = {w: tuple(ids) for w, ids in by_word.items()}
+            self._always[node.id] = tuple(always)
 
     @staticmethod
     def _node(term: IndexTerm, kids: tuple[int, ...], stop: frozenset[str]) -> Node:
@@ -163,7 +183,16 @@ class CompiledBook:
         if cached is not None:
             return cached
         best = _Best()
-        for child_id in self.nodes[node_id].children:
+        by_word = self._by_word.get(node_id)
+        if by_word is None:
+            children: Sequence[int] = self.nodes[node_id].children
+        else:
+            picked = set(self._always[node_id])
+            for word in (avail | pooled) if in_with else avail:
+                picked.update(by_word.get(word, ()))
+            order = self.nodes[node_id].children
+            children = sorted(picked, key=order.index) if len(picked) > 1 else tuple(picked)
+        for child_id in children:
             child = self.nodes[child_id]
             if child.connector is not None:
                 if child.connector == "without" and not ({"without", "no"} & cues):
@@ -244,10 +273,12 @@ class CompiledBook:
 
     def resolve(self, reference: str) -> int | None:
         """The term a printed cross-reference names ("Pain, abdominal"), when it resolves fully."""
+        if reference in self._resolved:
+            return self._resolved[reference]
         result = self.index.resolve(reference, book=self.book)  # type: ignore[arg-type]
-        if not result.matched or not result.steps:
-            return None
-        return result.steps[-1].term_id
+        target = result.steps[-1].term_id if result.matched and result.steps else None
+        self._resolved[reference] = target
+        return target
 
 
 class IndexSearch:
@@ -298,7 +329,7 @@ class IndexSearch:
         if depth > 3:
             return hit
         reference = last.see if last.see and last.code is None else None
-        if reference is None and last.see_also and (bag - hit.used):
+        if reference is None and last.see_also and (bag - hit.used) and (hit.code is None or self._is_table(compiled)):
             # "see also": worth following only when it explains words the entry itself did not.
             also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth)
             return also if also is not None and len(also.used) > len(hit.used) else hit
@@ -306,6 +337,13 @@ class IndexSearch:
             return hit
         followed = self._follow_reference(compiled, hit, reference, bag, pooled, cues, depth)
         return hit if followed is None else followed
+
+    @staticmethod
+    def _is_table(compiled: CompiledBook) -> bool:
+        # In the Index a "see also" beside a code is a pointer for more information (e.g. to the
+        # manifestation of an etiology/manifestation pair), not a better code; in the tables a row without
+        # the column asked often says "see also" the row that has it.
+        return compiled.book in ("neoplasm", "drug")
 
     def _follow_reference(self, compiled: CompiledBook, hit: Hit, reference: str, bag: frozenset[str],
                           pooled: frozenset[str], cues: frozenset[str], depth: int) -> Hit | None:

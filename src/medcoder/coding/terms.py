@@ -15,7 +15,7 @@ from functools import lru_cache
 from medcoder.codesets.icd10cm_index_model import normalize
 from medcoder.coding.lexicon import lexicon
 
-_SPLIT = re.compile(r"\s*(?:;|,|\band\b|\balso\b|\bplus\b|\+)\s*", re.IGNORECASE)
+_SPLIT = re.compile(r"\s*(;)\s*|\s*(?:,|\band\b|\balso\b|\bplus\b|\+)\s*", re.IGNORECASE)
 _MODIFIER_ONLY = frozenset({"initial", "encounter", "subsequent", "sequela", "right", "left", "bilateral", "side",
                             "unilateral", "active", "treatment", "routine", "healing", "delayed", "first", "visit",
                             "follow", "up", "closed", "open", "displaced", "nondisplaced", "acute", "chronic"})
@@ -81,7 +81,10 @@ def split_statement(statement: str) -> list[Clause]:
     carried: tuple[str, str | None] | None = None
     stop = lexicon().stopwords
     for piece in _SPLIT.split(protected):
-        if not piece.strip():
+        if piece is None or not piece.strip():
+            continue
+        if piece.strip() == ";":
+            carried = None  # a semicolon ends a cue's scope (ConText termination)
             continue
         start = statement.find(piece.replace(" & ", " and ").strip(), position)
         start = max(start, position)
