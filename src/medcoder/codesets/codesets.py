@@ -23,11 +23,13 @@ from medcoder.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from medcoder.codesets.cpt import Cpt
+    from medcoder.codesets.hcc import Hcc
     from medcoder.codesets.hcpcs import Hcpcs
     from medcoder.codesets.icd10cm_index import AlphabeticIndex
     from medcoder.codesets.icd10cm_tabular import Tabular
     from medcoder.codesets.icd10pcs_reader import Pcs
     from medcoder.codesets.mce import Mce
+    from medcoder.codesets.msdrg import MsDrg
     from medcoder.codesets.tables import Tables
 
 CPT_KIND = "cpt"
@@ -140,6 +142,18 @@ class Codesets:
     def mce(self) -> Mce:
         from medcoder.codesets.mce import Mce
         return Mce(self.connection("mce"))
+
+    @cached_property
+    def msdrg(self) -> MsDrg:
+        """MS-DRG weights (Table 5), CC/MCC lists (6I/6J) and CC exclusions (6K) of the fiscal year."""
+        from medcoder.codesets.msdrg import MsDrg
+        return MsDrg(self.connection("msdrg"))
+
+    @cached_property
+    def hcc(self) -> Hcc:
+        """CMS-HCC/ESRD/RxHCC maps, coefficients and hierarchies of the payment year."""
+        from medcoder.codesets.hcc import Hcc
+        return Hcc(self.connection("hcc"))
 
     @cached_property
     def cpt(self) -> Cpt | None:

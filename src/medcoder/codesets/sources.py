@@ -15,7 +15,7 @@ from typing import Any
 
 from medcoder.errors import SourceError
 
-KINDS = ("icd10cm-tabular", "icd10cm-index", "icd10pcs", "hcpcs", "mce")
+KINDS = ("icd10cm-tabular", "icd10cm-index", "icd10pcs", "hcpcs", "mce", "msdrg", "hcc")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
