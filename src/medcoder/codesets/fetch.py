@@ -134,6 +134,16 @@ def _download(url: str, dest: Path, *, progress: Progress) -> None:
                       where=url, fix="Check the network or use a local mirror with --mirror")
 
 
+def _check_wheel(wheel: Path, source: SourceFile) -> None:
+    """A pinned wheel is checked whole before anything is taken out of it."""
+    assert source.pypi is not None
+    actual = sha256_of(wheel)
+    if actual != source.pypi.wheel_sha256:
+        raise SourceError(f"checksum mismatch for {source.pypi.wheel} (which holds {source.relpath}): sha256 "
+                          f"{actual}, expected {source.pypi.wheel_sha256}", code="E103", where=str(wheel),
+                          fix=f"Replace it with {source.pypi.project}=={source.pypi.version} from PyPI")
+
+
 def _from_installed_package(source: SourceFile) -> Path | None:
     """The pinned wheel may already be installed (it is a medcoder dependency): use its data file."""
     if source.pypi is None:
@@ -176,6 +186,7 @@ def fetch_file(source: SourceFile, settings: Settings, *, progress: Progress) ->
             origin, location = "mirror", str(mirror_file)
         elif mirror_wheel is not None and mirror_wheel.exists():
             assert source.pypi is not None
+            _check_wheel(mirror_wheel, source)
             _extract(mirror_wheel, source.pypi.member, tmp, str(mirror_wheel))
             origin, location = "mirror", f"{mirror_wheel}!{source.pypi.member}"
         elif installed is not None:
@@ -206,6 +217,12 @@ def fetch_file(source: SourceFile, settings: Settings, *, progress: Progress) ->
                 archive = settings.home / "downloads" / url.rsplit("/", 1)[-1]
                 if not archive.exists():
                     _download(url, archive, progress=progress)
+                if source.pypi is not None:
+                    try:
+                        _check_wheel(archive, source)
+                    except SourceError:
+                        archive.unlink(missing_ok=True)
+                        raise
                 _extract(archive, member, tmp, url)
             origin, location = "download", url
         try:

@@ -220,6 +220,12 @@ class Encoder:
         cues = frozenset(clause.words)
         for kind in ("adverse effect", "underdosing", "poisoning"):
             if any(cue in f" {text} " or (clause.cue and cue in clause.cue) for cue in lex.drug_intent[kind]):
+                # The Index may name the condition itself ("dependence, cannabis, with intoxication"): the
+                # Table of Drugs is for substances taken wrongly or reacting, so prefer a full Index match.
+                indexed = next((h for h in self.search.search(words, pooled=pooled, cues=cues) if h.code), None)
+                if indexed is not None and not (frozenset(words) - indexed.used - _IGNORABLE) and \
+                        not frozenset(tokens(" ".join(lex.drug_intent["poisoning"][:2]))) & frozenset(words):
+                    break
                 drugs = self._drug(clause, index, kind, queries)
                 if drugs:
                     return drugs

@@ -177,8 +177,12 @@ class CompiledBook:
 
     # -- subterms ----------------------------------------------------------------------------------------
     def descend(self, node_id: int, avail: frozenset[str], pooled: frozenset[str], cues: frozenset[str],
-                memo: dict[tuple[int, frozenset[str], bool], _Best], *, in_with: bool = False) -> _Best:
-        key = (node_id, avail, in_with)
+                memo: dict[tuple[int, frozenset[str], bool, frozenset[str]], _Best], *, in_with: bool = False,
+                seen: frozenset[str] = frozenset()) -> _Best:
+        """Best descent below ``node_id``. ``seen`` holds the words the path above already matched: a subterm
+        may repeat them ("Hypertension > kidney > with > stage 5 chronic kidney disease") as long as it
+        matches at least one new word."""
+        key = (node_id, avail, in_with, seen)
         cached = memo.get(key)
         if cached is not None:
             return cached
@@ -197,7 +201,8 @@ class CompiledBook:
             if child.connector is not None:
                 if child.connector == "without" and not ({"without", "no"} & cues):
                     continue
-                inner = self.descend(child_id, avail, pooled, cues, memo, in_with=child.connector == "with")
+                inner = self.descend(child_id, avail, pooled, cues, memo, in_with=child.connector == "with",
+                                     seen=seen)
                 if not inner.path:
                     continue
                 bonus = W_CUE if child.connector in cues or (child.connector == "in" and "due" in cues) else 0.0
@@ -212,10 +217,10 @@ class CompiledBook:
                     required = (form - _GENERIC) or form
                     own = form & avail
                     link: frozenset[str]
-                    if required <= avail:
+                    if required <= avail | seen and own:
                         link = frozenset()
-                    elif may_link and required <= avail | pooled:
-                        link = required - avail
+                    elif may_link and required <= avail | pooled | seen and (own or required - seen):
+                        link = required - avail - seen
                     else:
                         continue
                     if chosen is None or len(form) > len(chosen[0] | chosen[1]):
@@ -225,7 +230,7 @@ class CompiledBook:
                 own, linked = chosen
                 # Nonessential modifiers explain words only when no subterm below needs them
                 # ("heart (acute)" must not eat the "acute" of "diastolic > acute").
-                rest = self.descend(child_id, avail - own, pooled, cues, memo)
+                rest = self.descend(child_id, avail - own, pooled, cues, memo, seen=seen | own | linked)
                 extra = child.nemod & (avail - own - rest.used)
                 bonus = W_CUE if child.lead and child.lead in cues else 0.0
                 score = len(own) * W_WORD + len(linked) * W_LINKED + len(extra) * W_NEMOD + rest.score + bonus
@@ -240,7 +245,7 @@ class CompiledBook:
                   cues: frozenset[str]) -> Hit:
         main = self.nodes[main_id]
         avail = words - taken
-        best = self.descend(main_id, avail, pooled, cues, {})
+        best = self.descend(main_id, avail, pooled, cues, {}, seen=taken)
         extra = main.nemod & (avail - best.used)
         path = (main_id, *best.path)
         score = len(taken) * W_WORD + len(extra) * W_NEMOD + best.score
