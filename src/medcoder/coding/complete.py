@@ -161,8 +161,8 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str) -> Compl
         if parent is not None and _UNSPECIFIED_TITLE.search(entry.title) and "unspecified" in (
                 Counter(tokens(entry.title)) - Counter(tokens(parent.title))):
             siblings = [c for c in tab.children(parent.code) if c.code != entry.code and c.seventh is None]
-            if siblings:
-                dimension = _dimension(siblings, frozenset(tokens(parent.title)))
+            dimension = _dimension(siblings, frozenset(tokens(parent.title))) if siblings else "specificity"
+            if dimension != "specificity":  # ask only for a named axis the siblings vary on
                 queries.append((dimension, f"Please document the {dimension} for {parent.title.lower()} "
                                            f"({entry.code} is unspecified).",
                                 tuple(f"{c.code} {c.title}" for c in siblings)))

@@ -218,7 +218,10 @@ class Encoder:
         if clause.context in lex.status_words:
             words = [*lex.status_words[clause.context], *words]
         cues = frozenset(clause.words)
+        status = clause.context in lex.status_words  # "history of colon cancer" is Z85.038, not a neoplasm
         for kind in ("adverse effect", "underdosing", "poisoning"):
+            if status:
+                break
             if any(cue in f" {text} " or (clause.cue and cue in clause.cue) for cue in lex.drug_intent[kind]):
                 # The Index may name the condition itself ("dependence, cannabis, with intoxication"): the
                 # Table of Drugs is for substances taken wrongly or reacting, so prefer a full Index match.
@@ -247,8 +250,10 @@ class Encoder:
                 return found
         hits = self.search.search(words, pooled=pooled, cues=cues)
         best = next((h for h in hits if h.code or h.see_also), None)
-        if frozenset(words) & lex.neoplasm_words or (best is not None and any(
-                _SEE_NEOPLASM.search(s or "") for s in best.see_also)):
+        complete_in_index = best is not None and best.code is not None and not best.followed and not (
+            frozenset(words) - best.used - _IGNORABLE)
+        if not status and not complete_in_index and (frozenset(words) & lex.neoplasm_words or (
+                best is not None and any(_SEE_NEOPLASM.search(s or "") for s in best.see_also))):
             # The histology's own entry ("Adenocarcinoma - see also Neoplasm, malignant, by site") gives the
             # behavior; the site comes from the Table of Neoplasms.
             histology = next((h for h in hits if frozenset(tokens(h.titles[0])) & lex.neoplasm_words), best)

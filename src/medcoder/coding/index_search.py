@@ -24,7 +24,7 @@ ROOT = 0
 _CONNECTORS = {"with": "with", "without": "without", "in": "in", "due to": "in", "in due to": "in",
                "in due": "in", "following": "in", "associated with": "with", "complicated by": "with"}
 _MARKERS = frozenset({"nec", "no", "nos"})
-W_WORD, W_LINKED, W_NEMOD, W_CUE = 1.0, 0.9, 0.3, 0.2
+W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR = 1.0, 0.9, 0.3, 0.2, 0.5
 # Words a subterm may print without them being essential to the match ("kidney involvement").
 _GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end",
                       "part", "region"})
@@ -201,13 +201,15 @@ class CompiledBook:
             if child.connector is not None:
                 if child.connector == "without" and not ({"without", "no"} & cues):
                     continue
-                inner = self.descend(child_id, avail, pooled, cues, memo, in_with=child.connector == "with",
+                # The connector's own words ("complicated by", "due to", "with") count when documented.
+                said = (child.forms[0] if child.forms else frozenset()) & avail
+                inner = self.descend(child_id, avail - said, pooled, cues, memo, in_with=child.connector == "with",
                                      seen=seen)
                 if not inner.path:
                     continue
                 bonus = W_CUE if child.connector in cues or (child.connector == "in" and "due" in cues) else 0.0
-                candidate = _Best(inner.score + bonus, (child_id, *inner.path), inner.used, inner.linked,
-                                  (frozenset(), *inner.step_words))
+                candidate = _Best(inner.score + bonus + W_CONNECTOR * len(said), (child_id, *inner.path),
+                                  inner.used | said, inner.linked, (said, *inner.step_words))
             else:
                 if child.lead == "without" and not ({"without", "no"} & cues):
                     continue
