@@ -321,7 +321,7 @@ class Encoder:
 _SIDES = frozenset({"right", "left", "bilateral"})
 _BEHAVIOR_WORDS = frozenset({"benign", "malignant", "primary", "secondary", "uncertain", "behavior", "situ", "in",
                              "metastatic", "metastasi", "from", "unspecified"})
-_IGNORABLE = frozenset({"initial", "encounter", "subsequent", "sequela", "right", "left", "bilateral", "with",
+_IGNORABLE = frozenset({"a", "initial", "encounter", "subsequent", "sequela", "right", "left", "bilateral", "with",
                         "in", "from", "due", "without", "patient"})
 
 
