@@ -249,6 +249,17 @@ class Encoder:
             if found:
                 return found
         hits = self.search.search(words, pooled=pooled, cues=cues)
+        best = next((h for h in hits if h.code or h.see_also or h.see), None)
+        sent = " ".join(x for x in (best.see if best else None, *(best.see_also if best else ())) if x).lower()
+        if not status and "table of drugs" in sent:
+            # The Index itself sends us to the Table of Drugs ("Overdose - see Table of Drugs and Chemicals,
+            # by drug, poisoning"); its words name the column.
+            kind = "adverse effect" if "adverse" in sent else "underdosing" if "underdosing" in sent else "poisoning"
+            drugs = self._drug(clause, index, kind, queries)
+            if drugs:
+                for d in drugs:
+                    d.rationale.insert(0, best.describe() + " (see Table of Drugs and Chemicals)" if best else "")
+                return drugs
         best = next((h for h in hits if h.code or h.see_also), None)
         complete_in_index = best is not None and best.code is not None and not best.followed and not (
             frozenset(words) - best.used - _IGNORABLE)

@@ -68,6 +68,8 @@ class Hit:
     followed: tuple[str, ...] = field(default=())
     after_link: frozenset[str] = frozenset()
     """Words matched below the first "with"/"in" subterm: the complication a combination code names."""
+    see: str | None = None
+    """The "see" instruction of the last term when it could not be walked (e.g. "Table of Drugs ...")."""
 
     def describe(self) -> str:
         arrow = f" -> {self.code}" if self.code else ""
@@ -276,7 +278,8 @@ class CompiledBook:
         see_also = tuple(self.nodes[i].see_also for i in path if self.nodes[i].see_also)
         return Hit(book=self.book, path=path, titles=tuple(self.nodes[i].title for i in path), code=code,
                    code_is_default=default, score=score, used=used, linked=linked,
-                   see_also=see_also, cells=cells, after_link=after_link)  # type: ignore[arg-type]
+                   see_also=see_also, cells=cells, after_link=after_link,  # type: ignore[arg-type]
+                   see=self.nodes[path[-1]].see)
 
     def resolve(self, reference: str) -> int | None:
         """The term a printed cross-reference names ("Pain, abdominal"), when it resolves fully."""
@@ -376,7 +379,7 @@ class IndexSearch:
                      code_is_default=followed.code_is_default, score=followed.score, used=followed.used,
                      linked=followed.linked, see_also=hit.see_also + followed.see_also, cells=followed.cells,
                      followed=(*hit.followed, " > ".join(hit.titles) + " -> see " + reference),
-                     after_link=followed.after_link)
+                     after_link=followed.after_link, see=followed.see)
         return self._follow(compiled, merged, bag, pooled, cues, depth + 1)
 
 
