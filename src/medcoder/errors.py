@@ -65,3 +65,39 @@ class NotFoundError(MedcoderError, LookupError):
     """A well-formed code or index term does not exist in the release asked (E5xx)."""
 
     code = "E500"
+
+
+class RecordError(MedcoderError, ValueError):
+    """A submitted record cannot be read: invalid JSON, FHIR or HL7 v2, missing text, bad field (E60x)."""
+
+    code = "E600"
+
+
+class EntityNotFoundError(MedcoderError, LookupError):
+    """An encounter, suggestion, query or other stored entity does not exist (E61x)."""
+
+    code = "E610"
+
+
+class ConflictError(MedcoderError):
+    """A change was based on a stale version, or is not allowed in the entity's current state (E62x)."""
+
+    code = "E620"
+
+
+class AuthError(MedcoderError):
+    """A request is not authenticated (E630-E631) or its role may not do this (E632)."""
+
+    code = "E630"
+
+
+class ConfigError(MedcoderError):
+    """The service is configured unsafely or inconsistently, e.g. a default secret outside development (E65x)."""
+
+    code = "E650"
+
+
+class AuditChainError(MedcoderError):
+    """The audit event chain does not verify: an event was changed, removed or inserted (E66x)."""
+
+    code = "E660"

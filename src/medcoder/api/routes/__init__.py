@@ -1,0 +1,1 @@
+"""Route modules, one per resource; each route parses, calls one service function and shapes the reply."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the working database, run programmatically by ``medcoder.store.db.upgrade``."""
