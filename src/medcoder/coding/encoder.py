@@ -83,12 +83,15 @@ class Encoder:
         self.rules = guidelines.Rules(codesets)
         self._statement = ""
         self._patient_words: frozenset[str] = frozenset()
+        self._extra_words: frozenset[str] = frozenset()
+        self._drug_kind: str | None = None
+        self._vocab: dict[str, frozenset[str]] = {}
 
     # -- one clause ------------------------------------------------------------------------------------
     def _complete(self, code: str, clause: Clause, used: frozenset[str]) -> Completion:
         # The episode of care is a property of the encounter: "..., initial encounter" anywhere applies.
         # The patient's sex chooses between "female"/"male" subdivisions (C50.91- vs C50.92-).
-        words = frozenset(clause.words) - (used - _SIDES) | self._patient_words
+        words = frozenset(clause.words) - (used - _SIDES) | self._patient_words | self._extra_words
         return complete(self.tab, code, words, f"{clause.text} {self._statement}")
 
     def _candidate(self, hit: Hit, code: str, clause: Clause, index: int, role: str, queries: list[DocumentationQuery],
@@ -210,6 +213,13 @@ class Encoder:
             "underdosing": "underdosing: code first the relapse or exacerbation, then the T code (I.C.19.e.5.c)"}[role])
         return out
 
+    def _names_substance(self, clause: Clause) -> bool:
+        """Whether the clause names a Table of Drugs substance as a whole main term ("metoprolol")."""
+        hits = self.search.search(clause.words, book="drug")
+        if not hits or hits[0].cells is None:
+            return False
+        return bool(frozenset(tokens(hits[0].titles[0])) & frozenset(clause.words))
+
     def _clause(self, clause: Clause, index: int, pooled: frozenset[str], context: EncounterContext,
                 queries: list[DocumentationQuery], dropped: list[tuple[str, str]]) -> list[Candidate]:
         lex = lexicon()
@@ -222,7 +232,8 @@ class Encoder:
         for kind in ("adverse effect", "underdosing", "poisoning"):
             if status:
                 break
-            if any(cue in f" {text} " or (clause.cue and cue in clause.cue) for cue in lex.drug_intent[kind]):
+            if any(cue in f" {text} " or (clause.cue and cue in clause.cue) for cue in lex.drug_intent[kind]) or (
+                    kind == self._drug_kind and self._names_substance(clause)):
                 # The Index may name the condition itself ("dependence, cannabis, with intoxication"): the
                 # Table of Drugs is for substances taken wrongly or reacting, so prefer a full Index match.
                 indexed = next((h for h in self.search.search(words, pooled=pooled, cues=cues) if h.code), None)
@@ -232,7 +243,7 @@ class Encoder:
                 drugs = self._drug(clause, index, kind, queries)
                 if drugs:
                     return drugs
-        if _triggers().search(text):
+        if not status and _triggers().search(text):
             ext = self.search.search(clause.words, book="eindex")
             best_ext = next((h for h in ext if h.code), None)
             injury = [h for h in self.search.search(words, pooled=pooled, cues=cues) if h.code]
@@ -284,6 +295,59 @@ class Encoder:
             out.append(manifestation)
         return out
 
+    def _category_words(self, code: str) -> frozenset[str]:
+        """Every word printed in the titles of a code's category: what can specify a code further."""
+        category = code.split(".")[0]
+        found = self._vocab.get(category)
+        if found is None:
+            words: set[str] = set()
+            stack = [category]
+            while stack:
+                current = stack.pop()
+                entry = self.tab.get(current)
+                if entry is None:
+                    continue
+                words.update(tokens(entry.title))
+                stack.extend(c.code for c in self.tab.children(current) if c.seventh is None)
+            found = self._vocab[category] = frozenset(words)
+        return found
+
+    def _merge_specifiers(self, clauses: list[Clause], context: EncounterContext) -> list[Clause]:
+        """A comma piece that only specifies the condition before it ("otitis externa, left ear", "MDD,
+        recurrent, moderate", "nicotine dependence, cigarettes") is part of that condition: every word it has
+        is printed in the titles of the category the condition codes to."""
+        merged: list[Clause] = []
+        for clause in clauses:
+            if merged and clause.joiner == "," and clause.context == merged[-1].context:
+                prev = merged[-1]
+                hits = self.search.search(prev.words, cues=frozenset(prev.words))
+                best = next((h for h in hits if h.code), None)
+                if best is not None and best.code:
+                    vocab = self._category_words(best.code.rstrip("-").rstrip("."))
+                    if set(clause.words) <= vocab | _IGNORABLE | {"both", "ear", "eye"}:
+                        merged[-1] = Clause(text=f"{prev.text}, {clause.text}", start=prev.start, end=clause.end,
+                                            words=prev.words + clause.words, context=prev.context, cue=prev.cue,
+                                            joiner=prev.joiner)
+                        continue
+            merged.append(clause)
+        return merged
+
+    def _leftover(self, clause: Clause, index: int, made: list[Candidate], pooled: frozenset[str],
+                  queries: list[DocumentationQuery]) -> list[Candidate]:
+        """Words of the clause no code explained may name a second condition ("COVID-19 pneumonia",
+        "H. pylori gastritis"): code them when the Index explains all of them."""
+        used: frozenset[str] = frozenset().union(*(c.words for c in made)) if made else frozenset()
+        left = tuple(w for w in clause.words if w not in used and w not in _IGNORABLE
+                     and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS)
+        if not left or len(left) == len(clause.words):
+            return []
+        hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)),
+                   None)
+        if hit is None or hit.code is None:
+            return []
+        extra = self._candidate(hit, hit.code, clause, index, "primary", queries)
+        return [extra] if extra is not None and extra.code not in {c.code for c in made} else []
+
     # -- the statement ---------------------------------------------------------------------------------
     def encode(self, statement: str, context: EncounterContext | None = None) -> EncodeResult:
         started = time.perf_counter()
@@ -291,9 +355,12 @@ class Encoder:
         self._statement = statement
         self._patient_words = frozenset({"F": {"female"}, "M": {"male"}}.get((context.sex or "").upper(), set()))
         clauses = split_statement(statement)
+        self._extra_words = _trimester_words(statement)
+        self._drug_kind = _statement_drug_kind(statement)
         queries: list[DocumentationQuery] = []
         dropped: list[tuple[str, str]] = []
         candidates: list[Candidate] = []
+        clauses = self._merge_specifiers(clauses, context)
         for i, clause in enumerate(clauses):
             if clause.context == "negated":
                 dropped.append((clause.text, f"negated ('{clause.cue}'): not coded"))
@@ -307,6 +374,8 @@ class Encoder:
             pooled = frozenset(w for j, other in enumerate(clauses) if j != i and other.context == "present"
                                for w in other.words)
             made = self._clause(clause, i, pooled, context, queries, dropped)
+            if made and made[0].role not in ("external-cause",):
+                made.extend(self._leftover(clause, i, made, pooled, queries))
             if clause.context == "uncertain":
                 for c in made:
                     c.rationale.append(f"guideline II.H: uncertain diagnosis ('{clause.cue}') at discharge coded "
@@ -334,6 +403,29 @@ _BEHAVIOR_WORDS = frozenset({"benign", "malignant", "primary", "secondary", "unc
                              "metastatic", "metastasi", "from", "unspecified"})
 _IGNORABLE = frozenset({"a", "initial", "encounter", "subsequent", "sequela", "right", "left", "bilateral", "with",
                         "in", "from", "due", "without", "patient"})
+
+
+_CONNECTOR_WORDS = frozenset({"with", "without", "in", "due", "from", "by", "complicated", "secondary", "caused",
+                              "following", "after", "associated", "related"})
+_WEEKS = re.compile(r"\b(\d{1,2})\s*(?:completed\s+)?(?:weeks?|wks?)\b", re.IGNORECASE)
+
+
+def _trimester_words(statement: str) -> frozenset[str]:
+    """Weeks of gestation name the trimester (Guideline I.C.15.a.3: first < 14 weeks 0 days, second 14 weeks
+    0 days to < 28 weeks 0 days, third 28 weeks 0 days until delivery)."""
+    found = _WEEKS.search(statement)
+    if found is None:
+        return frozenset()
+    weeks = int(found.group(1))
+    return frozenset({"trimester", "first" if weeks < 14 else "second" if weeks < 28 else "third"})
+
+
+def _statement_drug_kind(statement: str) -> str | None:
+    text = f" {statement.lower()} "
+    for kind in ("adverse effect", "underdosing"):
+        if any(cue in text for cue in lexicon().drug_intent[kind]):
+            return kind
+    return None
 
 
 @lru_cache(maxsize=1)

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 
 _CODES_IN_TEXT = re.compile(r"\([^()]*\)|\b[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z-]+)?\b")
+_GENERIC_TITLE = frozenset({"unspecified", "other", "specified", "e", "the", "of", "as", "cause", "disease",
+                            "classified", "elsewhere", "and", "or", "in", "with", "a"})
 _INSTRUCTION_WORDS = frozenset({"code", "use", "additional", "identify", "to", "the", "of", "if", "applicable",
                                 "any", "associated", "for", "type", "such", "as", "using", "control", "a", "an",
                                 "and", "or", "with", "where", "specify", "long", "term", "current"})
@@ -40,6 +42,7 @@ class _Notes:
     """One entry per "use additional code" instruction: each asks for its own companion."""
     code_first: tuple[str, ...]
     excludes1: tuple[str, ...]
+    first_lines: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = ()
 
 
 class Rules:
@@ -49,6 +52,7 @@ class Rules:
         self._manifestations: list[tuple[str, frozenset[str], tuple[str, ...]]] | None = None
         self._notes = lru_cache(maxsize=65536)(self._load_notes)
         self._covered: dict[tuple[tuple[str, ...], str], bool] = {}
+        self._ranges: dict[tuple[str, ...], list[tuple[str, str, frozenset[str]]]] = {}
 
     # -- notes -----------------------------------------------------------------------------------------
     def _load_notes(self, code: str) -> _Notes:
@@ -57,6 +61,7 @@ class Rules:
         excl: list[str] = []
         groups: dict[tuple[str, int], list[str]] = {}
         lines: list[tuple[frozenset[str], tuple[str, ...]]] = []
+        firsts: list[tuple[frozenset[str], tuple[str, ...]]] = []
         for note in self.tab.notes(code):
             target = {"useAdditionalCode": use, "codeFirst": first, "excludes1": excl}.get(note.kind)
             if target is not None:
@@ -65,7 +70,11 @@ class Rules:
                 groups.setdefault((note.source, note.group), []).extend(note.codes)
                 words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS
                 lines.append((words, note.codes))
-        return _Notes(tuple(use), tuple(tuple(g) for g in groups.values()), tuple(lines), tuple(first), tuple(excl))
+            if note.kind == "codeFirst" and note.codes:
+                words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS
+                firsts.append((words, note.codes))
+        return _Notes(tuple(use), tuple(tuple(g) for g in groups.values()), tuple(lines), tuple(first), tuple(excl),
+                      tuple(firsts))
 
     def _covers(self, refs: Sequence[str], code: str) -> bool:
         key = (tuple(refs), code)
@@ -168,7 +177,18 @@ class Rules:
         present = {c.code for c in items}
         for c in list(items):
             notes = self._notes(c.code)
-            clause_words = frozenset(clauses[c.clause].words) if c.clause < len(clauses) else frozenset()
+            clause_words = frozenset(w for cl in clauses for w in cl.words)  # documented anywhere in the record
+            for words, refs in notes.first_lines:
+                # "code first COVID-19 (U07.1)" with COVID-19 documented: the etiology goes first.
+                if len(refs) != 1 or "-" in refs[0] or not words or not words <= clause_words:
+                    continue
+                entry = self.tab.get(refs[0])
+                if entry is not None and entry.billable and entry.code not in present:
+                    items.insert(items.index(c), Candidate(
+                        code=entry.code, title=entry.title, clause=c.clause, role="primary",
+                        rationale=[f"tabular {c.code}: code first {' '.join(sorted(words))} ({entry.code}) "
+                                   "documented"], evidence=c.evidence, confidence=c.confidence * 0.9))
+                    present.add(entry.code)
             for words, refs in notes.use_lines:
                 # The instruction names its companion in words ("insulin (Z79.4)"): documented -> add it.
                 if len(refs) != 1 or "-" in refs[0] or not words or not words <= clause_words | c.linked:
@@ -240,7 +260,59 @@ class Rules:
                              rationale=[hit.describe(), *done.steps,
                                         f"tabular {c.code}: use additional code ({', '.join(refs)})"],
                              evidence=c.evidence, confidence=c.confidence * 0.9)
-        return None
+        return self._by_title_in_range(c, refs, clauses)
+
+    def _range_codes(self, refs: tuple[str, ...]) -> list[tuple[str, str, frozenset[str]]]:
+        key = tuple(refs)
+        found = self._ranges.get(key)
+        if found is None:
+            found = []
+            for ref in refs:
+                try:
+                    parsed = CodeRef.parse(ref)
+                except ValueError:
+                    continue
+                first, last = parsed.first.split(".")[0], parsed.last.split(".")[0]
+                block = [e for e in self.tab.categories() if first <= e.code <= last] if first != last else \
+                    [self.tab.get(first)]
+                stack = [e.code for e in block if e is not None]
+                while stack:
+                    code = stack.pop()
+                    entry = self.tab.get(code)
+                    if entry is None:
+                        continue
+                    if entry.billable and self._covers((ref,), entry.code):
+                        found.append((entry.code, entry.title, frozenset(tokens(entry.title))))
+                    stack.extend(ch.code for ch in self.tab.children(code) if ch.seventh is None)
+            self._ranges[key] = found
+        return found
+
+    def _by_title_in_range(self, c: Candidate, refs: tuple[str, ...], clauses: Sequence[Clause]) -> Candidate | None:
+        """The note names a range (Z3A, B95-B97): the code in it whose distinctive title words are all documented
+        ("28 weeks" -> Z3A.28, "Escherichia coli" -> B96.20)."""
+        from medcoder.coding.encoder import Candidate
+
+        codes = self._range_codes(refs)
+        if not codes or len(codes) > 400:
+            return None
+        words = frozenset(w for cl in clauses for w in cl.words)
+        counts: dict[str, int] = {}
+        for _, _, title_words in codes:
+            for w in title_words:
+                counts[w] = counts.get(w, 0) + 1
+        common = {w for w, n in counts.items() if n > max(2, len(codes) * 0.3)} | _GENERIC_TITLE
+        best: tuple[int, str, str] | None = None
+        for code, title, title_words in codes:
+            distinctive = title_words - common
+            if distinctive and len(distinctive & words) == len(distinctive) and (
+                    best is None or len(distinctive) > best[0]):
+                best = (len(distinctive), code, title)
+        if best is None:
+            return None
+        return Candidate(code=best[1], title=best[2], clause=c.clause, role="companion",
+                         rationale=[f"tabular {c.code}: use additional code ({', '.join(refs)}) -> {best[1]} "
+                                    f"{best[2]} (its title words are documented)"],
+                         evidence=c.evidence, confidence=c.confidence * 0.85)
 
     def _sequence(self, items: list[Candidate]) -> list[Candidate]:
         """Poisonings first (I.C.19.e.5.b); adverse-effect T codes after the effect (I.C.19.e.5.a); "code first"

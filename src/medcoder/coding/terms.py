@@ -15,7 +15,8 @@ from functools import lru_cache
 from medcoder.codesets.icd10cm_index_model import normalize
 from medcoder.coding.lexicon import lexicon
 
-_SPLIT = re.compile(r"\s*(;)\s*|\s*(?:,|\band\b|\balso\b|\bplus\b|\+)\s*", re.IGNORECASE)
+_SPLIT = re.compile(r"\s*(;|,|\band\b|\balso\b|\bplus\b|\+)\s*", re.IGNORECASE)
+_SEPARATORS = frozenset({";", ",", "and", "also", "plus", "+"})
 _MODIFIER_ONLY = frozenset({"initial", "encounter", "subsequent", "sequela", "right", "left", "bilateral", "side",
                             "unilateral", "active", "treatment", "routine", "healing", "delayed", "first", "visit",
                             "follow", "up", "closed", "open", "displaced", "nondisplaced", "acute", "chronic"})
@@ -56,6 +57,8 @@ class Clause:
     context: str
     """``present``, ``negated``, ``uncertain``, ``history``, ``family`` or ``status``."""
     cue: str | None = None
+    joiner: str = ""
+    """The separator before this clause ("," / "and" / ";"); "" for the first."""
 
 
 def _context(text: str) -> tuple[str, str | None, str]:
@@ -80,11 +83,14 @@ def split_statement(statement: str) -> list[Clause]:
     position = 0
     carried: tuple[str, str | None] | None = None
     stop = lexicon().stopwords
+    joiner = ""
     for piece in _SPLIT.split(protected):
         if piece is None or not piece.strip():
             continue
-        if piece.strip() == ";":
-            carried = None  # a semicolon ends a cue's scope (ConText termination)
+        if piece.strip().lower() in _SEPARATORS:
+            joiner = piece.strip().lower()
+            if joiner == ";":
+                carried = None  # a semicolon ends a cue's scope (ConText termination)
             continue
         start = statement.find(piece.replace(" & ", " and ").strip(), position)
         start = max(start, position)
@@ -107,7 +113,8 @@ def split_statement(statement: str) -> list[Clause]:
             # "..., initial encounter" / "..., left": a modifier of the clause before, not a condition.
             prev = clauses[-1]
             clauses[-1] = Clause(text=f"{prev.text}, {rest}", start=prev.start, end=end,
-                                 words=prev.words + words, context=prev.context, cue=prev.cue)
+                                 words=prev.words + words, context=prev.context, cue=prev.cue, joiner=prev.joiner)
             continue
-        clauses.append(Clause(text=rest, start=start, end=end, words=words, context=context, cue=cue))
+        clauses.append(Clause(text=rest, start=start, end=end, words=words, context=context, cue=cue,
+                              joiner=joiner))
     return clauses
