@@ -101,8 +101,30 @@ def _seventh(tab: Tabular, entry: TabularEntry, words: frozenset[str], text: str
     return code
 
 
-def complete(tab: Tabular, code: str, words: frozenset[str], text: str) -> Completion:
-    """Descend from ``code`` to a billable code using the statement's ``words``."""
+def _best_child(tab: Tabular, parent: TabularEntry, words: frozenset[str], *, core: frozenset[str],
+                exclude_unspecified: bool = False) -> TabularEntry | None:
+    """The child of ``parent`` whose distinguishing words the documentation has, if exactly one wins."""
+    parent_count = Counter(tokens(parent.title))
+    scored: list[tuple[float, int, TabularEntry]] = []
+    for position, child in enumerate(c for c in tab.children(parent.code) if c.seventh is None):
+        extra = frozenset((Counter(tokens(child.title)) - parent_count).keys())
+        if exclude_unspecified and "unspecified" in extra:
+            continue
+        hit = extra & words
+        if not hit & core:  # a title word only a synonym supplied does not choose on its own
+            continue
+        scored.append((len(hit) - 0.15 * len(extra - words - _UNSPECIFIED), position, child))
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    if not scored or scored[0][0] <= 0 or (len(scored) > 1 and abs(scored[1][0] - scored[0][0]) < 1e-9):
+        return None
+    return scored[0][2]
+
+
+def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
+             core: frozenset[str] | None = None) -> Completion:
+    """Descend from ``code`` to a billable code using the statement's ``words`` (``core``: the words actually
+    written, without the title synonyms added to ``words``)."""
+    core = words if core is None else core
     steps: list[str] = []
     queries: list[tuple[str, str, tuple[str, ...]]] = []
     used: set[str] = set()
@@ -113,7 +135,19 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str) -> Compl
     if entry is None:
         return Completion(code=base, entry=None, steps=(f"tabular: {base} is not in the Tabular",),
                           queries=(), used=frozenset())
-    for _ in range(6):
+    refined = False
+    for _ in range(8):
+        if entry.billable and not refined and entry.parent and entry.seventh is None:
+            # The Index may stop at an unspecified code ("Otitis, media, acute -> H66.90") while the
+            # documentation says more ("right ear"): take the sibling the words choose (Tabular specificity).
+            refined = True
+            parent = tab.get(entry.parent)
+            if parent is not None and "unspecified" in (Counter(tokens(entry.title)) - Counter(tokens(parent.title))):
+                better = _best_child(tab, parent, words, core=core, exclude_unspecified=True)
+                if better is not None:
+                    steps.append(f"tabular: {entry.code} -> {better.code} {better.title} (documented specificity)")
+                    entry = better
+                    continue
         if entry.billable:
             break
         if entry.needs_seventh:
@@ -133,7 +167,7 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str) -> Compl
             # "unspecified site of female breast" by one more "unspecified".
             extra = frozenset((Counter(tokens(child.title)) - parent_count).keys())
             hit = extra & words
-            score = len(hit) - 0.15 * len(extra - words - _UNSPECIFIED)
+            score = len(hit) - 0.15 * len(extra - words - _UNSPECIFIED) if hit & core else -0.15 * len(extra)
             scored.append((score, position, child))
         scored.sort(key=lambda t: (-t[0], t[1]))
         best_score, _, best = scored[0]

@@ -91,8 +91,11 @@ class Encoder:
     def _complete(self, code: str, clause: Clause, used: frozenset[str]) -> Completion:
         # The episode of care is a property of the encounter: "..., initial encounter" anywhere applies.
         # The patient's sex chooses between "female"/"male" subdivisions (C50.91- vs C50.92-).
+        mapped = lexicon().title_words
         words = frozenset(clause.words) - (used - _SIDES) | self._patient_words | self._extra_words
-        return complete(self.tab, code, words, f"{clause.text} {self._statement}")
+        core = words
+        words = words | frozenset(w for word in clause.words for w in mapped.get(word, ()))
+        return complete(self.tab, code, words, f"{clause.text} {self._statement}", core=core)
 
     def _candidate(self, hit: Hit, code: str, clause: Clause, index: int, role: str, queries: list[DocumentationQuery],
                    *, source: str | None = None) -> Candidate | None:
@@ -341,8 +344,8 @@ class Encoder:
                      and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS)
         if not left or len(left) == len(clause.words):
             return []
-        hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)),
-                   None)
+        hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)
+                    and frozenset(tokens(h.titles[0])) & frozenset(left)), None)
         if hit is None or hit.code is None:
             return []
         extra = self._candidate(hit, hit.code, clause, index, "primary", queries)

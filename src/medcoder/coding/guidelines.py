@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 _CODES_IN_TEXT = re.compile(r"\([^()]*\)|\b[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z-]+)?\b")
 _GENERIC_TITLE = frozenset({"unspecified", "other", "specified", "e", "the", "of", "as", "cause", "disease",
                             "classified", "elsewhere", "and", "or", "in", "with", "a"})
+_IDENTIFIES = frozenset({"infectious", "agent", "organism", "bacterial", "week", "weeks"})
+_SIDE_WORDS = frozenset({"right", "left", "bilateral", "unspecified", "initial", "subsequent", "sequela", "encounter"})
 _INSTRUCTION_WORDS = frozenset({"code", "use", "additional", "identify", "to", "the", "of", "if", "applicable",
                                 "any", "associated", "for", "type", "such", "as", "using", "control", "a", "an",
                                 "and", "or", "with", "where", "specify", "long", "term", "current"})
@@ -296,6 +298,11 @@ class Rules:
         if not codes or len(codes) > 400:
             return None
         words = frozenset(w for cl in clauses for w in cl.words)
+        # Only when the instruction's subject is documented ("perforated tympanic membrane") or is the kind
+        # of detail a range always identifies (infectious agent, week of pregnancy).
+        subjects = [line_words for line_words, line_refs in self._notes(c.code).use_lines if set(line_refs) & set(refs)]
+        if not any(sw & words or sw & _IDENTIFIES for sw in subjects):
+            return None
         counts: dict[str, int] = {}
         for _, _, title_words in codes:
             for w in title_words:
@@ -304,6 +311,8 @@ class Rules:
         best: tuple[int, str, str] | None = None
         for code, title, title_words in codes:
             distinctive = title_words - common
+            if distinctive <= _SIDE_WORDS:
+                continue
             if distinctive and len(distinctive & words) == len(distinctive) and (
                     best is None or len(distinctive) > best[0]):
                 best = (len(distinctive), code, title)

@@ -102,8 +102,15 @@ class CompiledBook:
         for main_id in self.main_ids:
             term = terms[main_id]
             forms = {tuple(w for w in tokens(term.title) if w not in _MARKERS)}
-            for part in split_reference(term.title):
-                forms.add(tuple(w for w in tokens(part) if w not in _MARKERS))
+            parts = split_reference(term.title)
+            head = tuple(w for w in tokens(parts[0]) if w not in _MARKERS) if parts else ()
+            forms.add(head)
+            for part in parts[1:]:
+                # "Diabetes, diabetic" lists variants of one word: each names the term. "Discontinuity,
+                # ossicles, ear" is one phrase printed inverted: "ear" alone does not name it.
+                form = tuple(w for w in tokens(part) if w not in _MARKERS)
+                if head and form and form[0][:4] == head[0][:4]:
+                    forms.add(form)
             for form in forms:
                 if form:
                     self.by_phrase.setdefault(form, []).append(main_id)

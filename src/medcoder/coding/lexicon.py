@@ -15,7 +15,7 @@ from importlib import resources
 from medcoder.errors import MedcoderError
 
 _REQUIRED = ("abbreviations", "synonyms", "context_cues", "laterality", "episode", "stopwords", "connectors",
-             "drug_intent", "neoplasm_behavior", "external_cause_triggers", "neoplasm_words", "status_words")
+             "drug_intent", "neoplasm_behavior", "external_cause_triggers", "neoplasm_words", "status_words", "title_words")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,7 @@ class Lexicon:
     external_cause_triggers: tuple[str, ...]
     neoplasm_words: frozenset[str]
     status_words: dict[str, tuple[str, ...]]
+    title_words: dict[str, frozenset[str]]
     replace_pattern: re.Pattern[str]
     replacements: dict[str, str]
 
@@ -65,5 +66,6 @@ def lexicon() -> Lexicon:
         external_cause_triggers=tuple(raw["external_cause_triggers"]),
         neoplasm_words=frozenset(raw["neoplasm_words"]),
         status_words={k: tuple(v) for k, v in raw["status_words"].items()},
+        title_words={k: frozenset(v) for k, v in raw["title_words"].items() if not k.startswith("$")},
         replace_pattern=pattern, replacements=replacements,
     )
