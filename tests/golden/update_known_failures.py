@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from medcoder.codesets.codesets import Codesets
-from medcoder.coding.encoder import EncounterContext, Encoder
+from medcoder.coding.encoder import Encoder, EncounterContext
 
 HERE = Path(__file__).resolve().parent
 

@@ -42,14 +42,22 @@ class Completion:
     used: frozenset[str]
 
 
+def dimension_of(titles: list[str], parent_words: frozenset[str]) -> str:
+    """Name what distinguishes the options ("right"/"left" -> laterality) from the lexicon's closed list; the
+    dimension most options mention wins."""
+    counts: dict[str, int] = {}
+    for title in titles:
+        words = set(tokens(title)) - parent_words
+        for name, markers in lexicon().query_dimensions.items():
+            if words & markers:
+                counts[name] = counts.get(name, 0) + 1
+    if not counts:
+        return "specificity"
+    return max(counts.items(), key=lambda kv: (kv[1], -list(lexicon().query_dimensions).index(kv[0])))[0]
+
+
 def _dimension(options: list[TabularEntry], parent_words: frozenset[str]) -> str:
-    words: set[str] = set()
-    for option in options:
-        words |= set(tokens(option.title)) - parent_words
-    for name, markers in _DIMENSIONS:
-        if words & markers:
-            return name
-    return "specificity"
+    return dimension_of([o.title for o in options], parent_words)
 
 
 def _episode(words: frozenset[str], text: str) -> str | None:
@@ -192,8 +200,8 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
         # An unspecified code chosen by the Index itself (N18.9 "Chronic kidney disease, unspecified") still
         # lacks what its siblings specify: ask for it.
         parent = tab.get(entry.parent)
-        if parent is not None and _UNSPECIFIED_TITLE.search(entry.title) and "unspecified" in (
-                Counter(tokens(entry.title)) - Counter(tokens(parent.title))):
+        if parent is not None and "unspecified" in (Counter(tokens(entry.title)) - Counter(tokens(parent.title))) \
+                and not re.search(r"\bor unspecified\b", entry.title, re.IGNORECASE):
             siblings = [c for c in tab.children(parent.code) if c.code != entry.code and c.seventh is None]
             dimension = _dimension(siblings, frozenset(tokens(parent.title))) if siblings else "specificity"
             if dimension != "specificity":  # ask only for a named axis the siblings vary on

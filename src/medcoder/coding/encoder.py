@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.coding import guidelines
-from medcoder.coding.complete import Completion, complete
+from medcoder.coding.complete import Completion, complete, dimension_of
 from medcoder.coding.index_search import Hit, IndexSearch
 from medcoder.coding.lexicon import lexicon
 from medcoder.coding.terms import Clause, split_statement, tokens
@@ -106,6 +106,19 @@ class Encoder:
         for missing, question, options in done.queries:
             queries.append(DocumentationQuery(code=done.code, missing=missing, question=question, options=options,
                                               evidence=(evidence,)))
+        if not done.queries and hit.book == "index":
+            # The Index stopped at a term whose subterms the documentation did not choose between
+            # ("Diabetes" without a type, "Sepsis" without an organism): ask for that detail.
+            last = self.search.book("index").nodes[hit.path[-1]]
+            subterms = [self.search.book("index").nodes[i] for i in last.children]
+            coded = [o.title for o in subterms if o.code and o.connector is None and o.lead is None]
+            if len(coded) >= 2 and hit.code == last.code:
+                dimension = dimension_of(coded, frozenset(tokens(last.title)))
+                if dimension != "specificity":
+                    queries.append(DocumentationQuery(
+                        code=done.code, missing=dimension,
+                        question=f"Please document the {dimension} of {' '.join(hit.titles).lower()}.",
+                        options=tuple(coded[:20]), evidence=(evidence,)))
         unexplained = frozenset(clause.words) - hit.used - done.used - _IGNORABLE
         confidence = 0.95 - 0.1 * len(done.queries) - (0.1 if hit.code_is_default else 0.0)
         confidence -= 0.3 * len(unexplained) / max(1, len(clause.words))
@@ -214,6 +227,27 @@ class Encoder:
                          "documented (I.C.19.e.5.b)",
             "adverse-effect": "adverse effect: code first the nature of the effect, then the T code (I.C.19.e.5.a)",
             "underdosing": "underdosing: code first the relapse or exacerbation, then the T code (I.C.19.e.5.c)"}[role])
+        return out
+
+    def _place_activity_status(self, clause: Clause, index: int, external: Candidate,
+                               queries: list[DocumentationQuery]) -> list[Candidate]:
+        """Place of occurrence (Y92), activity (Y93) and external cause status (Y99) when the record states
+        them; reported once, at the initial encounter (Guideline I.C.20.b-c)."""
+        if not external.code.endswith("A"):
+            return []
+        words = tuple(w for c in split_statement(self._statement) for w in c.words)
+        out: list[Candidate] = []
+        for prefix, what in ((("place", "occurrence"), "place of occurrence"), (("activity",), "activity"),
+                             (("external", "cause", "status"), "external cause status")):
+            hits = self.search.search((*prefix, *words), book="eindex")
+            hit = next((h for h in hits if h.code and frozenset(tokens(h.titles[0])) >= frozenset(prefix)), None)
+            if hit is None or hit.code is None or hit.code_is_default or len(hit.path) < 2:
+                continue
+            made = self._candidate(hit, hit.code, clause, index, "external-cause", queries)
+            if made is not None:
+                made.rationale.append(f"guideline I.C.20: {what} code, reported once at the initial encounter")
+                made.confidence *= 0.8
+                out.append(made)
         return out
 
     def _names_substance(self, clause: Clause) -> bool:
@@ -384,6 +418,11 @@ class Encoder:
                     c.rationale.append(f"guideline II.H: uncertain diagnosis ('{clause.cue}') at discharge coded "
                                        "as if established (inpatient)")
             candidates.extend(made)
+        injury = next((c for c in candidates if c.code[:1] in "ST" and c.code.endswith("A")), None)
+        if injury is not None and clauses:
+            known = {c.code for c in candidates}
+            candidates.extend(c for c in self._place_activity_status(clauses[injury.clause], injury.clause, injury,
+                                                                     queries) if c.code not in known)
         final = self.rules.apply(candidates, clauses, context, queries, dropped)
         codes = tuple(CodeSuggestion(system="ICD-10-CM", code=c.code, title=c.title, sequence=n + 1,
                                      confidence=c.confidence, evidence=(c.evidence,), rationale=tuple(c.rationale))

@@ -101,14 +101,15 @@ class CompiledBook:
         self.by_phrase: dict[tuple[str, ...], list[int]] = {}
         for main_id in self.main_ids:
             term = terms[main_id]
-            forms = {tuple(w for w in tokens(term.title) if w not in _MARKERS)}
+            # Keys drop stop words as clauses do ("Place of occurrence" is named by "place occurrence").
+            forms = {tuple(w for w in tokens(term.title) if w not in _MARKERS and w not in stop)}
             parts = split_reference(term.title)
-            head = tuple(w for w in tokens(parts[0]) if w not in _MARKERS) if parts else ()
+            head = tuple(w for w in tokens(parts[0]) if w not in _MARKERS and w not in stop) if parts else ()
             forms.add(head)
             for part in parts[1:]:
                 # "Diabetes, diabetic" lists variants of one word: each names the term. "Discontinuity,
                 # ossicles, ear" is one phrase printed inverted: "ear" alone does not name it.
-                form = tuple(w for w in tokens(part) if w not in _MARKERS)
+                form = tuple(w for w in tokens(part) if w not in _MARKERS and w not in stop)
                 if head and form and form[0][:4] == head[0][:4]:
                     forms.add(form)
             for form in forms:

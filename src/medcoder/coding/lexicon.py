@@ -15,7 +15,8 @@ from importlib import resources
 from medcoder.errors import MedcoderError
 
 _REQUIRED = ("abbreviations", "synonyms", "context_cues", "laterality", "episode", "stopwords", "connectors",
-             "drug_intent", "neoplasm_behavior", "external_cause_triggers", "neoplasm_words", "status_words", "title_words")
+             "drug_intent", "neoplasm_behavior", "external_cause_triggers", "neoplasm_words", "status_words",
+             "title_words", "query_dimensions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class Lexicon:
     neoplasm_words: frozenset[str]
     status_words: dict[str, tuple[str, ...]]
     title_words: dict[str, frozenset[str]]
+    query_dimensions: dict[str, frozenset[str]]
     replace_pattern: re.Pattern[str]
     replacements: dict[str, str]
 
@@ -67,5 +69,6 @@ def lexicon() -> Lexicon:
         neoplasm_words=frozenset(raw["neoplasm_words"]),
         status_words={k: tuple(v) for k, v in raw["status_words"].items()},
         title_words={k: frozenset(v) for k, v in raw["title_words"].items() if not k.startswith("$")},
+        query_dimensions={k: frozenset(v) for k, v in raw["query_dimensions"].items() if not k.startswith("$")},
         replace_pattern=pattern, replacements=replacements,
     )
