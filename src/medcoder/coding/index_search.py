@@ -28,6 +28,7 @@ W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR = 1.0, 0.9, 0.3, 0.2, 0.5
 # Words a subterm may print without them being essential to the match ("kidney involvement").
 _GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end",
                       "part", "region"})
+_OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 _NEMOD = re.compile(r"\(([^()]*)\)")
 
 
@@ -155,6 +156,8 @@ class CompiledBook:
                     printed = " ".join(title_words[size:])
                     break
         parts = split_reference(printed) if lead is None else (printed,)
+        # "atrial or auricular": either word names the subterm.
+        parts = tuple(alt for part in parts for alt in ([part, *_OR.split(part)] if _OR.search(part) else [part]))
         forms = tuple(dict.fromkeys(
             frozenset(w for w in tokens(part) if w not in stop and w not in _MARKERS) for part in parts))
         forms = tuple(f for f in forms if f)
