@@ -19,7 +19,7 @@ from functools import lru_cache
 from medcoder.codesets.codesets import Codesets
 from medcoder.coding import guidelines
 from medcoder.coding.complete import Completion, complete, dimension_of
-from medcoder.coding.index_search import Hit, IndexSearch
+from medcoder.coding.index_search import Hit, IndexSearch, after_without
 from medcoder.coding.lexicon import lexicon
 from medcoder.coding.terms import Clause, split_statement, tokens
 from medcoder.model.suggestion import CodeSuggestion, DocumentationQuery, Evidence
@@ -374,7 +374,8 @@ class Encoder:
         """Words of the clause no code explained may name a second condition ("COVID-19 pneumonia",
         "H. pylori gastritis"): code them when the Index explains all of them."""
         used: frozenset[str] = frozenset().union(*(c.words for c in made)) if made else frozenset()
-        left = tuple(w for w in clause.words if w not in used and w not in _IGNORABLE
+        absent = after_without(clause.words)
+        left = tuple(w for w in clause.words if w not in used and w not in _IGNORABLE and w not in absent
                      and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS)
         if not left or len(left) == len(clause.words):
             return []

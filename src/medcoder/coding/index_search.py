@@ -191,7 +191,7 @@ class CompiledBook:
     # -- subterms ----------------------------------------------------------------------------------------
     def descend(self, node_id: int, avail: frozenset[str], pooled: frozenset[str], cues: frozenset[str],
                 memo: dict[tuple[int, frozenset[str], bool, frozenset[str]], _Best], *, in_with: bool = False,
-                seen: frozenset[str] = frozenset()) -> _Best:
+                seen: frozenset[str] = frozenset(), banned: frozenset[str] = frozenset()) -> _Best:
         """Best descent below ``node_id``. ``seen`` holds the words the path above already matched: a subterm
         may repeat them ("Hypertension > kidney > with > stage 5 chronic kidney disease") as long as it
         matches at least one new word."""
@@ -217,7 +217,7 @@ class CompiledBook:
                 # The connector's own words ("complicated by", "due to", "with") count when documented.
                 said = (child.forms[0] if child.forms else frozenset()) & avail
                 inner = self.descend(child_id, avail - said, pooled, cues, memo, in_with=child.connector == "with",
-                                     seen=seen)
+                                     seen=seen, banned=frozenset() if child.connector == "without" else banned)
                 if not inner.path:
                     continue
                 bonus = W_CUE if child.connector in cues or (child.connector == "in" and "due" in cues) else 0.0
@@ -243,9 +243,12 @@ class CompiledBook:
                 if chosen is None:
                     continue
                 own, linked = chosen
+                if child.lead != "without" and own & banned:
+                    continue  # "without coma": words after "without" are not a "with" complication
                 # Nonessential modifiers explain words only when no subterm below needs them
                 # ("heart (acute)" must not eat the "acute" of "diastolic > acute").
-                rest = self.descend(child_id, avail - own, pooled, cues, memo, seen=seen | own | linked)
+                rest = self.descend(child_id, avail - own, pooled, cues, memo, seen=seen | own | linked,
+                                    banned=frozenset() if child.lead == "without" else banned)
                 extra = child.nemod & (avail - own - rest.used)
                 bonus = W_CUE if child.lead and child.lead in cues else 0.0
                 score = len(own) * W_WORD + len(linked) * W_LINKED + len(extra) * W_NEMOD + rest.score + bonus
@@ -257,10 +260,10 @@ class CompiledBook:
         return best
 
     def walk_from(self, main_id: int, taken: frozenset[str], words: frozenset[str], pooled: frozenset[str],
-                  cues: frozenset[str]) -> Hit:
+                  cues: frozenset[str], banned: frozenset[str] = frozenset()) -> Hit:
         main = self.nodes[main_id]
         avail = words - taken
-        best = self.descend(main_id, avail, pooled, cues, {}, seen=taken)
+        best = self.descend(main_id, avail, pooled, cues, {}, seen=taken, banned=banned)
         extra = main.nemod & (avail - best.used)
         path = (main_id, *best.path)
         score = len(taken) * W_WORD + len(extra) * W_NEMOD + best.score
@@ -332,12 +335,15 @@ class IndexSearch:
         """Every main term the words name, each walked as deep as the words allow; best first."""
         compiled = self.book(book)
         bag = frozenset(words)
+        banned = after_without(words)
         hits: list[Hit] = []
         for main_id, taken in compiled.main_candidates(words):
             main = compiled.nodes[main_id]
             if exclude_see_condition and main.see and "condition" in main.see.lower() and not main.code:
                 continue
-            hit = compiled.walk_from(main_id, taken, bag, pooled, cues)
+            if banned and taken <= banned:
+                continue  # "... without heart failure" does not name "Failure" as the condition
+            hit = compiled.walk_from(main_id, taken, bag, pooled, cues, banned)
             hit = self._follow(compiled, hit, bag, pooled, cues)
             hits.append(hit)
         hits.sort(key=lambda h: (-h.score, h.code is None, -compiled.size(h.path[0]), len(h.path)))
@@ -392,6 +398,14 @@ class IndexSearch:
                      followed=(*hit.followed, " > ".join(hit.titles) + " -> see " + reference),
                      after_link=followed.after_link, see=followed.see)
         return self._follow(compiled, merged, bag, pooled, cues, depth + 1)
+
+
+def after_without(words: Sequence[str]) -> frozenset[str]:
+    """Words documented after "without" (or "no") in a clause: absent findings, never "with" complications."""
+    for position, word in enumerate(words):
+        if word in ("without", "no"):
+            return frozenset(words[position + 1:])
+    return frozenset()
 
 
 def ensure_mapping(value: Mapping[int, IndexTerm]) -> Mapping[int, IndexTerm]:
