@@ -387,7 +387,10 @@ class Encoder:
         return [extra] if extra is not None and extra.code not in {c.code for c in made} else []
 
     # -- the statement ---------------------------------------------------------------------------------
-    def encode(self, statement: str, context: EncounterContext | None = None) -> EncodeResult:
+    def encode(self, statement: str, context: EncounterContext | None = None, *,
+               linked_words: frozenset[str] = frozenset()) -> EncodeResult:
+        """``linked_words``: words of conditions documented elsewhere in the same encounter, available to
+        "with" subterms (Guideline I.A.15) as the statement's own other clauses are."""
         started = time.perf_counter()
         context = context or EncounterContext()
         self._statement = statement
@@ -410,7 +413,7 @@ class Encoder:
             if clause.context == "family" and not clause.words:
                 continue
             pooled = frozenset(w for j, other in enumerate(clauses) if j != i and other.context == "present"
-                               for w in other.words)
+                               for w in other.words) | linked_words
             made = self._clause(clause, i, pooled, context, queries, dropped)
             if made and made[0].role not in ("external-cause",):
                 made.extend(self._leftover(clause, i, made, pooled, queries))
