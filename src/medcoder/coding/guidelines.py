@@ -179,7 +179,8 @@ class Rules:
         present = {c.code for c in items}
         for c in list(items):
             notes = self._notes(c.code)
-            clause_words = frozenset(w for cl in clauses for w in cl.words)  # documented anywhere in the record
+            # Documented anywhere in the record, as present (not negated, uncertain or historical).
+            clause_words = frozenset(w for cl in clauses if cl.context == "present" for w in cl.words)
             for words, refs in notes.first_lines:
                 # "code first COVID-19 (U07.1)" with COVID-19 documented: the etiology goes first.
                 if len(refs) != 1 or "-" in refs[0] or not words or not words <= clause_words:
@@ -226,6 +227,13 @@ class Rules:
                 winner.rationale.append(f"tabular: Excludes1 resolved against {loser.code}")
                 if loser is c:
                     break
+        # Inpatient uncertain diagnoses coded as established (II.H) replace the symptoms that led to them
+        # (I.B.5: signs and symptoms routinely associated with the diagnosis are not coded separately).
+        if context.setting == "inpatient" and any(clauses[c.clause].context == "uncertain" for c in items
+                                                  if c.clause < len(clauses)):
+            for c in [c for c in items if c.code.startswith("R") and clauses[c.clause].context == "present"]:
+                items.remove(c)
+                dropped.append((c.code, "symptom of the uncertain diagnosis coded as established (II.H, I.B.5)"))
         # 5. Validity on the date of service (MCE validity windows).
         if context.day is not None and "mce" in self.cs.choices:
             for c in list(items):
@@ -297,7 +305,7 @@ class Rules:
         codes = self._range_codes(refs)
         if not codes or len(codes) > 400:
             return None
-        words = frozenset(w for cl in clauses for w in cl.words)
+        words = frozenset(w for cl in clauses if cl.context == "present" for w in cl.words)
         # Only when the instruction's subject is documented ("perforated tympanic membrane") or is the kind
         # of detail a range always identifies (infectious agent, week of pregnancy).
         subjects = [line_words for line_words, line_refs in self._notes(c.code).use_lines if set(line_refs) & set(refs)]
