@@ -134,7 +134,7 @@ class CompiledBook:
                     always.append(child_id)
                     continue
                 for child_form in child.forms:
-                    for word in (child_form - _GENERIC) or child_form:
+                    for word in _required(child_form):
                         by_word.setdefault(word, []).append(child_id)
             self._by_word[node.id] = {w: tuple(ids) for w, ids in by_word.items()}
             self._always[node.id] = tuple(always)
@@ -229,7 +229,7 @@ class CompiledBook:
                 may_link = in_with or child.lead == "with"
                 chosen: tuple[frozenset[str], frozenset[str]] | None = None
                 for form in child.forms:
-                    required = (form - _GENERIC) or form
+                    required = _required(form)
                     own = form & avail
                     link: frozenset[str]
                     if required <= avail | seen and own:
@@ -398,6 +398,13 @@ class IndexSearch:
                      followed=(*hit.followed, " > ".join(hit.titles) + " -> see " + reference),
                      after_link=followed.after_link, see=followed.see)
         return self._follow(compiled, merged, bag, pooled, cues, depth + 1)
+
+
+def _required(form: frozenset[str]) -> frozenset[str]:
+    """The words a subterm needs: generic words are optional ("lower end", "kidney involvement"), except "end"
+    in "end stage" (a stage, not a part of a bone)."""
+    generic = _GENERIC - {"end"} if "stage" in form else _GENERIC
+    return (form - generic) or form
 
 
 def after_without(words: Sequence[str]) -> frozenset[str]:

@@ -20,12 +20,18 @@ _SEPARATORS = frozenset({";", ",", "and", "also", "plus", "+"})
 _MODIFIER_ONLY = frozenset({"initial", "encounter", "subsequent", "sequela", "right", "left", "bilateral", "side",
                             "unilateral", "active", "treatment", "routine", "healing", "delayed", "first", "visit",
                             "follow", "up", "closed", "open", "displaced", "nondisplaced", "acute", "chronic"})
+_MID_CUE = re.compile(r"(?<=\w)(?<!family)(?<!personal)(?<!past)\s+(s/p|status post|history of|h/o|hx of)\b",
+                      re.IGNORECASE)
 _KEEP_AND = re.compile(r"\b(?:nausea and vomiting|right and left|left and right|signs and symptoms)\b", re.I)
 
 
 @lru_cache(maxsize=65536)
 def stem(token: str) -> str:
-    """A light plural folding shared by index titles and statements ("fractures" = "fracture")."""
+    """A light plural folding shared by index titles and statements ("fractures" = "fracture"), and the
+    lexicon's equivalent words ("cardiac" = "heart") folded to one form."""
+    folded = _equivalents().get(token)
+    if folded is not None:
+        return folded
     if len(token) > 4 and token.endswith("ies"):
         return token[:-3] + "y"
     if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is", "os", "as")):
@@ -37,6 +43,15 @@ def stem(token: str) -> str:
 def tokens(text: str) -> tuple[str, ...]:
     """Normalized, stemmed words of a title or a clause (nonessential modifiers dropped by ``normalize``)."""
     return tuple(stem(t) for t in normalize(text).split())
+
+
+@lru_cache(maxsize=1)
+def _equivalents() -> dict[str, str]:
+    import json
+    from importlib import resources
+
+    raw = json.loads(resources.files("medcoder.coding").joinpath("data/lexicon.json").read_text("utf-8"))
+    return {k: v for k, v in raw.get("equivalents", {}).items() if not k.startswith("$")}
 
 
 def expand(text: str) -> str:
@@ -79,6 +94,8 @@ def split_statement(statement: str) -> list[Clause]:
     """Clauses of a diagnostic statement with their context; a cue carries over the clauses it governs
     ("history of MI and CVA": both historical) until a clause states its own."""
     protected = _KEEP_AND.sub(lambda m: m.group(0).replace(" and ", " & "), statement)
+    # A status or history cue in mid-clause starts a new clause ("CAD s/p CABG" = CAD; status post CABG).
+    protected = _MID_CUE.sub(lambda m: ", " + m.group(1), protected)
     clauses: list[Clause] = []
     position = 0
     carried: tuple[str, str | None] | None = None
