@@ -21,7 +21,7 @@ from medcoder.codesets import kbfile
 from medcoder.codesets.icd10cm_index import AlphabeticIndex, Book, build
 from medcoder.errors import BuildError, NotFoundError, SourceError
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "icd10cm_index"
+DATA = Path(__file__).resolve().parents[1] / "data" / "synthetic_index_fixtures"
 FY2025 = ("icd10cm", "fy2025_april")
 
 
