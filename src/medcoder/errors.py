@@ -101,3 +101,9 @@ class AuditChainError(MedcoderError):
     """The audit event chain does not verify: an event was changed, removed or inserted (E66x)."""
 
     code = "E660"
+
+
+class ClaimError(MedcoderError):
+    """A claim or its inputs cannot be built, priced or written (E8xx)."""
+
+    code = "E800"
