@@ -43,12 +43,28 @@ def tabular_xml(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def kb_settings(tmp_path_factory: pytest.TempPathFactory, mirror_dir: Path) -> Settings:
-    """Every release built from the mirror into a fresh MEDCODER_HOME, once per test session (worker)."""
+    """Every release built from the mirror into a fresh MEDCODER_HOME, once per test run.
+
+    Under pytest-xdist the workers share one home beside their own temp dirs: the first builds it under a file
+    lock, the others find it built (the build skips releases whose sources are unchanged). Tests treat it as
+    read-only; a test that writes a knowledge base makes its own home.
+    """
+    import fcntl
+
     from medcoder.codesets.build import build_all
 
-    home = tmp_path_factory.mktemp("medcoder-home")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        home = tmp_path_factory.getbasetemp().parent / "medcoder-home"
+    else:
+        home = tmp_path_factory.mktemp("medcoder-home")
+    home.mkdir(parents=True, exist_ok=True)
     settings = Settings(home=home, mirror=mirror_dir, base_url=None)
-    build_all(settings, progress=lambda message: None)
+    with (home.parent / "medcoder-home.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            build_all(settings, progress=lambda message: None)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return settings
 
 

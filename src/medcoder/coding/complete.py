@@ -109,8 +109,24 @@ def _seventh(tab: Tabular, entry: TabularEntry, words: frozenset[str], text: str
     return code
 
 
+def _break_tie(scored: list[tuple[float, int, TabularEntry]], text: str) -> list[tuple[float, int, TabularEntry]]:
+    """Between children equally chosen by the words left ("right" picks both "right foot" and "right toe(s)"
+    under "Pain in foot and toes"), the one whose whole title the statement says wins; the rest stay tied."""
+    if len(scored) < 2 or abs(scored[0][0] - scored[1][0]) > 1e-9:
+        return scored
+    said = frozenset(tokens(text))
+    top = scored[0][0]
+    tied = [t for t in scored if abs(t[0] - top) < 1e-9]
+    fits = [(len(set(tokens(e.title)) - said - _UNSPECIFIED), position) for _, position, e in tied]
+    least = min(f for f, _ in fits)
+    if sum(1 for f, _ in fits if f == least) != 1:
+        return scored
+    winner = next(t for t, (f, _) in zip(tied, fits, strict=True) if f == least)
+    return [(top + 0.01, winner[1], winner[2]), *(t for t in scored if t is not winner)]
+
+
 def _best_child(tab: Tabular, parent: TabularEntry, words: frozenset[str], *, core: frozenset[str],
-                exclude_unspecified: bool = False) -> TabularEntry | None:
+                exclude_unspecified: bool = False, text: str = "") -> TabularEntry | None:
     """The child of ``parent`` whose distinguishing words the documentation has, if exactly one wins."""
     parent_count = Counter(tokens(parent.title))
     scored: list[tuple[float, int, TabularEntry]] = []
@@ -123,6 +139,7 @@ def _best_child(tab: Tabular, parent: TabularEntry, words: frozenset[str], *, co
             continue
         scored.append((len(hit) - 0.15 * len(extra - words - _UNSPECIFIED), position, child))
     scored.sort(key=lambda t: (-t[0], t[1]))
+    scored = _break_tie(scored, text)
     if not scored or scored[0][0] <= 0 or (len(scored) > 1 and abs(scored[1][0] - scored[0][0]) < 1e-9):
         return None
     return scored[0][2]
@@ -151,7 +168,7 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             refined = True
             parent = tab.get(entry.parent)
             if parent is not None and "unspecified" in (Counter(tokens(entry.title)) - Counter(tokens(parent.title))):
-                better = _best_child(tab, parent, words, core=core, exclude_unspecified=True)
+                better = _best_child(tab, parent, words, core=core, exclude_unspecified=True, text=text)
                 if better is not None:
                     steps.append(f"tabular: {entry.code} -> {better.code} {better.title} (documented specificity)")
                     entry = better
@@ -178,6 +195,7 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             score = len(hit) - 0.15 * len(extra - words - _UNSPECIFIED) if hit & core else -0.15 * len(extra)
             scored.append((score, position, child))
         scored.sort(key=lambda t: (-t[0], t[1]))
+        scored = _break_tie(scored, text)
         best_score, _, best = scored[0]
         tie = len(scored) > 1 and abs(scored[1][0] - best_score) < 1e-9
         if best_score > 0 and not tie:

@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from medcoder.codesets.icd10cm_index import AlphabeticIndex
 from medcoder.codesets.icd10cm_index_model import IndexTerm, split_reference
@@ -24,7 +25,7 @@ ROOT = 0
 _CONNECTORS = {"with": "with", "without": "without", "in": "in", "due to": "in", "in due to": "in",
                "in due": "in", "following": "in", "associated with": "with", "complicated by": "with"}
 _MARKERS = frozenset({"nec", "no", "nos"})
-W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR = 1.0, 0.9, 0.3, 0.2, 0.5
+W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR, W_IMPLICIT = 1.0, 0.9, 0.3, 0.2, 0.5, 0.3
 # Words a subterm may print without them being essential to the match ("kidney involvement").
 _GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end",
                       "part", "region"})
@@ -106,13 +107,23 @@ class CompiledBook:
             forms = {tuple(w for w in tokens(term.title) if w not in _MARKERS and w not in stop)}
             parts = split_reference(term.title)
             head = tuple(w for w in tokens(parts[0]) if w not in _MARKERS and w not in stop) if parts else ()
-            forms.add(head)
+            qualified = False
             for part in parts[1:]:
                 # "Diabetes, diabetic" lists variants of one word: each names the term. "Discontinuity,
                 # ossicles, ear" is one phrase printed inverted: "ear" alone does not name it.
                 form = tuple(w for w in tokens(part) if w not in _MARKERS and w not in stop)
                 if head and form and form[0][:4] == head[0][:4]:
                     forms.add(form)
+                elif form and not _OR.search(term.title):
+                    qualified = True  # "Ménière's disease, syndrome or vertigo" lists alternatives instead
+            # The head alone names an entry whose other parts are variants, or a qualified entry that
+            # heads a tree ("Fracture, traumatic" is where every fracture is indexed); a qualified leaf
+            # ("Impression, basilar") is named only with its qualifier.
+            if not qualified or children.get(main_id):
+                forms.add(head)
+            if qualified and len(parts) == 2:
+                # An inverted phrase read in documentation order: "Impression, basilar" is "basilar impression".
+                forms.add(tuple(w for w in tokens(parts[1]) if w not in _MARKERS and w not in stop) + head)
             for form in forms:
                 if form:
                     self.by_phrase.setdefault(form, []).append(main_id)
@@ -130,7 +141,7 @@ class CompiledBook:
             always: list[int] = []
             for child_id in node.children:
                 child = self.nodes[child_id]
-                if child.connector is not None or not child.forms:
+                if child.connector is not None or not child.forms or all(f <= _implicit() for f in child.forms):
                     always.append(child_id)
                     continue
                 for child_form in child.forms:
@@ -241,6 +252,15 @@ class CompiledBook:
                     if chosen is None or len(form) > len(chosen[0] | chosen[1]):
                         chosen = (own, link)
                 if chosen is None:
+                    if child.children and child.forms and all(f <= _implicit() for f in child.forms):
+                        # "knee pain" is Pain > joint > knee: documentation leaves grouping subterms
+                        # ("joint", "limb, lower") implicit; a deeper match may pass through one unsaid.
+                        through = self.descend(child_id, avail, pooled, cues, memo, seen=seen, banned=banned)
+                        if through.path and through.used:
+                            candidate = _Best(through.score - W_IMPLICIT, (child_id, *through.path), through.used,
+                                              through.linked, (frozenset(), *through.step_words))
+                            if candidate.score > best.score + 1e-9:
+                                best = candidate
                     continue
                 own, linked = chosen
                 if child.lead != "without" and own & banned:
@@ -398,6 +418,12 @@ class IndexSearch:
                      followed=(*hit.followed, " > ".join(hit.titles) + " -> see " + reference),
                      after_link=followed.after_link, see=followed.see)
         return self._follow(compiled, merged, bag, pooled, cues, depth + 1)
+
+
+@lru_cache(maxsize=1)
+def _implicit() -> frozenset[str]:
+    """Stemmed words of the grouping subterms documentation leaves implicit (lexicon data)."""
+    return frozenset(w for phrase in lexicon().implicit_subterms for w in tokens(phrase))
 
 
 def _required(form: frozenset[str]) -> frozenset[str]:

@@ -57,7 +57,15 @@ def _equivalents() -> dict[str, str]:
 def expand(text: str) -> str:
     """Replace abbreviations and documentation synonyms by the index's words."""
     lex = lexicon()
-    return lex.replace_pattern.sub(lambda m: lex.replacements[m.group(0).lower()], text)
+
+    def replace(match: re.Match[str]) -> str:
+        written = match.group(0)
+        key = written.lower()
+        if key in lex.case_sensitive and not written.isupper():
+            return written
+        return lex.replacements[key]
+
+    return lex.replace_pattern.sub(replace, text)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
