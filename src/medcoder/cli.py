@@ -434,6 +434,65 @@ def code_batch_cmd(
                       highlight=False)
 
 
+@app.command("eval")
+def eval_cmd(
+        gold_path: Annotated[Path, typer.Argument(help="Gold evaluation JSONL (shared/CONTRACTS.md).", exists=True,
+                                                  dir_okay=False, metavar="GOLD.jsonl")],
+        pred: Annotated[Path | None, typer.Option("--pred", help="Predictions (code-batch output JSONL); "
+                                                  "without it the gold records are coded now.", exists=True,
+                                                  dir_okay=False)] = None,
+        report: Annotated[Path | None, typer.Option("--report", help="Write the markdown report here (else it "
+                                                    "goes to stderr).")] = None,
+        split: Annotated[str | None, typer.Option("--split", help="Only records of this split (train, valid, "
+                                                  "dev).")] = None,
+        limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many records.")] = None,
+        workers: Annotated[int, typer.Option("--workers", min=1, max=256, help="Coding processes.")] = 1,
+        save_pred: Annotated[Path | None, typer.Option("--save-pred", help="Keep the predictions made here "
+                                                       "(code-batch output JSONL).")] = None,
+        coder: CoderOpt = "auto", home: HomeOpt = None) -> None:
+    """Score predictions against a gold file: micro P/R/F1 exact and on categories, per source, split and
+    chapter, CodiEsp without negated-only codes, ICD-10-PCS exact and prefix, largest error patterns.
+
+    Prints the JSON summary on stdout; the markdown report goes to --report (or stderr)."""
+    import tempfile
+
+    from medcoder.evaluation import evaluate, read_gold, read_predictions
+
+    try:
+        gold = read_gold(gold_path, split=split, limit=limit)
+        if pred is not None:
+            predictions = read_predictions(pred)
+        else:
+            from medcoder.service.batch import code_batch
+
+            engine = _coder(_settings(home), coder)
+            with tempfile.TemporaryDirectory(prefix="medcoder-eval-") as tmp:
+                records = Path(tmp) / "records.jsonl"
+                out_path = save_pred or Path(tmp) / "predictions.jsonl"
+                with records.open("w", encoding="utf-8") as stream:
+                    for record in gold:
+                        stream.write(json.dumps({"id": record.id, "text": record.text, "setting": record.setting},
+                                                ensure_ascii=False) + "\n")
+                _progress(f"coding {len(gold)} records with {workers} worker(s)")
+                summary = code_batch(records, out_path, coder=engine, workers=workers,
+                                     progress=lambda done: None)
+                _progress(f"coded {summary.records} records in {summary.wall_seconds:.1f}s "
+                          f"({summary.errors} errors)")
+                predictions = read_predictions(out_path)
+    except MedcoderError as e:
+        _fail(e)
+        return
+    result = evaluate(gold, predictions)
+    title = f"Evaluation of {gold_path.name}" + (f" ({split})" if split else "")
+    text = result.to_markdown(title=title)
+    if report is not None:
+        report.write_text(text, encoding="utf-8")
+        _progress(f"report written to {report}")
+    else:
+        err.print(text, highlight=False, markup=False, soft_wrap=True)
+    _print_json(result.to_dict())
+
+
 @app.command("serve")
 def serve_cmd(host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
               port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,

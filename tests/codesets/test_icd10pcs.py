@@ -296,9 +296,8 @@ def test_icd10pcs_definitions_count(kbs: dict[str, Built], mirror_dir: Path, yea
 
 
 @pytest.mark.parametrize("year", ["2026", "2025"])
-def test_icd10pcs_kb_small_and_fast(kbs: dict[str, Built], year: str) -> None:
+def test_icd10pcs_kb_small(kbs: dict[str, Built], year: str) -> None:
     assert kbs[year].size < 30 * 1024 * 1024
-    assert kbs[year].seconds < 10
 
 
 @pytest.mark.parametrize(("files", "error"), [

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from medcoder.codesets.icd10pcs_reader import Pcs
     from medcoder.codesets.mce import Mce
     from medcoder.codesets.msdrg import MsDrg
+    from medcoder.codesets.ncci_aoc import NcciAoc
+    from medcoder.codesets.ncci_mue import NcciMue
+    from medcoder.codesets.ncci_ptp import NcciPtp
+    from medcoder.codesets.pfs_reader import Pfs
     from medcoder.codesets.tables import Tables
 
 CPT_KIND = "cpt"
@@ -154,6 +158,30 @@ class Codesets:
         """CMS-HCC/ESRD/RxHCC maps, coefficients and hierarchies of the payment year."""
         from medcoder.codesets.hcc import Hcc
         return Hcc(self.connection("hcc"))
+
+    @cached_property
+    def ncci_ptp(self) -> NcciPtp:
+        """NCCI procedure-to-procedure edits (practitioner and hospital outpatient) of the quarter."""
+        from medcoder.codesets.ncci_ptp import NcciPtp
+        return NcciPtp(self.connection("ncci-ptp"))
+
+    @cached_property
+    def ncci_mue(self) -> NcciMue:
+        """NCCI medically unlikely edits (units per line or per date of service) of the quarter."""
+        from medcoder.codesets.ncci_mue import NcciMue
+        return NcciMue(self.connection("ncci-mue"))
+
+    @cached_property
+    def ncci_aoc(self) -> NcciAoc:
+        """NCCI add-on code edits: the primary codes each add-on code needs."""
+        from medcoder.codesets.ncci_aoc import NcciAoc
+        return NcciAoc(self.connection("ncci-aoc"))
+
+    @cached_property
+    def pfs(self) -> Pfs:
+        """Physician Fee Schedule RVUs, GPCIs, localities and conversion factor of the calendar year."""
+        from medcoder.codesets.pfs_reader import Pfs
+        return Pfs(self.connection("pfs"))
 
     @cached_property
     def cpt(self) -> Cpt | None:

@@ -31,6 +31,20 @@ def hcpcs_quarter(day: date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
+_QUARTERLY = frozenset({"hcpcs", "ncci-ptp", "ncci-mue", "ncci-aoc"})
+_CALENDAR = frozenset({"pfs", "hcc"})
+
+
+def release_label(kind: str, day: date) -> str:
+    """How a kind names the release in force on a date: HCPCS and NCCI by quarter, the fee schedule and
+    risk-adjustment models by calendar year, ICD-10 and its editors by fiscal year."""
+    if kind in _QUARTERLY:
+        return hcpcs_quarter(day)
+    if kind in _CALENDAR:
+        return f"CY{day.year}"
+    return icd10_release_label(day)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReleaseChoice:
     release: Release
@@ -66,7 +80,7 @@ def choose(kind: str, day: date, releases: list[Release]) -> ReleaseChoice:
             return ReleaseChoice(release=release, in_force=True)
     earlier = [r for r in mine if r.effective_to < day]
     stand_in = earlier[-1] if earlier else mine[0]
-    wanted = hcpcs_quarter(day) if kind == "hcpcs" else icd10_release_label(day)
+    wanted = release_label(kind, day)
     return ReleaseChoice(
         release=stand_in, in_force=False,
         note=f"{kind} {wanted} (in force on {day.isoformat()}) is not available; using {stand_in.id} "

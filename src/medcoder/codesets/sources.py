@@ -15,7 +15,8 @@ from typing import Any
 
 from medcoder.errors import SourceError
 
-KINDS = ("icd10cm-tabular", "icd10cm-index", "icd10pcs", "hcpcs", "mce", "msdrg", "hcc")
+KINDS = ("icd10cm-tabular", "icd10cm-index", "icd10pcs", "hcpcs", "mce", "msdrg", "hcc", "pfs",
+         "ncci-ptp", "ncci-mue", "ncci-aoc")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -362,10 +362,13 @@ class Encoder:
                 if best is not None and best.code:
                     vocab = self._category_words(best.code.rstrip("-").rstrip("."))
                     if set(clause.words) <= vocab | _IGNORABLE | {"both", "ear", "eye"}:
-                        merged[-1] = Clause(text=f"{prev.text}, {clause.text}", start=prev.start, end=clause.end,
-                                            words=prev.words + clause.words, context=prev.context, cue=prev.cue,
-                                            joiner=prev.joiner)
+                        merged[-1] = _joined(prev, clause)
                         continue
+                elif not any(h.code for h in self.search.search(clause.words, cues=frozenset(clause.words))):
+                    # Neither piece codes alone ("Lateral ligament complex sprain, right ankle"): the second
+                    # names the site of the first.
+                    merged[-1] = _joined(prev, clause)
+                    continue
             merged.append(clause)
         return merged
 
@@ -442,6 +445,11 @@ class Encoder:
         return EncodeResult(statement=statement, codes=codes, queries=tuple(unique_queries), dropped=tuple(dropped),
                             clauses=tuple(c.text for c in clauses), releases=releases,
                             seconds=time.perf_counter() - started)
+
+
+def _joined(prev: Clause, clause: Clause) -> Clause:
+    return Clause(text=f"{prev.text}, {clause.text}", start=prev.start, end=clause.end, words=prev.words + clause.words,
+                  context=prev.context, cue=prev.cue, joiner=prev.joiner)
 
 
 _SIDES = frozenset({"right", "left", "bilateral"})

@@ -168,7 +168,7 @@ class CompiledBook:
                     break
         parts = split_reference(printed) if lead is None else (printed,)
         # "atrial or auricular": either word names the subterm.
-        parts = tuple(alt for part in parts for alt in ([part, *_OR.split(part)] if _OR.search(part) else [part]))
+        parts = tuple(alt for part in parts for alt in ([part, *_alternatives(part)] if _OR.search(part) else [part]))
         forms = tuple(dict.fromkeys(
             frozenset(w for w in tokens(part) if w not in stop and w not in _MARKERS) for part in parts))
         forms = tuple(f for f in forms if f)
@@ -418,6 +418,24 @@ class IndexSearch:
                      followed=(*hit.followed, " > ".join(hit.titles) + " -> see " + reference),
                      after_link=followed.after_link, see=followed.see)
         return self._follow(compiled, merged, bag, pooled, cues, depth + 1)
+
+
+def _alternatives(part: str) -> list[str]:
+    """The alternatives of "X or Y": "atrial or auricular" names either word; "acromioclavicular joint or
+    ligament" shares its qualifier ("acromioclavicular ligament") when both nouns name the same kind of
+    structure (lexicon ``shared_qualifier_nouns``); "upper arm or shoulder" does not."""
+    pieces = [p.strip() for p in _OR.split(part) if p.strip()]
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        before = out[-1].split()
+        shared = len(before) > 1 and len(piece.split()) == 1 and {before[-1].lower(), piece.lower()} <= _structures()
+        out.append(" ".join([*before[:-1], piece]) if shared else piece)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _structures() -> frozenset[str]:
+    return frozenset(lexicon().shared_qualifier_nouns)
 
 
 @lru_cache(maxsize=1)

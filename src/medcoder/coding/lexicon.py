@@ -37,6 +37,8 @@ class Lexicon:
     query_dimensions: dict[str, frozenset[str]]
     replace_pattern: re.Pattern[str]
     replacements: dict[str, str]
+    shared_qualifier_nouns: tuple[str, ...] = ()
+    """Structure nouns that share a qualifier across "or" ("acromioclavicular joint or ligament")."""
     implicit_subterms: tuple[str, ...] = ()
     """Index grouping subterms a statement need not say ("joint" in Pain > joint > knee)."""
     case_sensitive: frozenset[str] = frozenset()
@@ -75,6 +77,7 @@ def lexicon() -> Lexicon:
         title_words={k: frozenset(v) for k, v in raw["title_words"].items() if not k.startswith("$")},
         query_dimensions={k: frozenset(v) for k, v in raw["query_dimensions"].items() if not k.startswith("$")},
         replace_pattern=pattern, replacements=replacements,
+        shared_qualifier_nouns=tuple(raw.get("shared_qualifier_nouns", {}).get("terms", ())),
         implicit_subterms=tuple(raw.get("implicit_subterms", {}).get("terms", ())),
         case_sensitive=frozenset(k.lower() for k in raw.get("case_sensitive_abbreviations", {}).get("keys", ())),
     )

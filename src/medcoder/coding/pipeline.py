@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from medcoder.codesets.codesets import Codesets
-from medcoder.coding.encoder import Encoder, EncounterContext
+from medcoder.coding.encoder import Encoder, EncodeResult, EncounterContext
 from medcoder.coding.terms import split_statement
 from medcoder.model.suggestion import CodeSuggestion, DocumentationQuery, Evidence
 from medcoder.settings import Settings, get_settings
@@ -57,6 +57,16 @@ def _diagnostic_part(text: str) -> int:
     return heading.start() if heading else 0
 
 
+def _diagnosed_words(result: EncodeResult) -> frozenset[str]:
+    """The index words of the evidence of every code confidently assigned to a sentence."""
+    words: set[str] = set()
+    for code in result.codes:
+        if code.confidence >= MIN_CONFIDENCE:
+            for evidence in code.evidence:
+                words.update(w for c in split_statement(evidence.text) if c.context == "present" for w in c.words)
+    return frozenset(words)
+
+
 def code_text(text: str, *, setting: str = "outpatient", age: int | None = None, sex: str | None = None,
               date_of_service: date | None = None, settings: Settings | None = None) -> NoteCoding:
     """Code a note's diagnostic statements; the same code from several sentences is one suggestion."""
@@ -69,10 +79,10 @@ def code_text(text: str, *, setting: str = "outpatient", age: int | None = None,
         body = sentence.group(0).strip()
         if body and len(body) <= _MAX_SENTENCE:
             sentences.append((sentence.start() + sentence.group(0).index(body), body))
-    # Conditions documented in other sentences of the assessment stay available to "with" subterms
-    # (Guideline I.A.15; I.C.9.a hypertension with CKD), as they are within one statement.
-    words_of = [frozenset(w for c in split_statement(body) if c.context == "present" for w in c.words)
-                for _, body in sentences]
+    # Conditions diagnosed in other sentences of the assessment stay available to "with" subterms
+    # (Guideline I.A.15; I.C.9.a hypertension with CKD), as they are within one statement. Only the words of
+    # what a first pass coded count: "renal artery ultrasound ordered" documents no kidney disease.
+    words_of = [_diagnosed_words(encoder.encode(body, context)) for _, body in sentences]
     everything: frozenset[str] = frozenset().union(*words_of) if words_of else frozenset()
     found: dict[str, CodeSuggestion] = {}
     queries: dict[tuple[str, str], DocumentationQuery] = {}

@@ -123,6 +123,14 @@ class Claim:
     """Institutional: facility type + classification + frequency, e.g. ``0111`` inpatient admit-through-discharge."""
     locality: str | None = None
     """Medicare PFS payment locality as ``MAC-locality`` (e.g. ``01112-05``); None = national amounts."""
+    admission_type: str | None = None
+    """Institutional inpatient: UB-04 priority (type) of admission, FL14 (1 emergency, 2 urgent, 3 elective,
+    4 newborn, 5 trauma, 9 information not available); the 837I CL101."""
+    admission_source: str | None = None
+    """Institutional: UB-04 point of origin (source) of admission, FL15 (1 non-facility, 2 clinic, 4 hospital
+    transfer, 7 emergency room, 9 information not available, ...); the 837I CL102."""
+    admitting_diagnosis: str | None = None
+    """Institutional inpatient: ICD-10-CM code of the condition identified at admission, UB-04 FL69; 837I HI ABJ."""
 
     @property
     def service_dates(self) -> tuple[date, ...]:

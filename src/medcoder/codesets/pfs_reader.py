@@ -1,0 +1,184 @@
+"""Reader of a built PFS knowledge base: RVUs of a code, GPCIs of a locality, places of service, CMS amounts.
+
+Why apart from the builder (as ``icd10pcs_reader``): pricing imports only these small read-side types, and the
+builder's parsing of five CMS layouts stays out of every process that only prices claims.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rvu:
+    """One PPRRVU row: RVUs and payment-policy indicators of a code (modifier '' = global service)."""
+
+    hcpcs: str
+    modifier: str
+    status: str
+    not_used_for_medicare: bool
+    work_rvu: Decimal
+    nonfac_pe_rvu: Decimal
+    nonfac_na: bool
+    """CMS has not developed a non-facility PE RVU (its payment file then repeats the facility amount)."""
+    fac_pe_rvu: Decimal
+    fac_na: bool
+    mp_rvu: Decimal
+    nonfac_total: Decimal
+    fac_total: Decimal
+    pctc: str
+    global_days: str
+    mult_proc: str
+    bilateral: str
+    assistant: str
+    co_surgeon: str
+    team_surgery: str
+    endo_base: str | None
+    conversion_factor: Decimal
+    supervision: str
+    imaging_family: str
+    opps_nonfac_pe: Decimal
+    opps_fac_pe: Decimal
+    opps_mp: Decimal
+    line: int
+    """Line of the PPRRVU file the row came from (cited in price breakdowns)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gpci:
+    mac: str
+    locality: str
+    state: str
+    name: str
+    work_gpci: Decimal
+    """Without the 1.0 floor (Addendum E 'PW GPCI (without 1.0 Floor)')."""
+    work_gpci_floor: Decimal
+    pe_gpci: Decimal
+    mp_gpci: Decimal
+
+    @property
+    def id(self) -> str:
+        """``MAC-locality``, the form ``Claim.locality`` uses."""
+        return f"{self.mac}-{self.locality}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaceOfService:
+    code: str
+    name: str
+    setting: str | None
+    """``facility``, ``non-facility``, or None for an unassigned code."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublishedAmount:
+    """CMS's own fee schedule amount of a code in a locality, from the PFREV payment file."""
+
+    hcpcs: str
+    modifier: str
+    locality: str
+    nonfac_amount: Decimal
+    fac_amount: Decimal
+    status: str
+    pctc: str
+    mult_surg: str
+
+
+_RVU_SELECT = "SELECT * FROM rvu"
+_DECIMALS = {"work_rvu", "nonfac_pe_rvu", "fac_pe_rvu", "mp_rvu", "nonfac_total", "fac_total", "conversion_factor",
+             "opps_nonfac_pe", "opps_fac_pe", "opps_mp"}
+
+
+def split_locality(locality: str) -> tuple[str, str] | None:
+    """``'01112-05'`` -> ``('01112', '05')``; None when it is not in that form."""
+    match = re.fullmatch(r"\s*(\d{5})-(\d{2})\s*", locality)
+    return (match[1], match[2]) if match else None
+
+
+class Pfs:
+    """Reader: RVUs of a code, GPCIs of a locality, the conversion factor, places of service, CMS amounts."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._columns = [d[1] for d in conn.execute("PRAGMA table_info(rvu)")]
+
+    def _rvu(self, row: tuple[object, ...]) -> Rvu:
+        values = dict(zip(self._columns, row, strict=True))
+        kwargs: dict[str, object] = {}
+        for key, value in values.items():
+            if key in _DECIMALS:
+                kwargs[key] = Decimal(str(value))
+            elif key in ("not_used_for_medicare", "nonfac_na", "fac_na"):
+                kwargs[key] = bool(value)
+            elif key == "endo_base":
+                kwargs[key] = value or None
+            else:
+                kwargs[key] = value
+        return Rvu(**kwargs)  # type: ignore[arg-type]
+
+    def rvu(self, code: str, modifier: str = "") -> Rvu | None:
+        row = self._conn.execute(f"{_RVU_SELECT} WHERE hcpcs=? AND modifier=?",
+                                 (code.strip().upper(), modifier.strip().upper())).fetchone()
+        return None if row is None else self._rvu(row)
+
+    def rvus(self, code: str) -> list[Rvu]:
+        """Every row of a code: the global service and its -26, -TC or -53 rows."""
+        rows = self._conn.execute(f"{_RVU_SELECT} WHERE hcpcs=? ORDER BY modifier", (code.strip().upper(),))
+        return [self._rvu(r) for r in rows]
+
+    def gpci(self, locality: str) -> Gpci | None:
+        key = split_locality(locality)
+        if key is None:
+            return None
+        row = self._conn.execute("SELECT * FROM gpci WHERE mac=? AND locality=?", key).fetchone()
+        return None if row is None else _gpci(row)
+
+    def localities(self) -> list[Gpci]:
+        return [_gpci(r) for r in self._conn.execute("SELECT * FROM gpci ORDER BY state, mac, locality")]
+
+    def counties(self, locality: str) -> tuple[str, str] | None:
+        """(fee schedule area, counties) of a locality, as the locality/county file words them."""
+        key = split_locality(locality)
+        row = None if key is None else self._conn.execute(
+            "SELECT area, counties FROM county WHERE mac=? AND locality=?", key).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def place_of_service(self, code: str) -> PlaceOfService | None:
+        row = self._conn.execute("SELECT code, name, setting FROM place_of_service WHERE code=?",
+                                 (code.strip().zfill(2),)).fetchone()
+        return None if row is None else PlaceOfService(code=row[0], name=row[1], setting=row[2])
+
+    def info(self) -> dict[str, str]:
+        return dict(self._conn.execute("SELECT key, value FROM info").fetchall())
+
+    @property
+    def conversion_factor(self) -> Decimal:
+        return Decimal(self.info()["conversion_factor"])
+
+    def published(self, code: str, locality: str, modifier: str = "") -> PublishedAmount | None:
+        key = split_locality(locality)
+        row = None if key is None else self._conn.execute(
+            "SELECT hcpcs, modifier, mac || '-' || locality, nonfac_amount, fac_amount, status, pctc, mult_surg "
+            "FROM published_amount WHERE hcpcs=? AND modifier=? AND mac=? AND locality=?",
+            (code.strip().upper(), modifier, *key)).fetchone()
+        return None if row is None else _published(row)
+
+    def published_amounts(self) -> list[PublishedAmount]:
+        return [_published(r) for r in self._conn.execute(
+            "SELECT hcpcs, modifier, mac || '-' || locality, nonfac_amount, fac_amount, status, pctc, mult_surg "
+            "FROM published_amount ORDER BY hcpcs, modifier, mac, locality")]
+
+
+def _gpci(row: tuple[str, ...]) -> Gpci:
+    mac, loc, state, name, work, floor, pe, mp = row
+    return Gpci(mac=mac, locality=loc, state=state, name=name, work_gpci=Decimal(work),
+                work_gpci_floor=Decimal(floor), pe_gpci=Decimal(pe), mp_gpci=Decimal(mp))
+
+
+def _published(row: tuple[str, ...]) -> PublishedAmount:
+    code, mod, loc, nonfac, fac, status, pctc, mult = row
+    return PublishedAmount(hcpcs=code, modifier=mod, locality=loc, nonfac_amount=Decimal(nonfac),
+                           fac_amount=Decimal(fac), status=status, pctc=pctc, mult_surg=mult)

@@ -1,0 +1,1 @@
+"""Claim edits: versioned rule sets (validity, Tabular notes, MCE, NCCI, completeness) that report findings."""

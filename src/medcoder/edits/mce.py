@@ -1,0 +1,371 @@
+"""Rule set ``mce``: the Medicare Code Editor's table-driven edits, from rules kept as data.
+
+Why data (``data/mce_rules.json``): which MCE attribute triggers which edit, how severe it is, what the
+message says and which section of the CMS *Definitions of Medicare Code Edits* justifies it are facts a
+billing manager may want to read or tune, not logic. The code here implements a closed vocabulary of
+checks (``dx-age``, ``pcs-with-dx`` ...); the attributes come from the MCE tables of the discharge date
+and the age ranges from the MCE age table of the same date (maternity was 12-55 until FY2019, 9-64 since).
+Age and sex conflicts apply to every claim; principal-diagnosis, procedure and discharge-status edits to
+inpatient institutional claims, as in the MCE itself.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from importlib import resources
+from typing import Any, cast
+
+from medcoder.codesets.codesets import Codesets
+from medcoder.codesets.icd10pcs_reader import normalize_code as normalize_pcs
+from medcoder.edits.codes import dx_code, dx_lines, edit_day, ordered_dx, release_notes, release_of
+from medcoder.errors import ClaimError, CodeFormatError
+from medcoder.model.claim import Claim
+from medcoder.model.findings import SEVERITIES, EditFinding, Severity
+
+RULE_SET = "mce"
+_WHERE = "edits/data/mce_rules.json"
+
+# Each check and the template fields its message and fix may use (validated when the rules load).
+CHECK_FIELDS: dict[str, frozenset[str]] = {
+    "dx-age": frozenset({"code", "category", "low", "high", "ages", "age"}),
+    "dx-sex": frozenset({"code", "needed", "sex"}),
+    "pcs-sex": frozenset({"code", "needed", "sex"}),
+    "age-unknown": frozenset({"codes"}),
+    "age-invalid": frozenset({"age"}),
+    "sex-unknown": frozenset({"codes", "sex"}),
+    "pdx-attribute": frozenset({"code"}),
+    "pdx-alone": frozenset({"code"}),
+    "dx-attribute": frozenset({"code"}),
+    "duplicate-pdx": frozenset({"code"}),
+    "pcs-attribute": frozenset({"code"}),
+    "pcs-with-dx": frozenset({"code", "dx"}),
+    "pcs-with-pdx": frozenset({"code", "dx"}),
+    "pcs-without-dx": frozenset({"code"}),
+    "pcs-age-over": frozenset({"code", "age", "max_age"}),
+    "pcs-los-under": frozenset({"code", "los", "min_los_days"}),
+    "discharge-status": frozenset({"status", "day"}),
+}
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "pcs-with-pdx": ("dx_attribute",), "pcs-without-dx": ("dx_attribute",), "pcs-age-over": ("max_age",),
+    "pcs-los-under": ("min_los_days",)}
+_NO_ATTRIBUTES = frozenset({"age-invalid", "duplicate-pdx", "discharge-status"})
+_KNOWN_KEYS = frozenset({"id", "citation", "check", "attributes", "except_attributes", "dx_attribute", "claims",
+                         "settings", "severity", "message", "fix", "max_age", "min_los_days"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MceRule:
+    id: str
+    check: str
+    citation: str
+    severity: Severity
+    message: str
+    fix: str
+    claims: frozenset[str]
+    settings: frozenset[str] | None = None
+    attributes: tuple[str, ...] = ()
+    except_attributes: tuple[str, ...] = ()
+    dx_attribute: str | None = None
+    max_age: int | None = None
+    min_los_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MceRules:
+    version: str
+    source: str
+    age_categories: dict[str, str]
+    """MCE attribute -> category name in the MCE age-range table (``newborn`` -> ``Newborn``)."""
+    rules: tuple[MceRule, ...]
+
+
+def _bad(message: str, where: str) -> ClaimError:
+    return ClaimError(message, code="E830", where=where, fix="Correct the rule in edits/data/mce_rules.json")
+
+
+def parse_rules(raw: dict[str, Any]) -> MceRules:
+    """Validate the rules document: known checks and keys, required parameters, template fields."""
+    rules = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw.get("rules", [])):
+        where = f"{_WHERE} rules[{i}]"
+        unknown = set(item) - _KNOWN_KEYS
+        check = item.get("check")
+        if unknown:
+            raise _bad(f"unknown key(s) {sorted(unknown)}", where)
+        if check not in CHECK_FIELDS:
+            raise _bad(f"unknown check {check!r}; known: {', '.join(CHECK_FIELDS)}", where)
+        for key in ("id", "citation", "severity", "message", "fix", "claims", *_NEEDS.get(check, ())):
+            if item.get(key) in (None, "", []):
+                raise _bad(f"rule lacks {key!r}", where)
+        if check not in _NO_ATTRIBUTES and not item.get("attributes"):
+            raise _bad(f"check {check!r} needs 'attributes'", where)
+        if item["severity"] not in SEVERITIES or item["id"] in seen:
+            raise _bad(f"bad severity {item['severity']!r} or repeated id {item['id']!r}", where)
+        seen.add(item["id"])
+        for key in ("message", "fix"):
+            fields = {f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(item[key]) if f}
+            if not fields <= CHECK_FIELDS[check]:
+                raise _bad(f"{key} uses {sorted(fields - CHECK_FIELDS[check])}, not given by check {check!r}", where)
+        rules.append(MceRule(
+            id=item["id"], check=check, citation=item["citation"], severity=cast(Severity, item["severity"]),
+            message=item["message"], fix=item["fix"], claims=frozenset(item["claims"]),
+            settings=frozenset(item["settings"]) if item.get("settings") else None,
+            attributes=tuple(item.get("attributes", ())), except_attributes=tuple(item.get("except_attributes", ())),
+            dx_attribute=item.get("dx_attribute"), max_age=item.get("max_age"), min_los_days=item.get("min_los_days")))
+    return MceRules(version=str(raw["version"]), source=str(raw["source"]),
+                    age_categories=dict(raw["age_categories"]), rules=tuple(rules))
+
+
+@cache
+def mce_rules() -> MceRules:
+    text = resources.files("medcoder.edits").joinpath("data/mce_rules.json").read_text("utf-8")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _bad(f"not valid JSON: {e}", _WHERE) from e
+    return parse_rules(raw)
+
+
+def age_on(birth: date | None, day: date | None) -> int | None:
+    """Age in completed years on ``day`` (the MCE's age at admission); negative when born after it."""
+    if birth is None or day is None:
+        return None
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Code:
+    index: int
+    """Position in ``claim.diagnoses`` (for line pointers); -1 for procedures."""
+    code: str
+    attributes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Context:
+    claim: Claim
+    codesets: Codesets
+    day: date
+    age: int | None
+    sex: str | None
+    dx: tuple[_Code, ...]
+    """Valid diagnoses on ``day`` in sequence order (principal first)."""
+    pcs: tuple[_Code, ...]
+
+    @property
+    def principal(self) -> _Code | None:
+        first = self.dx[0] if self.dx else None
+        return first if first is not None and self.claim.diagnoses[first.index].sequence == 1 else None
+
+    def dx_with(self, attribute: str) -> list[_Code]:
+        return [d for d in self.dx if attribute in d.attributes]
+
+
+Hit = tuple[tuple[_Code, ...], dict[str, Any]]
+"""The codes concerned and the template fields of one finding."""
+
+
+def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
+    """Run every MCE rule that applies to this kind of claim, on the MCE tables of the claim's edit day."""
+    day = edit_day(claim)
+    if day is None or "mce" not in codesets.choices:
+        return []  # no date: the validity rule set says so; no MCE table: nothing to check against
+    rules = mce_rules()
+    mce = codesets.mce
+    dx: list[_Code] = []
+    for index, diagnosis in ordered_dx(claim):
+        code = dx_code(diagnosis.code)
+        window = mce.window_on(code, day) if code else None
+        if code and window is not None:
+            dx.append(_Code(index=index, code=code, attributes=frozenset(window.attributes)))
+    pcs: list[_Code] = []
+    for proc in claim.procedures:
+        try:
+            code = normalize_pcs(proc.code)
+        except CodeFormatError:
+            continue
+        window = mce.window_on(code, day, system="pcs")
+        if window is not None:
+            pcs.append(_Code(index=-1, code=code, attributes=frozenset(window.attributes)))
+    start = claim.admission_date or claim.statement_from or claim.first_service_date
+    sex = claim.patient.sex if claim.patient.sex in ("F", "M") else None
+    ctx = _Context(claim=claim, codesets=codesets, day=day, age=age_on(claim.patient.birth_date, start), sex=sex,
+                   dx=tuple(dx), pcs=tuple(pcs))
+    out: list[EditFinding] = []
+    for rule in rules.rules:
+        if claim.kind not in rule.claims or (rule.settings is not None and claim.setting not in rule.settings):
+            continue
+        for codes, fields in _CHECKS[rule.check](rule, ctx, rules):
+            indexes = [c.index for c in codes if c.index >= 0]
+            out.append(EditFinding(
+                rule_set=RULE_SET, rule=rule.id, severity=rule.severity, message=rule.message.format(**fields),
+                codes=tuple(dict.fromkeys(c.code for c in codes)),
+                lines=tuple(sorted({n for i in indexes for n in dx_lines(claim, i)})),
+                release=release_of(codesets, "mce"), fix=rule.fix.format(**fields),
+                details={"citation": f"{rules.source}, {rule.citation}", "rules_version": rules.version,
+                         "attributes": sorted({a for c in codes for a in c.attributes & set(rule.attributes)}),
+                         **release_notes(codesets, "mce")}))
+    return out
+
+
+# -- the checks (the closed vocabulary of mce_rules.json) -------------------------------------------------------
+
+def _dx_age(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    if ctx.age is None or ctx.age < 0:
+        return
+    ranges = ctx.codesets.mce.age_ranges(ctx.day)
+    for d in ctx.dx:
+        for attribute in rule.attributes:
+            category = rules.age_categories.get(attribute)
+            if attribute not in d.attributes or category not in ranges:
+                continue
+            low, high = ranges[category]
+            if not low <= ctx.age <= high:
+                ages = f"{low}" if low == high else f"{low}-{high}"
+                yield (d,), {"code": d.code, "category": category.lower(), "low": low, "high": high, "ages": ages,
+                             "age": ctx.age}
+
+
+def _conflicts(rule: MceRule, ctx: _Context, codes: tuple[_Code, ...]) -> Iterator[Hit]:
+    if ctx.sex is None:
+        return
+    for c in codes:
+        for attribute in rule.attributes:
+            needed = {"female": "F", "male": "M"}.get(attribute)
+            if attribute in c.attributes and needed is not None and needed != ctx.sex:
+                yield (c,), {"code": c.code, "needed": attribute, "sex": ctx.sex}
+
+
+def _dx_sex(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    yield from _conflicts(rule, ctx, ctx.dx)
+
+
+def _pcs_sex(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    yield from _conflicts(rule, ctx, ctx.pcs)
+
+
+def _flagged(rule: MceRule, ctx: _Context) -> tuple[_Code, ...]:
+    wanted = set(rule.attributes)
+    return tuple(c for c in (*ctx.dx, *ctx.pcs) if c.attributes & wanted)
+
+
+def _age_unknown(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    flagged = tuple(c for c in _flagged(rule, ctx) if c.index >= 0)
+    if ctx.age is None and flagged:
+        yield flagged, {"codes": ", ".join(c.code for c in flagged)}
+
+
+def _age_invalid(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    if ctx.age is not None and not 0 <= ctx.age <= 124:
+        yield (), {"age": ctx.age}
+
+
+def _sex_unknown(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    flagged = _flagged(rule, ctx)
+    if ctx.sex is None and flagged:
+        yield flagged, {"codes": ", ".join(c.code for c in flagged), "sex": ctx.claim.patient.sex or "missing"}
+
+
+def _pdx_attribute(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    pdx = ctx.principal
+    if pdx is not None and pdx.attributes & set(rule.attributes) and not pdx.attributes & set(rule.except_attributes):
+        yield (pdx,), {"code": pdx.code}
+
+
+def _pdx_alone(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    pdx = ctx.principal
+    if pdx is not None and pdx.attributes & set(rule.attributes) and len(ctx.claim.diagnoses) == 1:
+        yield (pdx,), {"code": pdx.code}
+
+
+def _dx_attribute(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    for d in ctx.dx:
+        if d.attributes & set(rule.attributes):
+            yield (d,), {"code": d.code}
+
+
+def _duplicate_pdx(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    pdx = ctx.principal
+    if pdx is not None:
+        for d in ctx.dx[1:]:
+            if d.code == pdx.code:
+                yield (pdx, d), {"code": d.code}
+
+
+def _pcs_attribute(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    for p in ctx.pcs:
+        if p.attributes & set(rule.attributes):
+            yield (p,), {"code": p.code}
+
+
+def _pcs_with_dx(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    for p in ctx.pcs:
+        for attribute in sorted(p.attributes & set(rule.attributes)):
+            for d in ctx.dx_with(rule.dx_attribute or attribute):
+                yield (p, d), {"code": p.code, "dx": d.code}
+
+
+def _pcs_with_pdx(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    pdx = ctx.principal
+    if pdx is None or rule.dx_attribute not in pdx.attributes:
+        return
+    for p in ctx.pcs:
+        if p.attributes & set(rule.attributes):
+            yield (p, pdx), {"code": p.code, "dx": pdx.code}
+
+
+def _pcs_without_dx(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    if rule.dx_attribute is not None and ctx.dx_with(rule.dx_attribute):
+        return
+    for p in ctx.pcs:
+        if p.attributes & set(rule.attributes):
+            yield (p,), {"code": p.code}
+
+
+def _pcs_age_over(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    if ctx.age is None or rule.max_age is None or ctx.age <= rule.max_age:
+        return
+    for p in ctx.pcs:
+        if p.attributes & set(rule.attributes):
+            yield (p,), {"code": p.code, "age": ctx.age, "max_age": rule.max_age}
+
+
+def _pcs_los_under(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    admitted, discharged = ctx.claim.admission_date, ctx.claim.discharge_date
+    if admitted is None or discharged is None or rule.min_los_days is None:
+        return
+    los = (discharged - admitted).days
+    if los >= rule.min_los_days:
+        return
+    for p in ctx.pcs:
+        if p.attributes & set(rule.attributes):
+            yield (p,), {"code": p.code, "los": los, "min_los_days": rule.min_los_days}
+
+
+def _discharge_status(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    status = ctx.claim.discharge_status
+    if status is None:
+        return  # missing: the completeness rule set reports it
+    day = ctx.day.year * 10000 + ctx.day.month * 100 + ctx.day.day
+    # The MCE reader has no discharge-status lookup; the table has 45 rows.
+    row = ctx.codesets.connection("mce").execute(
+        "SELECT 1 FROM discharge_status WHERE status=? AND valid_from<=? AND valid_to>=?",
+        (status.strip(), day, day)).fetchone()
+    if row is None:
+        yield (), {"status": status, "day": ctx.day.isoformat()}
+
+
+_CHECKS: dict[str, Callable[[MceRule, _Context, MceRules], Iterator[Hit]]] = {
+    "dx-age": _dx_age, "dx-sex": _dx_sex, "pcs-sex": _pcs_sex, "age-unknown": _age_unknown,
+    "age-invalid": _age_invalid, "sex-unknown": _sex_unknown, "pdx-attribute": _pdx_attribute,
+    "pdx-alone": _pdx_alone, "dx-attribute": _dx_attribute, "duplicate-pdx": _duplicate_pdx,
+    "pcs-attribute": _pcs_attribute, "pcs-with-dx": _pcs_with_dx, "pcs-with-pdx": _pcs_with_pdx,
+    "pcs-without-dx": _pcs_without_dx, "pcs-age-over": _pcs_age_over, "pcs-los-under": _pcs_los_under,
+    "discharge-status": _discharge_status,
+}

@@ -1,0 +1,91 @@
+"""``check_claim``: run the claim editors' rule sets over one claim and return one sorted work list.
+
+Why a registry of (name, function): a billing manager asks for "all edits" or for some ("mce", "ncci-ptp"),
+and each rule set stays an independent pure function over (claim, code sets). The NCCI rule sets live in
+``edits/ncci.py``; they are registered only when that module is installed, and imported on first use, so
+the other rule sets run without them. A rule set that cannot run (its knowledge base is not built) is
+reported as a finding, so one missing release never hides the other rule sets' findings.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import cast
+
+from medcoder.codesets.codesets import Codesets
+from medcoder.edits.codes import check_validity
+from medcoder.edits.completeness import check_completeness
+from medcoder.edits.mce import check_mce
+from medcoder.edits.tabular import check_tabular
+from medcoder.errors import ClaimError, MedcoderError
+from medcoder.model.claim import Claim
+from medcoder.model.findings import SEVERITIES, EditFinding
+
+RuleSet = Callable[[Claim, Codesets], list[EditFinding]]
+
+
+def _lazy(module: str, function: str) -> RuleSet:
+    def run(claim: Claim, codesets: Codesets) -> list[EditFinding]:
+        found = getattr(importlib.import_module(module), function)
+        return cast(list[EditFinding], found(claim, codesets))
+
+    run.__name__ = function
+    return run
+
+
+RULE_SETS: list[tuple[str, RuleSet]] = [
+    ("validity", check_validity),
+    ("tabular", check_tabular),
+    ("mce", check_mce),
+    ("completeness", check_completeness),
+]
+if importlib.util.find_spec("medcoder.edits.ncci") is not None:
+    RULE_SETS += [("ncci-ptp", _lazy("medcoder.edits.ncci", "check_ptp")),
+                  ("ncci-mue", _lazy("medcoder.edits.ncci", "check_mue")),
+                  ("ncci-aoc", _lazy("medcoder.edits.ncci", "check_aoc"))]
+
+# A finding's own rule set may be absent from this map (ncci-* record their releases themselves).
+_RELEASE_KINDS: dict[str, tuple[str, ...]] = {
+    "validity": ("mce", "icd10cm-tabular"), "tabular": ("icd10cm-tabular",), "mce": ("mce",)}
+
+
+def rule_set_names() -> list[str]:
+    return [name for name, _ in RULE_SETS]
+
+
+def check_claim(claim: Claim, codesets: Codesets, *, rule_sets: Iterable[str] | None = None) -> list[EditFinding]:
+    """Findings of the chosen rule sets (all by default), errors first, then by service line.
+
+    Raises ClaimError (E831) for an unknown rule-set name; never for a bad code or a missing release.
+    """
+    wanted = list(rule_sets) if rule_sets is not None else rule_set_names()
+    unknown = [name for name in wanted if name not in rule_set_names()]
+    if unknown:
+        raise ClaimError(f"unknown rule set(s) {unknown}", code="E831", where="rule_sets",
+                         fix=f"Choose from {', '.join(rule_set_names())}")
+    findings: list[EditFinding] = []
+    for name, run in RULE_SETS:
+        if name not in wanted:
+            continue
+        try:
+            found = run(claim, codesets)
+        except MedcoderError as e:
+            found = [EditFinding(rule_set=name, rule=f"{name}.not-checked", severity="warning",
+                                 message=f"the {name} edits could not run: {e.message}", fix=e.fix,
+                                 details={"error": e.to_dict()})]
+        findings += [_with_release(f, codesets) for f in found]
+    order = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+    return sorted(findings, key=lambda f: (order[f.severity], min(f.lines, default=0)))
+
+
+def _with_release(finding: EditFinding, codesets: Codesets) -> EditFinding:
+    if finding.release:
+        return finding
+    kinds = _RELEASE_KINDS.get(finding.rule_set, ())
+    used = [f"{u.kind} {u.release}" for u in codesets.uses() if u.kind in kinds]
+    if not used:
+        return finding
+    return replace(finding, release=", ".join(used))

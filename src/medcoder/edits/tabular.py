@@ -1,0 +1,158 @@
+"""Rule set ``tabular``: the Tabular List's instructional notes, checked across the codes of one claim.
+
+Why a separate rule set: these are conventions between codes, not properties of one code. Guideline
+I.A.12.a: an Excludes1 note means "NOT CODED HERE", so the two codes are not reported together (unless
+the two conditions are unrelated, the guideline's own exception, which only documentation can show: we
+report and let the coder decide). Guideline I.A.13: a manifestation code ("code first" the underlying
+condition) is sequenced after its etiology and never reported alone. "Use additional code" notes name a
+companion code that the payer (and risk adjustment) expects; a missing one is advice, not an error.
+
+Notes are read with the Tabular reader's inheritance (a category's Excludes1 applies to all its codes), so
+each finding can name the note's text and the category, block or chapter it is printed under.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from medcoder.codesets.codesets import Codesets
+from medcoder.codesets.icd10cm_tabular import Note, Tabular
+from medcoder.edits.codes import dx_code, dx_lines, edit_day, listing, ordered_dx, release_notes, release_of
+from medcoder.errors import CodeFormatError, NotFoundError
+from medcoder.model.claim import Claim
+from medcoder.model.findings import EditFinding, Severity
+
+RULE_SET = "tabular"
+_KINDS = frozenset({"excludes1", "codeFirst", "useAdditionalCode"})
+_MANIFESTATION_TITLE = "diseases classified elsewhere"
+
+
+def _notes(tabular: Tabular, code: str) -> list[Note]:
+    try:
+        return tabular.notes(code, kinds=_KINDS)
+    except (NotFoundError, CodeFormatError):
+        return []  # not a Tabular code: the validity rule set reports it
+
+
+def _covers(tabular: Tabular, refs: Sequence[str], code: str) -> bool:
+    for ref in refs:
+        try:
+            if tabular.covers(ref, code):
+                return True
+        except (ValueError, LookupError):
+            continue  # a reference the parser cannot read ("E00-E03.-" variants): no match rather than a crash
+    return False
+
+
+def where_printed(tabular: Tabular, note: Note) -> str:
+    """``category E11 (Type 2 diabetes mellitus)``: where a note is printed, for a coder to find it."""
+    title: str | None = None
+    if note.level == "block":
+        block = tabular.block(note.source)
+        title = block.title if block else None
+    elif note.level == "chapter":
+        chapter = tabular.chapter(int(note.source)) if note.source.isdigit() else None
+        title = chapter.title if chapter else None
+    elif note.level != "introduction":
+        entry = tabular.get(note.source)
+        title = entry.title if entry else None
+    return f"{note.level} {note.source}" + (f" ({title})" if title else "")
+
+
+def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
+    """Excludes1 pairs, "code first" order and omissions, and "use additional code" hints on one claim."""
+    tabular = codesets.tabular
+    release = release_of(codesets, "icd10cm-tabular")
+    stand_in = release_notes(codesets, "icd10cm-tabular")
+    coded = [(index, dx.sequence, code) for index, dx in ordered_dx(claim) if (code := dx_code(dx.code))]
+    notes = {code: _notes(tabular, code) for _, _, code in coded}
+    out: list[EditFinding] = []
+
+    def add(rule: str, severity: Severity, message: str, codes: tuple[str, ...], indexes: Sequence[int],
+            fix: str, details: dict[str, Any]) -> None:
+        lines = tuple(sorted({n for i in indexes for n in dx_lines(claim, i)}))
+        out.append(EditFinding(rule_set=RULE_SET, rule=rule, severity=severity, message=message, codes=codes,
+                               lines=lines, release=release, fix=fix, details={**details, **stand_in}))
+
+    # Guideline I.A.12.a: Excludes1, checked both ways and reported once per pair.
+    for pos, (i, _, a) in enumerate(coded):
+        for j, _, b in coded[pos + 1:]:
+            if a == b:
+                continue  # a repeated code is the MCE's "duplicate of PDX" / completeness's business
+            hits = [(x, n) for x, y in ((a, b), (b, a)) for n in notes[x]
+                    if n.kind == "excludes1" and _covers(tabular, n.codes, y)]
+            if not hits:
+                continue
+            code, note = hits[0]
+            other = b if code == a else a
+            add("tabular.excludes1", "error",
+                f"{a} and {b} are not coded together: Excludes1 under {where_printed(tabular, note)}: "
+                f"\"{note.text}\" (Guideline I.A.12.a)", (a, b), (i, j),
+                f"Keep the code the documentation supports and drop {other}; both stay only when the two "
+                "conditions are unrelated (Guideline I.A.12.a exception), which the record must show",
+                {"notes": [{"code": x, "under": where_printed(tabular, n), "text": n.text} for x, n in hits]})
+
+    # Guideline I.A.13: etiology/manifestation ("code first") sequencing.
+    manifestations = _manifestation_codes(codesets, claim, [c for _, _, c in coded])
+    for i, sequence, code in coded:
+        first = [n for n in notes[code] if n.kind == "codeFirst"]
+        refs = [r for n in first for r in n.codes]
+        if not refs:
+            continue
+        is_manifestation = code in manifestations
+        etiologies = [(j, s, c) for j, s, c in coded if c != code and _covers(tabular, refs, c)]
+        under = where_printed(tabular, first[0])
+        # The note's lead line ("the underlying physiological condition, such as:") and the codes it names.
+        lead = first[0].text.lstrip(" ,;:")
+        text = f"{lead} {listing(refs, 8)}" if not first[0].codes else listing(refs, 8)
+        details = {"under": under, "code_first": refs, "note": [n.text for n in first]}
+        if not etiologies:
+            add("tabular.code-first-missing", "error" if is_manifestation else "info",
+                f"{code} says \"code first\" {text} ({under}); none of these codes is on the claim"
+                + (" (a manifestation code is never reported alone, Guideline I.A.13)" if is_manifestation else ""),
+                (code,), (i,), "Add the underlying condition's code and list it before " + code, details)
+        elif all(s > sequence for _, s, _ in etiologies):
+            names = ", ".join(c for _, _, c in etiologies)
+            add("tabular.code-first-order", "error" if is_manifestation else "warning",
+                f"{code} is listed before its underlying condition {names}; the Tabular says \"code first\" "
+                f"({under}, Guideline I.A.13)", (code, *(c for _, _, c in etiologies)),
+                (i, *(j for j, _, _ in etiologies)), f"Sequence {names} before {code}", details)
+
+    # "Use additional code": a companion the note names and the claim lacks (advice only).
+    for i, _, code in coded:
+        groups: dict[tuple[str, int], list[Note]] = {}
+        for note in notes[code]:
+            if note.kind == "useAdditionalCode":
+                groups.setdefault((note.source, note.group), []).append(note)
+        missing: list[str] = []
+        for group in groups.values():
+            refs = [r for n in group for r in n.codes]
+            if not refs or any(_covers(tabular, refs, c) for _, _, c in coded if c != code):
+                continue
+            text = " ".join(n.text for n in group)
+            if text not in missing:
+                missing.append(text)
+        if missing:
+            add("tabular.use-additional", "info",
+                f"{code}: the Tabular says \"use additional {' / '.join(missing)}\", and no such code is on the "
+                "claim", (code,), (i,),
+                "Add the code the note names when the record documents it", {"instructions": missing})
+    return out
+
+
+def _manifestation_codes(codesets: Codesets, claim: Claim, codes: list[str]) -> set[str]:
+    """Codes that are manifestations: the MCE attribute on the date, else the Tabular title's wording."""
+    day = edit_day(claim)
+    found: set[str] = set()
+    for code in codes:
+        if day is not None and "mce" in codesets.choices:
+            window = codesets.mce.window_on(code, day)
+            if window is not None:
+                if "manifestation" in window.attributes:
+                    found.add(code)
+                continue
+        entry = codesets.tabular.get(code)
+        if entry is not None and _MANIFESTATION_TITLE in entry.title.lower():
+            found.add(code)
+    return found

@@ -1,0 +1,222 @@
+"""CMS-HCC risk score of a beneficiary's diagnoses (V28 by default, V24 for comparison).
+
+Why computed step by step here rather than by a library call: every step is what a coder must be able to
+show — diagnosis -> HCC (the payment year's map), the hierarchy that dropped an HCC, the age/sex cell of the
+population segment, each HCC's relative factor, the disease interactions and the payment-HCC count factor.
+The maps, factors, hierarchies and labels come from the ``hcc`` knowledge base; the interaction definitions
+below are the CMS model software's (V28: 2024 CMS-HCC model, V24: 2020 CMS-HCC model) and are looked up by
+name, so a factor the file lacks for a segment simply adds nothing. The raw score is returned; CMS's
+normalisation and MA coding-intensity adjustment are payment-year policy, applied by the caller if wanted.
+
+Not applied: the CMS age/sex diagnosis edits (e.g. V28's D66 -> HCC 112 for females), which the knowledge
+base does not carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from medcoder.errors import ClaimError, CodeFormatError, NotFoundError
+from medcoder.model.code import undotted
+from medcoder.model.risk import Beneficiary, FactorKind, HccHit, RiskFactor, RiskScore
+
+if TYPE_CHECKING:
+    from medcoder.codesets.codesets import Codesets
+    from medcoder.codesets.hcc import Hcc
+
+DEFAULT_MODEL = "CMS-HCC V28"
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    title: str
+    aged: bool | None
+    """True: 65 and over only; False: under 65 only; None: any age."""
+    new_enrollee: bool = False
+
+
+SEGMENTS: dict[str, _Segment] = {
+    "CNA": _Segment("community, non-dual, aged", True),
+    "CND": _Segment("community, non-dual, disabled", False),
+    "CFA": _Segment("community, full-benefit dual, aged", True),
+    "CFD": _Segment("community, full-benefit dual, disabled", False),
+    "CPA": _Segment("community, partial-benefit dual, aged", True),
+    "CPD": _Segment("community, partial-benefit dual, disabled", False),
+    "INS": _Segment("long-term institutional", None),
+    "NE": _Segment("new enrollee", None, new_enrollee=True),
+    "SNPNE": _Segment("new enrollee in a chronic-condition special needs plan", None, new_enrollee=True),
+}
+
+_BANDS = ((34, "0_34"), (44, "35_44"), (54, "45_54"), (59, "55_59"), (64, "60_64"), (69, "65_69"),
+          (74, "70_74"), (79, "75_79"), (84, "80_84"), (89, "85_89"), (94, "90_94"))
+
+# Disease groups and interactions of the CMS model software, keyed by the model's file spelling. A term is
+# a group name, "HCCnnn", or "DISABLED" (under 65, entitled by disability); an interaction is the product.
+_GROUPS: dict[str, dict[str, tuple[int, ...]]] = {
+    "CMS-HCC Model V28": {
+        "CANCER_V28": (17, 18, 19, 20, 21, 22, 23), "DIABETES_V28": (35, 36, 37, 38),
+        "CARD_RESP_FAIL_V28": (211, 212, 213), "HF_V28": (221, 222, 223, 224, 225, 226),
+        "CHR_LUNG_V28": (276, 277, 278, 279, 280), "KIDNEY_V28": (326, 327, 328, 329),
+        "gSubUseDisorder_V28": (135, 136, 137, 138, 139), "gPsychiatric_V28": (151, 152, 153, 154, 155),
+        "NEURO_V28": (180, 181, 182, 190, 191, 192, 195, 196, 198, 199), "ULCER_V28": (379, 380, 381, 382),
+    },
+    "CMS-HCC Model V24": {
+        "CANCER": (8, 9, 10, 11, 12), "DIABETES": (17, 18, 19), "CARD_RESP_FAIL": (82, 83, 84), "CHF": (85,),
+        "gCopdCF": (110, 111, 112), "RENAL_V24": (134, 135, 136, 137, 138), "SEPSIS": (2,),
+        "gSubstanceUseDisorder_V24": (54, 55, 56), "gPsychiatric_V24": (57, 58, 59, 60),
+        "PRESSURE_ULCER": (157, 158, 159),
+    },
+}
+_INTERACTIONS: dict[str, dict[str, tuple[str, str]]] = {
+    "CMS-HCC Model V28": {
+        "DIABETES_HF_V28": ("DIABETES_V28", "HF_V28"), "HF_CHR_LUNG_V28": ("HF_V28", "CHR_LUNG_V28"),
+        "HF_KIDNEY_V28": ("HF_V28", "KIDNEY_V28"),
+        "CHR_LUNG_CARD_RESP_FAIL_V28": ("CHR_LUNG_V28", "CARD_RESP_FAIL_V28"), "HF_HCC238_V28": ("HF_V28", "HCC238"),
+        "gSubUseDisorder_gPsych_V28": ("gSubUseDisorder_V28", "gPsychiatric_V28"),
+        "DISABLED_CANCER_V28": ("DISABLED", "CANCER_V28"), "DISABLED_NEURO_V28": ("DISABLED", "NEURO_V28"),
+        "DISABLED_HF_V28": ("DISABLED", "HF_V28"), "DISABLED_CHR_LUNG_V28": ("DISABLED", "CHR_LUNG_V28"),
+        "DISABLED_ULCER_V28": ("DISABLED", "ULCER_V28"),
+    },
+    "CMS-HCC Model V24": {
+        "HCC47_gCancer": ("HCC47", "CANCER"), "DIABETES_CHF": ("DIABETES", "CHF"), "CHF_gCopdCF": ("CHF", "gCopdCF"),
+        "HCC85_gRenal_V24": ("HCC85", "RENAL_V24"), "gCopdCF_CARD_RESP_FAIL": ("gCopdCF", "CARD_RESP_FAIL"),
+        "HCC85_HCC96": ("HCC85", "HCC96"),
+        "gSubstanceUseDisorder_gPsych": ("gSubstanceUseDisorder_V24", "gPsychiatric_V24"),
+        "SEPSIS_PRESSURE_ULCER": ("SEPSIS", "PRESSURE_ULCER"), "SEPSIS_ARTIF_OPENINGS": ("SEPSIS", "HCC188"),
+        "ART_OPENINGS_PRESS_ULCER": ("HCC188", "PRESSURE_ULCER"), "gCopdCF_ASP_SPEC_B_PNEUM": ("gCopdCF", "HCC114"),
+        "ASP_SPEC_B_PNEUM_PRES_ULC": ("HCC114", "PRESSURE_ULCER"), "SEPSIS_ASP_SPEC_BACT_PNEUM": ("SEPSIS", "HCC114"),
+        "SCHIZOPHRENIA_gCopdCF": ("HCC57", "gCopdCF"), "SCHIZOPHRENIA_CHF": ("HCC57", "CHF"),
+        "SCHIZOPHRENIA_SEIZURES": ("HCC57", "HCC79"), "DISABLED_HCC85": ("DISABLED", "HCC85"),
+        "DISABLED_PRESSURE_ULCER": ("DISABLED", "PRESSURE_ULCER"), "DISABLED_HCC161": ("DISABLED", "HCC161"),
+        "DISABLED_HCC39": ("DISABLED", "HCC39"), "DISABLED_HCC77": ("DISABLED", "HCC77"),
+        "DISABLED_HCC6": ("DISABLED", "HCC6"),
+    },
+}
+# V28: HCC 223 (heart assist device / artificial heart) counts only beside another heart-failure HCC, as
+# the CMS V28 software (and hccinfhir 0.4.0) impose it before hierarchies.
+_NEEDS_ONE_OF: dict[str, dict[str, tuple[str, ...]]] = {
+    "CMS-HCC Model V28": {"223": ("221", "222", "224", "225", "226")},
+}
+NOTE_NO_EDITS = "CMS age/sex diagnosis edits are not applied (the knowledge base does not carry them)"
+
+
+def _band(age: int) -> str:
+    return next((label for top, label in _BANDS if age <= top), "95_GT")
+
+
+def _new_enrollee_band(age: int, originally_disabled: bool) -> str:
+    """New-enrollee cells split 65-69 by single year; a 64-year-old entitled by age counts as 65."""
+    if 65 <= age <= 69 or (age == 64 and not originally_disabled):
+        return str(max(age, 65))
+    return _band(age)
+
+
+def _check(beneficiary: Beneficiary) -> _Segment:
+    segment = SEGMENTS.get(beneficiary.segment)
+    if segment is None:
+        raise ClaimError(f"unknown CMS-HCC population segment {beneficiary.segment!r}", code="E847",
+                         where=beneficiary.segment, fix=f"Use one of {', '.join(SEGMENTS)}")
+    if beneficiary.sex not in ("F", "M") or beneficiary.age < 0:
+        raise ClaimError(f"risk scoring needs sex F or M and an age >= 0, got {beneficiary.sex!r}, "
+                         f"{beneficiary.age}", code="E847", where=beneficiary.segment,
+                         fix="Give the beneficiary's sex and age on February 1 of the payment year")
+    if segment.aged is not None and segment.aged != (beneficiary.age >= 65):
+        raise ClaimError(f"segment {beneficiary.segment} ({segment.title}) is for beneficiaries "
+                         f"{'65 and over' if segment.aged else 'under 65'}, not age {beneficiary.age}",
+                         code="E847", where=beneficiary.segment,
+                         fix="Use the aged segment (..A) from 65 and the disabled one (..D) under 65")
+    return segment
+
+
+def _codes(diagnoses: Sequence[str]) -> list[str]:
+    out = []
+    for code in diagnoses:
+        try:
+            out.append(undotted(code))
+        except CodeFormatError as e:
+            raise ClaimError(f"diagnosis {code!r} is not an ICD-10-CM code: {e.message}", code="E842",
+                             where=repr(code), fix=e.fix) from e
+    return list(dict.fromkeys(out))
+
+
+def _label(kb: Hcc, hcc: str, model: str) -> str | None:
+    try:
+        return kb.label(hcc, model=model)
+    except NotFoundError:  # the 2025 release ships no labels
+        return None
+
+
+def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: Codesets,
+               model: str = DEFAULT_MODEL) -> RiskScore:
+    """The raw CMS-HCC score of ``beneficiary`` with ``diagnoses`` under ``model`` of the payment year."""
+    segment = _check(beneficiary)
+    kb = codesets.hcc
+    name = kb.model(model)
+    prefix = beneficiary.segment
+    aged, female = beneficiary.age >= 65, beneficiary.sex == "F"
+    factors: list[RiskFactor] = []
+
+    def add(variable: str, kind: FactorKind, detail: str) -> float | None:
+        value = kb.coefficient(f"{prefix}_{variable}", model=name)
+        if value is not None:
+            factors.append(RiskFactor(name=f"{prefix}_{variable}", kind=kind, value=value, detail=detail))
+        return value
+
+    if segment.new_enrollee:
+        origdis = aged and beneficiary.originally_disabled
+        cell = (f"{'MCAID' if beneficiary.medicaid else 'NMCAID'}_{'ORIGDIS' if origdis else 'NORIGDIS'}_"
+                f"NE{beneficiary.sex}{_new_enrollee_band(beneficiary.age, beneficiary.originally_disabled)}")
+    else:
+        cell = f"{beneficiary.sex}{_band(beneficiary.age)}"
+    if add(cell, "demographic", f"{SEGMENTS[prefix].title}, {beneficiary.sex} age {beneficiary.age}") is None:
+        raise ClaimError(f"{name} has no factor {prefix}_{cell}", code="E847", where=f"{prefix}_{cell}",
+                         fix="This release's coefficient file lacks the segment; try another model or segment")
+    if aged and beneficiary.originally_disabled and not segment.new_enrollee:
+        add(f"OriginallyDisabled_{'Female' if female else 'Male'}", "demographic", "originally disabled")
+    if prefix == "INS" and beneficiary.medicaid:
+        add("LTIMCAID", "demographic", "institutional and Medicaid")
+
+    codes = _codes(diagnoses)
+    by_hcc: dict[str, list[str]] = {}
+    unmapped = []
+    for code in codes:
+        hccs = kb.hccs(code, model=name)
+        if not hccs:
+            unmapped.append(code)
+        for hcc in hccs:
+            by_hcc.setdefault(hcc, []).append(code)
+    dropped: dict[str, tuple[str, ...]] = {}
+    for hcc, needs in _NEEDS_ONE_OF.get(name, {}).items():
+        if hcc in by_hcc and not any(n in by_hcc for n in needs):
+            dropped[hcc] = ()
+    present = [h for h in by_hcc if h not in dropped]
+    for hcc in present:
+        for child in kb.hierarchy(hcc, model=name):
+            if child in present:
+                dropped[child] = (*dropped.get(child, ()), hcc)
+    kept = sorted((h for h in present if h not in dropped), key=int)
+    notes = [NOTE_NO_EDITS]
+    hits = []
+    for hcc in kept:
+        # new enrollees are scored on demographics alone: their HCCs are shown but add nothing
+        value = None if segment.new_enrollee else add(f"HCC{hcc}", "hcc", f"HCC {hcc} from {', '.join(by_hcc[hcc])}")
+        hits.append(HccHit(hcc=hcc, label=_label(kb, hcc, name), codes=tuple(by_hcc[hcc]), coefficient=value))
+    if segment.new_enrollee:
+        notes.append("new-enrollee segment: demographic factors only")
+        kept = []
+    flags = {f"HCC{h}" for h in kept}
+    flags |= {g for g, members in _GROUPS.get(name, {}).items() if any(str(m) in kept for m in members)}
+    if beneficiary.age < 65:
+        flags.add("DISABLED")
+    for variable, terms in _INTERACTIONS.get(name, {}).items():
+        if kept and all(t in flags for t in terms):
+            add(variable, "interaction", " x ".join(terms))
+    if kept:
+        add(f"D{len(kept)}" if len(kept) < 10 else "D10P", "count", f"{len(kept)} payment HCC(s)")
+    lost = [HccHit(hcc=h, label=_label(kb, h, name), codes=tuple(by_hcc[h]), dropped_by=by)
+            for h, by in sorted(dropped.items(), key=lambda item: int(item[0]))]
+    return RiskScore(model=name, release=f"hcc {codesets.release('hcc').id}", beneficiary=beneficiary,
+                     score=sum(f.value for f in factors), factors=tuple(factors), hccs=tuple(hits),
+                     dropped=tuple(lost), unmapped=tuple(unmapped), notes=tuple(notes))

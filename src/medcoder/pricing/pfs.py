@@ -1,0 +1,393 @@
+"""Price professional service lines on the Medicare Physician Fee Schedule (PFS), keeping the arithmetic.
+
+Why computed from RVUs and not looked up: CMS publishes locality amounts only in bulk payment files (and the
+mirror holds only the April revision), while the RVU, GPCI and conversion-factor files cover every code. The
+amount is [(work RVU x work GPCI) + (PE RVU x PE GPCI) + (MP RVU x MP GPCI)] x CF, rounded to cents only at the
+end, which reproduces every amount of the PFREV26B payment file. Payment modifiers, status codes and
+multiple-procedure ranking are rules kept as data (``data/pfs_rules.json``) citing Pub. 100-04 ch.12.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from medcoder.codesets.codesets import Codesets
+from medcoder.codesets.pfs import STATUS_CODES, Gpci, Pfs, Rvu, split_locality
+from medcoder.errors import ClaimError, MedcoderError
+from medcoder.model.claim import Claim, ServiceLine
+from medcoder.model.fee import Adjustment, FeeSchedulePrice, LineFee, PriceProblem, RvuBreakdown, Setting
+
+CENT = Decimal("0.01")
+_PAY = {"fee", "fee-alone", "carrier", "none"}
+_ASSISTANT_SECTIONS = ("assistant", "co-surgeon", "team-surgery", "bilateral")
+
+
+@cache
+def rules() -> dict[str, Any]:
+    """The PFS payment rules, validated once: a typo in the data must not silently change a price."""
+    data: dict[str, Any] = json.loads(
+        resources.files("medcoder.pricing").joinpath("data/pfs_rules.json").read_text("utf-8"))
+    bad = [s for s, r in data["status"].items() if s not in STATUS_CODES or r["pay"] not in _PAY]
+    bad += [s for s in _ASSISTANT_SECTIONS if not set(data[s]["indicators"]) >= {"0", "9"}]
+    if bad or data["rounding"]["mode"] != "ROUND_HALF_UP":
+        raise ClaimError(f"pfs_rules.json is invalid at {bad}", code="E818", where="pricing/data/pfs_rules.json",
+                         fix="Correct the rule data; every status code needs a known 'pay' value")
+    return data
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _release_ids(codesets: Codesets) -> tuple[str, ...]:
+    return (codesets.release("pfs").name, rules()["id"])
+
+
+def resolve_locality(pfs: Pfs, locality: str | None) -> Gpci | None:
+    """The GPCIs of ``MAC-locality``; None for national amounts. Raises ``ClaimError`` (E811/E812) when bad."""
+    if locality is None:
+        return None
+    if split_locality(locality) is None:
+        raise ClaimError(f"locality {locality!r} is not in the form MAC-locality", code="E812", where=locality,
+                         fix="Give the 5-digit MAC and 2-digit locality, e.g. 01112-05 (None for national)")
+    gpci = pfs.gpci(locality)
+    if gpci is None:
+        raise ClaimError(f"locality {locality} is not in the CY GPCI file", code="E811", where=locality,
+                         fix="Use a MAC-locality pair from the locality file (medcoder lists them), or None")
+    return gpci
+
+
+def breakdown(rvu: Rvu, gpci: Gpci | None, setting: Setting, day: date) -> tuple[RvuBreakdown, list[str]]:
+    """The RVU x GPCI terms of one code, and notes on which PE RVU and work GPCI were used and why."""
+    notes: list[str] = []
+    floor_rule = rules()["work_gpci_floor"]
+    floored = date.fromisoformat(floor_rule["from"]) <= day <= date.fromisoformat(floor_rule["to"])
+    pe_setting: Setting = setting
+    if setting == "non-facility" and rvu.nonfac_na:
+        pe_setting = "facility"
+        notes.append("non-facility PE RVU is NA (not developed for an office setting): the facility PE RVU is "
+                     "used, as in CMS's payment file")
+    elif setting == "facility" and rvu.fac_na:
+        notes.append("facility PE RVU is NA: the service is not expected to be billed by a practitioner in a "
+                     "facility (the facility bills it); the published facility PE RVU is used")
+    one = Decimal("1.000")
+    work_gpci = one if gpci is None else (gpci.work_gpci_floor if floored else gpci.work_gpci)
+    return RvuBreakdown(
+        work_rvu=rvu.work_rvu, pe_rvu=rvu.fac_pe_rvu if pe_setting == "facility" else rvu.nonfac_pe_rvu,
+        mp_rvu=rvu.mp_rvu, work_gpci=work_gpci, pe_gpci=one if gpci is None else gpci.pe_gpci,
+        mp_gpci=one if gpci is None else gpci.mp_gpci, conversion_factor=rvu.conversion_factor,
+        setting=pe_setting, work_gpci_floor=floored and gpci is not None), notes
+
+
+def fee_schedule_amount(parts: RvuBreakdown) -> Decimal:
+    return _cents(parts.adjusted_rvus * parts.conversion_factor)
+
+
+@dataclass(slots=True)
+class _Work:
+    """A line being priced: its result so far, its RVU row and one unit's amount after line-level rules."""
+
+    fee: LineFee
+    rvu: Rvu | None = None
+    unit: Decimal | None = None
+    gpci: Gpci | None = None
+    charge: Decimal = Decimal(0)
+    extra: list[Adjustment] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _problem(line: ServiceLine, code: str, message: str, fix: str | None = None) -> PriceProblem:
+    return PriceProblem(code=code, message=message, line=line.number, fix=fix)
+
+
+def _modifier_rules(line: ServiceLine, rvu: Rvu, work: _Work) -> Decimal | None:
+    """Factor of the payment modifiers on one line (None = carrier priced); records each adjustment."""
+    mods, data, factor = set(line.modifiers), rules(), Decimal(1)
+
+    def apply(section: str, indicator: str, percent: Decimal, what: str) -> None:
+        nonlocal factor
+        rule = data[section]
+        factor *= percent
+        work.extra.append(Adjustment(rule=f"{section}.{indicator}", factor=percent, reason=what, cite=rule["cite"]))
+
+    if "50" in mods:
+        meaning = data["bilateral"]["indicators"].get(rvu.bilateral, {"factor": "1", "meaning": "unknown"})
+        apply("bilateral", rvu.bilateral, Decimal(meaning["factor"]), f"modifier 50: {meaning['meaning']}")
+    if mods & set(data["assistant"]["modifiers"]) or "AS" in mods:
+        meaning = data["assistant"]["indicators"].get(rvu.assistant, {"pay": False, "meaning": "unknown"})
+        if not meaning["pay"]:
+            apply("assistant", rvu.assistant, Decimal(0), f"assistant at surgery not paid: {meaning['meaning']}")
+            return factor
+        apply("assistant", rvu.assistant, Decimal(data["assistant"]["factor"]),
+              f"assistant at surgery, 16 percent: {meaning['meaning']}")
+        if "AS" in mods:
+            apply("assistant-nonphysician", "AS", Decimal(data["assistant-nonphysician"]["factor"]),
+                  data["assistant-nonphysician"]["meaning"])
+    if "62" in mods:
+        meaning = data["co-surgeon"]["indicators"].get(rvu.co_surgeon, {"pay": False, "meaning": "unknown"})
+        percent = Decimal(data["co-surgeon"]["factor"]) if meaning["pay"] else Decimal(0)
+        apply("co-surgeon", rvu.co_surgeon, percent, f"modifier 62: {meaning['meaning']}")
+    if "66" in mods:
+        meaning = data["team-surgery"]["indicators"].get(rvu.team_surgery, {"pay": False, "meaning": "unknown"})
+        if meaning["pay"] == "carrier":
+            work.notes.append(f"modifier 66 (team surgery): {meaning['meaning']}; no national amount")
+            return None
+        apply("team-surgery", rvu.team_surgery, Decimal(0), f"modifier 66: {meaning['meaning']}")
+    return factor
+
+
+def _select_row(line: ServiceLine, pfs: Pfs, work: _Work) -> Rvu | None:
+    """The PPRRVU row for the line's modifiers: -26/-TC/-53 rows where the code has them (PC/TC rules)."""
+    code = line.code.strip().upper()
+    rows = {r.modifier: r for r in pfs.rvus(code)}
+    if not rows:
+        work.fee = replace(work.fee, problems=(_problem(
+            line, "E810", f"{code} is not in the PFS RVU file of this release",
+            "Check the code (CPT/HCPCS, five characters) and the date of service"),))
+        return None
+    mods = [m.upper() for m in line.modifiers]
+    components = [m for m in mods if m in rules()["pctc"]["components"]]
+    glob = rows.get("") or next(iter(rows.values()))
+    if len(components) > 1:
+        work.fee = replace(work.fee, problems=(_problem(line, "E816", "modifiers 26 and TC on one line",
+                                                        "Bill the professional and technical components apart"),))
+        return None
+    if components and components[0] not in rows:
+        meaning = rules()["pctc"]["indicators"].get(glob.pctc, {"meaning": "unknown"})["meaning"]
+        work.fee = replace(work.fee, status=glob.status, amount=Decimal(0), problems=(_problem(
+            line, "E816", f"modifier {components[0]} cannot be used with {code}: PC/TC indicator {glob.pctc} "
+            f"({meaning})", "Bill the code without the component modifier"),))
+        return None
+    if "53" in mods and "53" not in rows:
+        work.notes.append(f"modifier 53 on {code}: {rules()['terminated']['meaning']}")
+        work.fee = replace(work.fee, status=glob.status)
+        return None
+    return rows[components[0] if components else ("53" if "53" in mods else "")]
+
+
+def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str | None, setting: Setting | None,
+               covers: bool, releases: tuple[str, ...]) -> _Work:
+    work = _Work(fee=LineFee(line=line.number, code=line.code.strip().upper(), modifiers=tuple(line.modifiers),
+                             service_date=line.service_date, units=line.units, setting=setting, locality=locality,
+                             releases=releases), gpci=gpci)
+    if not covers:
+        work.fee = replace(work.fee, problems=(_problem(
+            line, "E814", f"no PFS release covers the date of service {line.service_date.isoformat()} "
+            f"({releases[0]} is the one available)", "Add the PFS release of that calendar year"),))
+        return work
+    if setting is None:
+        return work  # the caller recorded why (unknown or unassigned place of service)
+    if gpci is None:
+        work.notes.append("national amount: no locality given, every GPCI is 1.000")
+    if not line.units.is_finite() or line.units <= 0:
+        work.fee = replace(work.fee, problems=(_problem(line, "E817", f"units {line.units} are not positive"),))
+        return work
+    rvu = _select_row(line, pfs, work)
+    if rvu is None:
+        return work
+    work.rvu = rvu
+    status = rules()["status"][rvu.status]
+    work.fee = replace(work.fee, status=rvu.status)
+    parts, notes = breakdown(rvu, gpci, setting, line.service_date)
+    work.notes += notes
+    fee = fee_schedule_amount(parts)
+    work.fee = replace(work.fee, breakdown=parts, fee_schedule_amount=fee)
+    if status["pay"] == "none":
+        work.notes.append(f"status {rvu.status}: {status['meaning']}; the PFS pays nothing for it"
+                          + ("; its RVUs are published for other payers" if rvu.not_used_for_medicare else ""))
+        work.unit = Decimal(0)
+        return work
+    if status["pay"] == "carrier" or fee == 0:
+        work.notes.append(f"status {rvu.status}: {status['meaning']}" + ("" if status["pay"] == "carrier" else
+                          "; no RVUs are published, so the MAC prices it"))
+        return work
+    if status["pay"] == "fee-alone":
+        work.notes.append(f"status T: {status['meaning']}")
+    if rvu.opps_nonfac_pe and parts.setting == "non-facility":
+        work.notes.append("the non-facility amount is subject to the OPPS cap (DRA section 5102(b)); the OPPS cap "
+                          "file is not in this release, so the amount is not capped")
+    factor = _modifier_rules(line, rvu, work)
+    work.unit = None if factor is None else _cents(fee * factor)
+    return work
+
+
+def _family(work: _Work, bases: set[str]) -> str | None:
+    """The endoscopic family (base code) of a line, for multiple-endoscopy rules; None if not an endoscopy."""
+    if work.rvu is not None and work.rvu.mult_proc == "3" and work.rvu.endo_base:
+        return work.rvu.endo_base
+    return work.fee.code if work.fee.code in bases else None
+
+
+def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
+    """Multiple surgery (ch.12 §40.6): on one date, rank by fee; 100 percent for the highest, then less."""
+    data = rules()["multiple-procedure"]
+    by_date: dict[date, list[_Work]] = {}
+    for w in works:
+        meaning = data["indicators"].get(w.rvu.mult_proc if w.rvu else "9", {})
+        if w.rvu is not None and w.unit and meaning.get("ranked"):
+            by_date.setdefault(w.fee.service_date, []).append(w)
+        elif w.rvu is not None and w.unit and meaning.get("not_applied"):
+            w.notes.append(f"multiple procedure indicator {w.rvu.mult_proc}: {meaning['meaning']}")
+    for day, group in by_date.items():
+        bases = {w.rvu.endo_base for w in group if w.rvu and w.rvu.mult_proc == "3" and w.rvu.endo_base}
+        # items: (value ranked, [(work, its share)]); an endoscopic family ranks as one item.
+        families: dict[str, list[tuple[_Work, Decimal]]] = {}
+        items: list[tuple[Decimal, list[tuple[_Work, Decimal]]]] = []
+        for w in group:
+            unit = w.unit or Decimal(0)
+            # each unit is a procedure; absurd unit counts (an MUE matter) are ranked as one item
+            whole = w.fee.units == w.fee.units.to_integral_value() and w.fee.units <= 99
+            count, share = (int(w.fee.units), unit) if whole else (1, _cents(unit * w.fee.units))
+            family = _family(w, bases)
+            for _ in range(count):
+                if family is None:
+                    items.append((share, [(w, share)]))
+                else:
+                    families.setdefault(family, []).append((w, share))
+        for base, members in families.items():
+            items.append(_endoscopy_family(base, members, pfs))
+        if len(items) < 2 and all(len(shares) < 2 for _, shares in items):
+            continue
+        items.sort(key=lambda item: item[0], reverse=True)
+        for rank, (_, shares) in enumerate(items, start=1):
+            for w, share in shares:
+                if len(items) < 2:  # one endoscopic family alone: only its own reductions apply
+                    w.fee = replace(w.fee, amount=(w.fee.amount or Decimal(0)) + share)
+                    continue
+                indicator = w.rvu.mult_proc if w.rvu else "2"
+                factors = data["indicators"][indicator].get("factors", ["1"])
+                percent = Decimal(factors[min(rank, len(factors)) - 1])
+                reason = (f"multiple procedures on {day.isoformat()}: ranked {rank} of {len(items)} by fee, "
+                          f"{percent * 100:g} percent")
+                if rank > data["by_report_after"]:
+                    reason += "; the MAC prices procedures after the fifth by report"
+                w.extra.append(Adjustment(rule=f"multiple-procedure.{indicator}", factor=percent, reason=reason,
+                                          cite=data["cite"]))
+                w.fee = replace(w.fee, amount=(w.fee.amount or Decimal(0)) + _cents(share * percent))
+
+
+def _endoscopy_family(base: str, members: list[tuple[_Work, Decimal]],
+                      pfs: Pfs) -> tuple[Decimal, list[tuple[_Work, Decimal]]]:
+    """Highest endoscopy in full; each other one its fee minus the base endoscopy's fee (never below 0)."""
+    members.sort(key=lambda m: m[1], reverse=True)
+    first = members[0][0]
+    base_rvu = pfs.rvu(base)
+    base_fee = Decimal(0)
+    if base_rvu is not None and first.fee.setting is not None:
+        parts, _ = breakdown(base_rvu, first.gpci, first.fee.setting, first.fee.service_date)
+        base_fee = fee_schedule_amount(parts)
+    shares = [members[0]]
+    for w, share in members[1:]:
+        reduced = max(share - base_fee, Decimal(0))
+        w.notes.append(f"multiple endoscopy (family of {base}): {share} minus the base code's {base_fee}")
+        shares.append((w, reduced))
+    return sum((s for _, s in shares), Decimal(0)), shares
+
+
+def _bundle_injections(works: list[_Work]) -> None:
+    """Status T lines are paid only when no other PFS-payable service is billed on the same date."""
+    payable = {w.fee.service_date for w in works if w.rvu and w.rvu.status in ("A", "R", "C") and w.unit != 0}
+    for w in works:
+        if w.rvu is not None and w.rvu.status == "T" and w.unit and w.fee.service_date in payable:
+            w.notes.append("status T bundled: another PFS-payable service is billed on the same date")
+            w.unit = Decimal(0)
+
+
+def _finish(works: list[_Work], pfs: Pfs) -> list[LineFee]:
+    _bundle_injections(works)
+    _rank_procedures(works, pfs)
+    done = []
+    for w in works:
+        amount = w.fee.amount
+        if amount is None and w.unit is not None:
+            amount = _cents(w.unit * w.fee.units)
+        allowed = amount
+        if amount is not None and 0 < w.charge < amount:
+            allowed = w.charge
+            w.notes.append(f"the charge {w.charge} is below the fee schedule amount: Medicare allows the lower")
+        done.append(replace(w.fee, amount=amount, allowed=allowed, adjustments=(*w.fee.adjustments, *w.extra),
+                            notes=(*w.fee.notes, *w.notes)))
+    return done
+
+
+def _setting_of(pfs: Pfs, code: str) -> tuple[Setting | None, str | None]:
+    """Facility or non-facility from a place-of-service code (ch.12 §20.4.2), or why it cannot say."""
+    pos = pfs.place_of_service(code) if code.strip().isdigit() else None
+    if pos is None or pos.setting is None:
+        what = "unassigned" if pos is not None else "not a CMS place-of-service code"
+        return None, f"place of service {code!r} is {what}"
+    return ("facility" if pos.setting == "facility" else "non-facility"), None
+
+
+def _price_lines(lines: Sequence[ServiceLine], *, codesets: Codesets, gpci: Gpci | None, locality: str | None,
+                 settings: Sequence[tuple[Setting | None, str | None]]) -> list[LineFee]:
+    """Price ``lines`` (``settings[i]`` is line i's setting, or None and why not) with the claim-level rules."""
+    pfs, release = codesets.pfs, codesets.release("pfs")
+    releases = _release_ids(codesets)
+    info = pfs.info()
+    rvus_from = date.fromisoformat(info.get("rvu_effective_from", release.effective_from.isoformat()))
+    works = []
+    for line, (setting, why) in zip(lines, settings, strict=True):
+        try:
+            work = _price_one(line, pfs=pfs, gpci=gpci, locality=locality, setting=setting,
+                              covers=release.covers(line.service_date), releases=releases)
+        except MedcoderError as e:  # bad input never stops the claim: the line reports it
+            work = _Work(fee=LineFee(line=line.number, code=line.code, modifiers=tuple(line.modifiers),
+                                     service_date=line.service_date, units=line.units, setting=setting,
+                                     locality=locality, releases=releases,
+                                     problems=(_problem(line, e.code, e.message, e.fix),)))
+        if why is not None:
+            work.fee = replace(work.fee, problems=(*work.fee.problems, _problem(
+                line, "E813", why, "Use a two-digit CMS place-of-service code (11 office, 21 inpatient, ...)")))
+        if release.covers(line.service_date) and line.service_date < rvus_from:
+            work.notes.append(f"RVUs of the {info.get('rvu_title', 'RVU file')} (in force from {rvus_from}); a "
+                              "code revised since may have had other RVUs on this date")
+        work.charge = line.charge
+        works.append(work)
+    return _finish(works, pfs)
+
+
+def price_line(line: ServiceLine, *, codesets: Codesets, locality: str | None, facility: bool,
+               claim_lines: Sequence[ServiceLine] = ()) -> LineFee:
+    """Price one line in a locality (None = national) and setting.
+
+    ``claim_lines`` are the claim's lines (including this one) when the claim-level rules must apply:
+    multiple-procedure ranking and status-T bundling look at the other lines of the same date. Raises
+    ``ClaimError`` (E811/E812) for a bad locality; problems of the line itself are returned on the result.
+    """
+    gpci = resolve_locality(codesets.pfs, locality)
+    lines = list(claim_lines)
+    if line not in lines:
+        lines.append(line)
+    mine = lines.index(line)
+    setting: Setting = "facility" if facility else "non-facility"
+    settings = [(setting, None) if i == mine or other.place_of_service is None
+                else _setting_of(codesets.pfs, other.place_of_service) for i, other in enumerate(lines)]
+    return _price_lines(lines, codesets=codesets, gpci=gpci, locality=locality, settings=settings)[mine]
+
+
+def price_claim(claim: Claim, codesets: Codesets) -> FeeSchedulePrice:
+    """Price every line of a professional claim; never raises for bad input (problems are returned)."""
+    try:
+        if claim.kind != "professional":
+            raise ClaimError(f"claim {claim.claim_id} is {claim.kind}: the PFS prices professional claims",
+                             code="E815", where=claim.claim_id, fix="Price institutional claims with MS-DRG")
+        gpci = resolve_locality(codesets.pfs, claim.locality)
+        releases = _release_ids(codesets)
+    except MedcoderError as e:
+        problem = PriceProblem(code=e.code, message=e.message, fix=e.fix)
+        unpriced = tuple(LineFee(line=line.number, code=line.code, modifiers=tuple(line.modifiers),
+                                 service_date=line.service_date, units=line.units, setting=None,
+                                 locality=claim.locality, notes=(f"not priced: {e.message}",))
+                         for line in claim.lines)
+        return FeeSchedulePrice(claim_id=claim.claim_id, locality=claim.locality, lines=unpriced, problems=(problem,))
+    settings = [_setting_of(codesets.pfs, line.place_of_service or claim.place_of_service) for line in claim.lines]
+    fees = _price_lines(claim.lines, codesets=codesets, gpci=gpci, locality=claim.locality, settings=settings)
+    return FeeSchedulePrice(claim_id=claim.claim_id, locality=claim.locality, lines=tuple(fees), releases=releases)
