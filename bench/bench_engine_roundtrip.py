@@ -16,12 +16,12 @@ import time
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _common import ensure_built, settings_for  # noqa: E402
-from medcoder.codesets.icd10cm_index_model import split_reference  # noqa: E402
 from medcoder.coding.encoder import Encoder  # noqa: E402
+from medcoder.coding.index_search import statement_for_path  # noqa: E402
 
 
 def statement_of(titles: list[str]) -> str:
-    return " ".join((split_reference(t) or (t,))[0] for t in titles)
+    return statement_for_path(titles)
 
 
 def main() -> None:

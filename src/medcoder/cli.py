@@ -600,3 +600,160 @@ def encode_cmd(statement: Annotated[str, typer.Argument(help='A diagnostic state
         out.print(f"[yellow]query[/] {query.code}: {query.question}", highlight=False)
     for what, why in result.dropped:
         out.print(f"[dim]not coded: {what} — {why}[/]", highlight=False)
+
+
+# -- claims: edit, price and write one claim document (README "Claims") -----------------------------------------
+
+ClaimArg = Annotated[Path, typer.Argument(help="A claim document (JSON, see the README's 'Claims').")]
+
+
+def _load_claim(path: Path) -> Any:
+    from medcoder.claim import load_claim
+
+    try:
+        return load_claim(path)
+    except MedcoderError as e:
+        _fail(e)
+
+
+@app.command("check")
+def check_cmd(claim_path: ClaimArg, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Run the claim edits (validity, Tabular, MCE, NCCI, completeness); exit 1 when any finding is an error."""
+    from rich.table import Table
+
+    from medcoder.service import claims
+
+    claim = _load_claim(claim_path)
+    settings = _settings(home)
+    try:
+        codesets = claims.codesets_for(claim, settings=settings)
+        findings = claims.check(claim, settings=settings, codesets=codesets)
+        report = claims.findings_dict(claim, findings, codesets)
+    except MedcoderError as e:
+        _fail(e)
+        return
+    if as_json:
+        _print_json(report)
+    else:
+        counts = report["counts"]
+        out.print(f"[bold]{claim.claim_id}[/] checked for {report['date']}: {counts['error']} error(s), "
+                  f"{counts['warning']} warning(s), {counts['info']} info", highlight=False)
+        if findings:
+            table = Table(show_lines=False)
+            for column in ("severity", "rule", "lines", "codes"):
+                table.add_column(column, no_wrap=True)
+            for column in ("message", "fix"):
+                table.add_column(column, overflow="fold", ratio=1)
+            colors = {"error": "red", "warning": "yellow", "info": "dim"}
+            for f in findings:
+                table.add_row(f"[{colors[f.severity]}]{f.severity}[/]", f.rule, ",".join(map(str, f.lines)),
+                              ", ".join(f.codes), f.message, f.fix or "")
+            out.print(table)
+    if any(f.severity == "error" for f in findings):
+        raise typer.Exit(code=1)
+
+
+@app.command("price")
+def price_cmd(claim_path: ClaimArg, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Price a claim: Medicare PFS per line (professional), MS-DRG (inpatient), CMS-HCC V28 risk score."""
+    from medcoder.service import claims
+
+    claim = _load_claim(claim_path)
+    try:
+        result = claims.price(claim, settings=_settings(home))
+    except MedcoderError as e:
+        _fail(e)
+        return
+    if as_json:
+        _print_json(result)
+        return
+    out.print(f"[bold]{claim.claim_id}[/] {claim.kind} {claim.setting}, priced for {result['date']}, "
+              f"charges {result['total_charge']}", highlight=False)
+    if "pfs" in result:
+        pfs = result["pfs"]
+        for line in pfs["lines"]:
+            amount = line["allowed"] if line["allowed"] is not None else "not priced"
+            problems = "; ".join(p["message"] for p in line["problems"])
+            out.print(f"  line {line['line']} {line['code']} {' '.join(line['modifiers'])} x{line['units']} "
+                      f"{line['setting'] or ''}: {amount}" + (f"  [yellow]{problems}[/]" if problems else ""),
+                      highlight=False)
+        for problem in pfs["problems"]:
+            out.print(f"  [yellow][{problem['code']}] {problem['message']}[/]", highlight=False)
+        out.print(f"  [bold]PFS total {pfs['total']}[/] (locality {pfs['locality'] or 'national'}; "
+                  f"{', '.join(pfs['releases'])})", highlight=False)
+    if "drg" in result:
+        drg = result["drg"]
+        if "error" in drg:
+            out.print(f"  [red]MS-DRG not assigned: [{drg['error']['code']}] {drg['error']['message']}[/]",
+                      highlight=False)
+        else:
+            out.print(f"  [bold]MS-DRG {drg['drg']}[/] {drg['title']}  weight {drg['weight']} x base rate "
+                      f"{drg['base_rate']} = [bold]{drg['payment']}[/]", highlight=False)
+            out.print(f"    {drg['explanation']}", highlight=False)
+    if "risk" in result:
+        risk = result["risk"]
+        if "error" in risk:
+            out.print(f"  [yellow]risk score not computed: {risk['error']['message']}[/]", highlight=False)
+        else:
+            hccs = ", ".join(f"HCC {h['hcc']} ({', '.join(h['codes'])})" for h in risk["hccs"]) or "no HCC"
+            out.print(f"  {risk['model']} RAF {risk['score']} (demographic {risk['demographic_score']}, disease "
+                      f"{risk['disease_score']}): {hccs}", highlight=False)
+    out.print(f"  [dim]releases: {', '.join(f'{k} {v}' for k, v in result['releases'].items())}[/]",
+              highlight=False)
+
+
+@app.command("claim")
+def claim_cmd(claim_path: Annotated[Path | None, typer.Argument(help="A claim document (JSON).")] = None,
+              fmt: Annotated[str, typer.Option("--format", help="837p, 837i or fhir")] = "fhir",
+              out_file: Annotated[Path | None, typer.Option("--out", help="Write here instead of stdout.")] = None,
+              phone: Annotated[str | None, typer.Option("--phone", help="Submitter's 10-digit phone (837 PER).")]
+              = None,
+              encounter: Annotated[int | None, typer.Option("--encounter", help="Take the diagnoses from this "
+                                                            "encounter's final codes (with --billing).")] = None,
+              billing: Annotated[Path | None, typer.Option("--billing", help="Claim document holding everything "
+                                                           "but the diagnoses (with --encounter).")] = None,
+              db: DbOpt = None, home: HomeOpt = None) -> None:
+    """Write a claim as an 837P, an 837I or a FHIR R4 Claim."""
+    from medcoder.service import claims
+
+    try:
+        if encounter is not None:
+            claim = _encounter_claim(encounter, billing, db, home)
+        elif claim_path is not None:
+            claim = _load_claim(claim_path)
+        else:
+            raise MedcoderError("no claim given", code="E802", where="CLAIM",
+                                fix="Give a claim document, or --encounter ID --billing billing.json")
+        text = claims.write(claim, fmt=fmt.lower(), phone=phone)
+    except MedcoderError as e:
+        _fail(e)
+        return
+    if out_file is not None:
+        out_file.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+        _progress(f"wrote {fmt} claim {claim.claim_id} to {out_file}")
+    else:
+        sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
+
+
+def _encounter_claim(encounter: int, billing: Path | None, db: str | None, home: Path | None) -> Any:
+    from medcoder.errors import ClaimError
+    from medcoder.service import claims
+    from medcoder.service.auth import SYSTEM
+    from medcoder.service.coder import search_coder
+    from medcoder.service.context import open_service
+
+    if billing is None:
+        raise ClaimError("--encounter needs --billing", code="E802", where="--billing",
+                         fix="Give the billing document (parties, lines, dates) as JSON")
+    try:
+        data = json.loads(billing.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ClaimError(f"cannot read the billing document: {e}", code="E801", where=str(billing),
+                         fix="Write it as one JSON object (see the README)") from e
+    config = _api_config(home, db)
+    service = open_service(config.db_url, coder=search_coder(config.settings), pepper=config.secret)
+    try:
+        return claims.claim_for_encounter(service, encounter_id=encounter, billing=data, actor=SYSTEM,
+                                          where=f"{billing.name}:")
+    finally:
+        service.close()

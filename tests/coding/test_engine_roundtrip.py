@@ -12,8 +12,8 @@ import random
 import pytest
 
 from medcoder.codesets.codesets import Codesets
-from medcoder.codesets.icd10cm_index_model import split_reference
 from medcoder.coding.encoder import Encoder
+from medcoder.coding.index_search import statement_for_path
 from medcoder.settings import Settings
 
 FLOOR = 0.93
@@ -27,7 +27,7 @@ def test_engine_roundtrip_keeps_index_paths(kb_settings: Settings, sample: int) 
     coded = random.Random(11).sample([t for t in terms.values() if t.code], sample)
     ok = 0
     for term in coded:
-        statement = " ".join((split_reference(t.title) or (t.title,))[0] for t in cs.index.path(term.id))
+        statement = statement_for_path([t.title for t in cs.index.path(term.id)])
         want = (term.code or "").rstrip("-").rstrip(".").replace(".", "")
         ok += any(c.code.replace(".", "").startswith(want) for c in encoder.encode(statement).codes)
     assert ok / sample >= FLOOR, f"engine round trip {ok}/{sample} = {ok / sample:.2%}"

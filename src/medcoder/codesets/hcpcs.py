@@ -242,6 +242,7 @@ class Hcpcs:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self._counts: dict[bool, int] = {}
 
     @staticmethod
     def _entry(row: tuple[Any, ...]) -> HcpcsEntry:
@@ -275,8 +276,10 @@ class Hcpcs:
 
     def count(self, *, modifiers: bool = False) -> int:
         """Number of Level II codes (or of modifiers, with ``modifiers=True``)."""
-        return int(self.conn.execute("SELECT count(*) FROM hcpcs_code WHERE is_modifier = ?",
-                                     (int(modifiers),)).fetchone()[0])
+        if modifiers not in self._counts:  # the KB is read-only: count once (a full scan, asked per claim)
+            self._counts[modifiers] = int(self.conn.execute("SELECT count(*) FROM hcpcs_code WHERE is_modifier = ?",
+                                                            (int(modifiers),)).fetchone()[0])
+        return self._counts[modifiers]
 
     def is_active(self, code: str, on: date) -> bool:
         """Whether a code (5 characters) or modifier (2) is in force on ``on``.

@@ -25,6 +25,8 @@ ROOT = 0
 _CONNECTORS = {"with": "with", "without": "without", "in": "in", "due to": "in", "in due to": "in",
                "in due": "in", "following": "in", "associated with": "with", "complicated by": "with"}
 _MARKERS = frozenset({"nec", "no", "nos"})
+_PREPOSITIONS = frozenset({"from", "off", "out", "of", "on", "onto", "in", "into", "at", "by", "to", "with", "against",
+                           "over", "under", "through", "down", "up"})
 W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR, W_IMPLICIT = 1.0, 0.9, 0.3, 0.2, 0.5, 0.3
 # Words a subterm may print without them being essential to the match ("kidney involvement").
 _GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end",
@@ -167,10 +169,20 @@ class CompiledBook:
                     printed = " ".join(title_words[size:])
                     break
         parts = split_reference(printed) if lead is None else (printed,)
+        qualifiers: frozenset[str] = frozenset()
+        if len(parts) > 1 and term.parent_id:
+            # A subterm printed inverted ("abuse, physical", "valve, heart") needs all its words; parts that
+            # restate the first word ("senescent, senile") are variants of it.
+            first = tokens(parts[0])[:1]
+            quals = [p for p in parts[1:] if not (first and tokens(p)[:1] and tokens(p)[0][:3] == first[0][:3])]
+            prepositions = all(w in _PREPOSITIONS for w in tokens(parts[0]))  # "from, off, out of" lists variants
+            if quals and not prepositions and not any(_OR.search(q) for q in quals):
+                qualifiers = frozenset(w for q in quals for w in tokens(q) if w not in stop and w not in _MARKERS)
+                parts = tuple(p for p in parts if p not in quals)
         # "atrial or auricular": either word names the subterm.
         parts = tuple(alt for part in parts for alt in ([part, *_alternatives(part)] if _OR.search(part) else [part]))
         forms = tuple(dict.fromkeys(
-            frozenset(w for w in tokens(part) if w not in stop and w not in _MARKERS) for part in parts))
+            frozenset(w for w in tokens(part) if w not in stop and w not in _MARKERS) | qualifiers for part in parts))
         forms = tuple(f for f in forms if f)
         nemod_words = frozenset(tokens(" ".join(_NEMOD.findall(printed)) or (term.nemod or ""))) - stop
         return Node(id=term.id, title=term.title, forms=forms, nemod=nemod_words, connector=connector, lead=lead,
@@ -194,6 +206,8 @@ class CompiledBook:
         for size in range(min(self.max_phrase, n), 0, -1):
             for start in range(0, n - size + 1):
                 phrase = tuple(words[start:start + size])
+                if size == 1 and len(phrase[0]) < 2:
+                    continue  # a lone letter ("mm/h") names no condition
                 for main_id in self.by_phrase.get(phrase, ()):
                     if main_id not in found:
                         found[main_id] = frozenset(phrase)
@@ -263,7 +277,7 @@ class CompiledBook:
                                 best = candidate
                     continue
                 own, linked = chosen
-                if child.lead != "without" and own & banned:
+                if child.lead != "without" and own & banned and "without" not in own:
                     continue  # "without coma": words after "without" are not a "with" complication
                 # Nonessential modifiers explain words only when no subterm below needs them
                 # ("heart (acute)" must not eat the "acute" of "diastolic > acute").
@@ -378,7 +392,7 @@ class IndexSearch:
         reference = last.see if last.see and last.code is None else None
         if reference is None and last.see_also and (bag - hit.used) and (hit.code is None or self._is_table(compiled)):
             # "see also": worth following only when it explains words the entry itself did not.
-            also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth)
+            also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth, optional=True)
             return also if also is not None and len(also.used) > len(hit.used) else hit
         if reference is None:
             return hit
@@ -393,11 +407,17 @@ class IndexSearch:
         return compiled.book in ("neoplasm", "drug")
 
     def _follow_reference(self, compiled: CompiledBook, hit: Hit, reference: str, bag: frozenset[str],
-                          pooled: frozenset[str], cues: frozenset[str], depth: int) -> Hit | None:
+                          pooled: frozenset[str], cues: frozenset[str], depth: int,
+                          optional: bool = False) -> Hit | None:
         target = compiled.resolve(reference)
         if target is None:
             return None
         target_node = compiled.nodes[target]
+        by_site = "by site" in reference.lower() or reference.lower().startswith(("neoplasm", "table"))
+        if optional and not by_site and target_node.forms and not any(_required(f) <= bag for f in target_node.forms):
+            # A "see also" is followed only to a term the documentation names: "History, personal" says
+            # "see also History, family", which does not apply when no family member is documented.
+            return None
         target_words: set[str] = set()
         node: Node | None = target_node
         while node is not None:
@@ -449,6 +469,20 @@ def _required(form: frozenset[str]) -> frozenset[str]:
     in "end stage" (a stage, not a part of a bone)."""
     generic = _GENERIC - {"end"} if "stage" in form else _GENERIC
     return (form - generic) or form
+
+
+def statement_for_path(titles: Sequence[str]) -> str:
+    """What documentation naming an index path says (the round-trip measure): each term's first form, plus the
+    qualifiers of a subterm printed inverted ("valve, heart" is a heart valve; "Diabetes, diabetic" lists
+    variants, "a or b" alternatives)."""
+    words: list[str] = []
+    for depth, title in enumerate(titles):
+        parts = split_reference(title) or (title,)
+        words.append(parts[0])
+        head = parts[0].split()[0][:3].lower() if parts[0].split() else ""
+        if depth and not any(_OR.search(p) for p in parts[1:]):
+            words.extend(p for p in parts[1:] if p.split() and p.split()[0][:3].lower() != head)
+    return " ".join(words)
 
 
 def after_without(words: Sequence[str]) -> frozenset[str]:

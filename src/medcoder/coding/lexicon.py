@@ -37,6 +37,11 @@ class Lexicon:
     query_dimensions: dict[str, frozenset[str]]
     replace_pattern: re.Pattern[str]
     replacements: dict[str, str]
+    encounter_prefixes: tuple[str, ...] = ()
+    """Categories that state the reason for an encounter (Z00-Z13): reported from prose only with a cue."""
+    encounter_cues: tuple[str, ...] = ()
+    procedure_phrases: tuple[str, ...] = ()
+    """How a procedure was done ("under general anesthesia"): masked before coding."""
     shared_qualifier_nouns: tuple[str, ...] = ()
     """Structure nouns that share a qualifier across "or" ("acromioclavicular joint or ligament")."""
     implicit_subterms: tuple[str, ...] = ()
@@ -77,6 +82,9 @@ def lexicon() -> Lexicon:
         title_words={k: frozenset(v) for k, v in raw["title_words"].items() if not k.startswith("$")},
         query_dimensions={k: frozenset(v) for k, v in raw["query_dimensions"].items() if not k.startswith("$")},
         replace_pattern=pattern, replacements=replacements,
+        encounter_prefixes=tuple(raw.get("encounter_reasons", {}).get("code_prefixes", ())),
+        encounter_cues=tuple(raw.get("encounter_reasons", {}).get("cues", ())),
+        procedure_phrases=tuple(raw.get("procedure_phrases", {}).get("phrases", ())),
         shared_qualifier_nouns=tuple(raw.get("shared_qualifier_nouns", {}).get("terms", ())),
         implicit_subterms=tuple(raw.get("implicit_subterms", {}).get("terms", ())),
         case_sensitive=frozenset(k.lower() for k in raw.get("case_sensitive_abbreviations", {}).get("keys", ())),

@@ -13,20 +13,23 @@ import re
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import lru_cache
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.coding.encoder import Encoder, EncodeResult, EncounterContext
+from medcoder.coding.lexicon import lexicon
 from medcoder.coding.terms import split_statement
+from medcoder.model.note import TargetContext
 from medcoder.model.suggestion import CodeSuggestion, DocumentationQuery, Evidence
+from medcoder.nlp import ReadNote, read_note, section_context
 from medcoder.settings import Settings, get_settings
 
-PIPELINE_VERSION = "assessment-encoder/0.1"
+PIPELINE_VERSION = "note-reader-encoder/0.2"
 MIN_CONFIDENCE = 0.8
-"""Below this the encoder explained too few of a sentence's words for the code to be reported."""
+"""Below this the encoder explained too few of a diagnostic statement's words for the code to be reported."""
+NARRATIVE_MIN_CONFIDENCE = 0.7
+"""The same for a sentence of narrative prose (case reports), where conditions sit inside longer sentences."""
 
-_ASSESSMENT = re.compile(r"^[ \t]*(assessment(?:\s+and\s+plan)?|impression|diagnos[ie]s|a/p)\b[^\n]*$",
-                         re.IGNORECASE | re.MULTILINE)
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)", re.MULTILINE)
 _MAX_SENTENCE = 300
 
 _lock = threading.Lock()
@@ -51,10 +54,62 @@ def _encoder(settings: Settings, day: date | None) -> Encoder:
         return found
 
 
-def _diagnostic_part(text: str) -> int:
-    """Where the provider's conclusions start (the first assessment-like heading), else the note's start."""
-    heading = _ASSESSMENT.search(text)
-    return heading.start() if heading else 0
+def statements(note: ReadNote) -> tuple[list[tuple[int, str]], float]:
+    """The sentences a coder codes from, and how much of a sentence a code must explain to be reported.
+
+    A note with conclusion sections (assessment, impression, diagnoses) is coded from them: the provider's
+    diagnoses (Guidelines II and IV). A note without one (a case report, a narrative) is coded from every
+    sentence of its diagnostic sections, where conditions are named inside longer prose, so a code may leave
+    more of its sentence unexplained (threshold learned on the train splits only).
+    """
+    roles = {s.section: section_context(s.section) for s in note.sentences}
+    conclusion = [s for s in note.sentences if roles[s.section].role == "conclusion"]
+    if conclusion:
+        chosen, threshold = conclusion, MIN_CONFIDENCE
+    else:
+        chosen = [s for s in note.sentences if roles[s.section].diagnostic and roles[s.section].role
+                  in ("narrative", "history", "family")]
+        threshold = NARRATIVE_MIN_CONFIDENCE
+    out: list[tuple[int, str]] = []
+    for sentence in chosen:
+        raw = _masked(note.text[sentence.start:sentence.end])
+        body = raw.strip()
+        if body and len(body) <= _MAX_SENTENCE:
+            out.append((sentence.start + raw.index(body), body))
+    return out, threshold
+
+
+@lru_cache(maxsize=1)
+def _procedure_phrases() -> re.Pattern[str] | None:
+    phrases = lexicon().procedure_phrases
+    if not phrases:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)) + r")\b",
+                      re.IGNORECASE)
+
+
+def _masked(text: str) -> str:
+    """The text with procedure phrases blanked out, same length so offsets still point into the note."""
+    pattern = _procedure_phrases()
+    return pattern.sub(lambda m: " " * len(m.group(0)), text) if pattern else text
+
+
+def _states_encounter_reason(code: str, sentence: str) -> bool:
+    """Z00-Z13 name the reason for an encounter; prose words ("on examination") do not state one."""
+    lex = lexicon()
+    if not code.startswith(lex.encounter_prefixes):
+        return True
+    lowered = sentence.lower()
+    return any(cue in lowered for cue in lex.encounter_cues)
+
+
+def _reportable(context: TargetContext, setting: str) -> str | None:
+    """Why a code's evidence is not reportable in its note context (ConText rule ids), or None."""
+    if context.negated or context.hypothetical or context.family:
+        return ",".join(context.rules) or context.label
+    if context.uncertain and setting != "inpatient":
+        return ",".join(context.rules) or context.label
+    return None
 
 
 def _diagnosed_words(result: EncodeResult) -> frozenset[str]:
@@ -73,12 +128,9 @@ def code_text(text: str, *, setting: str = "outpatient", age: int | None = None,
     settings = settings or get_settings()
     encoder = _encoder(settings, date_of_service)
     context = EncounterContext(setting=setting, age=age, sex=sex, day=date_of_service)
-    start = _diagnostic_part(text)
-    sentences: list[tuple[int, str]] = []
-    for sentence in _SENTENCE.finditer(text, start):
-        body = sentence.group(0).strip()
-        if body and len(body) <= _MAX_SENTENCE:
-            sentences.append((sentence.start() + sentence.group(0).index(body), body))
+    note = read_note(text)
+    sentences, threshold = statements(note)
+    narrative = threshold == NARRATIVE_MIN_CONFIDENCE
     # Conditions diagnosed in other sentences of the assessment stay available to "with" subterms
     # (Guideline I.A.15; I.C.9.a hypertension with CKD), as they are within one statement. Only the words of
     # what a first pass coded count: "renal artery ultrasound ordered" documents no kidney disease.
@@ -91,7 +143,12 @@ def code_text(text: str, *, setting: str = "outpatient", age: int | None = None,
         result = encoder.encode(body, context, linked_words=everything - own)
         releases = result.releases
         for code in result.codes:
-            if code.confidence < MIN_CONFIDENCE:
+            if code.confidence < threshold:
+                continue
+            if code.evidence and _reportable(note.context_of(code.evidence[0].start + offset,
+                                                             code.evidence[0].end + offset), setting):
+                continue
+            if narrative and not _states_encounter_reason(code.code, body):
                 continue
             evidence = tuple(Evidence(start=e.start + offset, end=e.end + offset,
                                       text=text[e.start + offset:e.end + offset], context=e.context)

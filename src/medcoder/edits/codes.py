@@ -162,6 +162,8 @@ def check_validity(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             out.append(_finding(codesets, ("mce", "icd10pcs"), problem, codes=(proc.code,)))
     has_modifiers = "hcpcs" in codesets.choices and codesets.hcpcs.count(modifiers=True) > 0
     for line in claim.lines:
+        if claim.kind == "institutional" and line.revenue_code and not line.code.strip():
+            continue  # a revenue code alone (room and board, pharmacy ...) is a complete UB-04 line
         kind, problem = _check_line_code(codesets, line.code, line.service_date)
         if problem is not None:
             out.append(_finding(codesets, (kind,), problem, codes=(line.code,), lines=(line.number,)))

@@ -223,8 +223,9 @@ def _lines(claim: Claim, add: Add) -> None:
         if line.units <= 0:
             add("completeness.units", "error", f"line {line.number} ({line.code}) has {line.units} units",
                 "Units must be positive", lines=at)
-        seen[(line.code.strip().upper(), tuple(sorted(m.strip().upper() for m in line.modifiers)),
-              line.service_date)] += 1
+        if line.code.strip() or not line.revenue_code:  # revenue-only lines (room and board ...) may repeat
+            seen[(line.code.strip().upper(), tuple(sorted(m.strip().upper() for m in line.modifiers)),
+                  line.service_date)] += 1
     for (code, modifiers, day), count in seen.items():
         if count > 1:
             numbers = tuple(line.number for line in claim.lines if line.code.strip().upper() == code

@@ -1,0 +1,187 @@
+"""Claims checked and priced per second (``service.claims.check`` + ``price``) vs drgpy's grouper alone.
+
+Run: .venv/bin/python bench/bench_claims.py [--home DIR] [--claims 5000] [--seed 11]
+The claims are synthetic but made of real codes: half professional (1-6 lines of CPT/HCPCS codes with status A
+in the CY2026 PFS, 1-4 billable ICD-10-CM diagnoses, service dates over Jan-Sep 2026), half inpatient (a
+principal diagnosis drgpy can group, 0-6 secondaries, an O.R. procedure in a third of the stays, discharges
+over FY2026). One process, one core. Each claim runs every edit rule set and its pricing (PFS or MS-DRG, plus
+the CMS-HCC V28 score) with the code sets of its date; one ``Codesets`` per distinct date and one
+``DrgGrouper`` per code sets are reused, as a batch would. drgpy alone is ``DRGEngine.get_drg`` on the
+inpatient claims' codes. Prints the rates and the ratio; no thresholds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from _common import ensure_built, peak_rss_mb, rate, settings_for  # noqa: E402
+from medcoder.codesets.codesets import Codesets  # noqa: E402
+from medcoder.errors import ClaimError  # noqa: E402
+from medcoder.model.claim import (  # noqa: E402
+    Claim,
+    Diagnosis,
+    Patient,
+    Payer,
+    ProcedureCode,
+    Provider,
+    ServiceLine,
+)
+from medcoder.pricing.drg import DrgGrouper, _engine, case_from_claim, grouper_version  # noqa: E402
+from medcoder.service import claims  # noqa: E402
+from medcoder.settings import Settings  # noqa: E402
+
+FY_START = date(2025, 10, 1)
+CY_START = date(2026, 1, 1)
+CLINIC = Provider(name="Harbor Family Medicine", npi="1234567893", taxonomy="207Q00000X", tax_id="521234567")
+HOSPITAL = Provider(name="Chesapeake General Hospital", npi="1112223338", taxonomy="282N00000X",
+                    tax_id="526543210")
+MEDICARE = Payer(name="Medicare", payer_id="12302", kind="medicare")
+
+
+class Batch:
+    """Code sets per date of service and a grouper per code sets, reused across the claims."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._by_day: dict[date, Codesets] = {}
+        self._codesets: dict[tuple[tuple[str, str], ...], Codesets] = {}
+        self._groupers: dict[int, DrgGrouper] = {}
+
+    def codesets(self, claim: Claim) -> Codesets:
+        day = claims.claim_day(claim)
+        if day not in self._by_day:
+            chosen = claims.codesets_for(claim, settings=self.settings)
+            key = tuple(sorted(claims.releases_of(chosen).items()))  # dates in force of the same releases share
+            self._by_day[day] = self._codesets.setdefault(key, chosen)
+        return self._by_day[day]
+
+    def grouper(self, codesets: Codesets) -> DrgGrouper:
+        key = id(codesets)
+        if key not in self._groupers:
+            self._groupers[key] = DrgGrouper(codesets)
+        return self._groupers[key]
+
+    def check_and_price(self, claim: Claim) -> tuple[int, dict[str, Any]]:
+        codesets = self.codesets(claim)
+        findings = claims.check(claim, settings=self.settings, codesets=codesets)
+        priced = claims.price(claim, settings=self.settings, codesets=codesets, grouper=self.grouper(codesets))
+        return len(findings), priced
+
+
+def _patient(rnd: random.Random, age: int) -> Patient:
+    born = date(2026 - age, rnd.randint(1, 12), rnd.randint(1, 28))
+    return Patient(member_id=f"1EG4TE5MK{rnd.randint(10, 99)}", last_name="Doe", first_name="Pat", birth_date=born,
+                   sex=rnd.choice(("F", "M")))
+
+
+def professional_claims(codesets: Codesets, n: int, rnd: random.Random) -> list[Claim]:
+    conn = codesets.pfs._conn
+    codes = [row[0] for row in conn.execute("SELECT DISTINCT hcpcs FROM rvu WHERE status='A' AND modifier=''")]
+    mce = codesets.mce
+    dx = sorted(mce.valid_codes(CY_START, system="cm") & mce.valid_codes(date(2026, 9, 30), system="cm"))
+    out = []
+    for i in range(n):
+        day = CY_START + timedelta(days=rnd.randrange(273))
+        diagnoses = tuple(Diagnosis(code=c, sequence=s) for s, c in enumerate(rnd.sample(dx, rnd.randint(1, 4)), 1))
+        lines = tuple(ServiceLine(number=k, code=code, service_date=day, charge=Decimal(rnd.randint(20, 900)),
+                                  diagnosis_pointers=tuple(range(1, len(diagnoses) + 1)))
+                      for k, code in enumerate(rnd.sample(codes, rnd.randint(1, 6)), 1))
+        out.append(Claim(claim_id=f"P{i}", kind="professional", patient=_patient(rnd, rnd.randint(30, 95)),
+                         payer=MEDICARE, billing_provider=CLINIC, diagnoses=diagnoses, lines=lines,
+                         place_of_service=rnd.choice(("11", "11", "22", "21"))))
+    return out
+
+
+def inpatient_claims(codesets: Codesets, n: int, rnd: random.Random) -> list[Claim]:
+    mce = codesets.mce
+    engine = _engine("v43")
+    cm = sorted(mce.valid_codes(FY_START, system="cm") & mce.valid_codes(date(2026, 9, 30), system="cm"))
+    principals = [c for c in cm if engine.dxmap.get(c)]
+    severe = [c for c in cm if c in engine.ccmap]
+    pcs = mce.valid_codes(FY_START, system="pcs")
+    procedures = sorted(c for c in engine.orpcsmap if c in pcs)
+    grouper = DrgGrouper(codesets)
+    out: list[Claim] = []
+    while len(out) < n:
+        discharge = FY_START + timedelta(days=rnd.randrange(5, 365))
+        admit = discharge - timedelta(days=rnd.randint(1, 5))
+        codes = [rnd.choice(principals), *rnd.sample(severe, rnd.randint(0, 3)), *rnd.sample(cm, rnd.randint(0, 3))]
+        claim = Claim(
+            claim_id=f"I{len(out)}", kind="institutional", setting="inpatient",
+            patient=_patient(rnd, rnd.randint(18, 95)), payer=MEDICARE, billing_provider=HOSPITAL,
+            diagnoses=tuple(Diagnosis(code=c, sequence=s, poa="Y") for s, c in enumerate(codes, 1)),
+            procedures=tuple(ProcedureCode(code=p, performed_on=admit, sequence=1)
+                             for p in (rnd.sample(procedures, 1) if rnd.random() < 0.33 else ())),
+            lines=(ServiceLine(number=1, code="", revenue_code="0120", service_date=admit,
+                               units=Decimal((discharge - admit).days), charge=Decimal(2400)),),
+            admission_date=admit, discharge_date=discharge, statement_from=admit, statement_to=discharge,
+            discharge_status=rnd.choice(("01", "01", "01", "06", "20")), type_of_bill="0111",
+            admission_type="1", admission_source="7")
+        try:
+            grouper.group(case_from_claim(claim))
+        except ClaimError:  # a sex-specific principal on the other sex, DRG 998: keep groupable stays only
+            continue
+        out.append(claim)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--home")
+    parser.add_argument("--claims", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    settings = settings_for(args.home)
+    ensure_built(settings)
+    rnd = random.Random(args.seed)
+    base = Codesets.for_date(date(2026, 3, 1), settings=settings)
+    professional = professional_claims(base, args.claims // 2, rnd)
+    inpatient = inpatient_claims(base, args.claims - args.claims // 2, rnd)
+    everything: list[Claim] = [c for pair in zip(professional, inpatient, strict=False) for c in pair]
+    everything += professional[len(inpatient):] + inpatient[len(professional):]
+    for version in ("v43", "v43.1"):
+        _engine(version)
+
+    batch = Batch(settings)
+    started = time.perf_counter()
+    results = [batch.check_and_price(c) for c in everything]
+    cold = len(everything) / (time.perf_counter() - started)
+    all_rate, n = rate(lambda c: batch.check_and_price(c), everything)  # type: ignore[arg-type]
+    prof_rate, _ = rate(lambda c: batch.check_and_price(c), professional)  # type: ignore[arg-type]
+    inp_rate, _ = rate(lambda c: batch.check_and_price(c), inpatient)  # type: ignore[arg-type]
+    cases = [case_from_claim(c) for c in inpatient]
+
+    def drgpy_alone(item: object) -> object:
+        case: Any = item
+        return _engine(grouper_version(case.discharge_date)).get_drg(
+            [case.principal_dx, *case.secondary_dx], list(case.procedures), gender=case.sex,
+            is_alive=case.discharged_alive, discharge_status=case.discharge_status)
+
+    drgpy_rate, _ = rate(drgpy_alone, cases)
+    findings = sum(f for f, _ in results)
+    drgs = {p["drg"].get("drg") for _, p in results if "drg" in p}
+    priced_lines = sum(1 for _, p in results if "pfs" in p for line in p["pfs"]["lines"] if line["allowed"])
+    lines = sum(len(c.lines) for c in professional)
+    print(f"claims: {n:,} synthetic ({len(professional):,} professional with {lines:,} lines, "
+          f"{len(inpatient):,} inpatient); {len(batch._by_day)} dates of service, "
+          f"{len(batch._codesets)} sets of releases")
+    print(f"findings: {findings:,}; professional lines priced: {priced_lines:,}/{lines:,}; "
+          f"{len(drgs)} distinct DRGs")
+    print(f"check + price, all claims, first pass (cold):  {cold:>9,.0f} claims/s")
+    print(f"check + price, all claims:                     {all_rate:>9,.0f} claims/s")
+    print(f"check + price, professional:                   {prof_rate:>9,.0f} claims/s")
+    print(f"check + price, inpatient:                      {inp_rate:>9,.0f} claims/s")
+    print(f"drgpy get_drg alone, inpatient:                {drgpy_rate:>9,.0f} claims/s   "
+          f"ratio inpatient check+price / drgpy {inp_rate / drgpy_rate:.3f}x")
+    print(f"peak RSS: {peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

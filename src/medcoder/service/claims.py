@@ -1,0 +1,177 @@
+"""Claims use cases: edit, price and write one claim, choosing the releases by its date of service.
+
+Why here: the stages (``edits/``, ``pricing/``, ``output/``) never import one another; this module composes
+them and turns their results into plain JSON-able dicts for the CLI and the API. The code sets are those in
+force on the claim's first service date (the discharge date for an inpatient stay, as the MS-DRG grouper and
+the IPPS rates are chosen by discharge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any, Literal
+
+from medcoder.claim.parse import claim_from_dict
+from medcoder.codesets.codesets import Codesets
+from medcoder.edits.run import check_claim
+from medcoder.errors import ClaimError, MedcoderError
+from medcoder.model.claim import Claim
+from medcoder.model.drg import DrgAssignment, DrgPayment
+from medcoder.model.findings import EditFinding
+from medcoder.model.risk import Beneficiary, RiskScore
+from medcoder.output.fhir_claim import claim_to_fhir_json
+from medcoder.output.x12 import Interchange, write_837
+from medcoder.pricing.drg import DrgGrouper, case_from_claim
+from medcoder.pricing.hcc import DEFAULT_MODEL, score_risk
+from medcoder.pricing.pfs import price_claim
+from medcoder.service.auth import Actor
+from medcoder.service.context import Service
+from medcoder.settings import Settings
+
+Format = Literal["837p", "837i", "fhir"]
+FORMATS: tuple[str, ...] = ("837p", "837i", "fhir")
+
+
+def claim_day(claim: Claim) -> date:
+    """The date that chooses the releases: the discharge date of an inpatient stay, else the first service date."""
+    day = claim.discharge_date if claim.setting == "inpatient" else None
+    day = day or claim.first_service_date
+    if day is None:
+        raise ClaimError(f"claim {claim.claim_id} has no date of service", code="E804", where=claim.claim_id,
+                         fix="Give every line a service_date (or the statement/discharge dates)")
+    return day
+
+
+def codesets_for(claim: Claim, *, settings: Settings) -> Codesets:
+    return Codesets.for_date(claim_day(claim), settings=settings)
+
+
+def releases_of(codesets: Codesets) -> dict[str, str]:
+    return {kind: codesets.release(kind).id for kind in sorted(codesets.choices)}
+
+
+def check(claim: Claim, *, settings: Settings, codesets: Codesets | None = None) -> list[EditFinding]:
+    """Every edit rule set's findings on ``claim``, errors first."""
+    return check_claim(claim, codesets or codesets_for(claim, settings=settings))
+
+
+def findings_dict(claim: Claim, findings: list[EditFinding], codesets: Codesets) -> dict[str, Any]:
+    counts = {severity: sum(f.severity == severity for f in findings) for severity in ("error", "warning", "info")}
+    return {"claim_id": claim.claim_id, "date": claim_day(claim).isoformat(), "counts": counts,
+            "findings": [f.to_dict() for f in findings], "releases": releases_of(codesets)}
+
+
+def _assignment_dict(a: DrgAssignment) -> dict[str, Any]:
+    return {"drg": a.drg, "title": a.title, "mdc": a.mdc, "type": a.drg_type, "tier": a.tier,
+            "family": list(a.family), "drivers": list(a.drivers), "weight": a.weight, "gmlos": a.gmlos,
+            "alos": a.alos, "explanation": a.explanation, "grouper": a.grouper, "weights_release": a.weights_release,
+            "age": a.age, "sex": a.sex, "discharge_status": a.discharge_status,
+            "severities": [{"code": s.code, "listed": s.listed, "level": s.level, "reason": s.reason,
+                            "grouper_level": s.grouper_level} for s in a.severities],
+            "disagreements": list(a.disagreements), "notes": list(a.notes)}
+
+
+def _drg_dict(payment: DrgPayment) -> dict[str, Any]:
+    return {**_assignment_dict(payment.assignment), "base_rate": str(payment.base_rate),
+            "payment": str(payment.payment), "rate_source": payment.rate_source}
+
+
+def _risk_dict(risk: RiskScore) -> dict[str, Any]:
+    b = risk.beneficiary
+    return {"model": risk.model, "release": risk.release, "score": round(risk.score, 3),
+            "demographic_score": round(risk.demographic_score, 3), "disease_score": round(risk.disease_score, 3),
+            "beneficiary": {"age": b.age, "sex": b.sex, "segment": b.segment,
+                            "originally_disabled": b.originally_disabled, "medicaid": b.medicaid},
+            "factors": [{"name": f.name, "kind": f.kind, "value": f.value, "detail": f.detail} for f in risk.factors],
+            "hccs": [{"hcc": h.hcc, "label": h.label, "codes": list(h.codes), "coefficient": h.coefficient}
+                     for h in risk.hccs],
+            "dropped": [{"hcc": h.hcc, "label": h.label, "codes": list(h.codes), "dropped_by": list(h.dropped_by)}
+                        for h in risk.dropped],
+            "unmapped": list(risk.unmapped), "notes": list(risk.notes)}
+
+
+def beneficiary_of(claim: Claim) -> Beneficiary | None:
+    """Community non-dual aged (or disabled under 65) beneficiary of the patient's age on the service date;
+    None when the birth date or a binary sex is unknown."""
+    born, sex = claim.patient.birth_date, claim.patient.sex
+    if born is None or sex not in ("F", "M"):
+        return None
+    day = claim.admission_date or claim.first_service_date or claim_day(claim)
+    age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+    return Beneficiary(age=age, sex=sex, segment="CNA" if age >= 65 else "CND")
+
+
+def price(claim: Claim, *, settings: Settings, codesets: Codesets | None = None,
+          grouper: DrgGrouper | None = None) -> dict[str, Any]:
+    """What the claim is worth, each part with its breakdown and releases.
+
+    ``pfs`` for a professional claim (Medicare PFS per line and total), ``drg`` for an institutional inpatient
+    claim (MS-DRG and IPPS operating payment), ``risk`` (CMS-HCC V28 raw score) whenever birth date and sex are
+    known. A part that cannot be computed carries ``error`` (the coded error as a dict) instead; the other
+    parts are still returned. Pass ``grouper`` to reuse one across a batch of the same releases.
+    """
+    codesets = codesets or codesets_for(claim, settings=settings)
+    out: dict[str, Any] = {"claim_id": claim.claim_id, "kind": claim.kind, "setting": claim.setting,
+                           "date": claim_day(claim).isoformat(), "total_charge": str(claim.total_charge)}
+    if claim.kind == "professional":
+        out["pfs"] = price_claim(claim, codesets).to_dict()
+    elif claim.setting == "inpatient":
+        try:
+            out["drg"] = _drg_dict((grouper or DrgGrouper(codesets)).price(case_from_claim(claim)))
+        except MedcoderError as e:
+            out["drg"] = {"error": e.to_dict()}
+    beneficiary = beneficiary_of(claim)
+    if beneficiary is not None:
+        try:
+            out["risk"] = _risk_dict(score_risk([d.code for d in sorted(claim.diagnoses, key=lambda d: d.sequence)],
+                                                beneficiary, codesets=codesets, model=DEFAULT_MODEL))
+        except MedcoderError as e:
+            out["risk"] = {"error": e.to_dict()}
+    out["releases"] = releases_of(codesets)
+    return out
+
+
+def default_interchange(claim: Claim, *, phone: str, contact: str = "Billing Office",
+                        production: bool = False) -> Interchange:
+    """Envelope from the claim's parties: sender = billing NPI (or tax id), receiver = payer id."""
+    sender = claim.billing_provider.npi or claim.billing_provider.tax_id or claim.claim_id
+    return Interchange(sender_id=sender[:15], receiver_id=claim.payer.payer_id[:15],
+                       submitter_name=claim.billing_provider.name, submitter_contact=contact, submitter_phone=phone,
+                       receiver_name=claim.payer.name, usage="P" if production else "T")
+
+
+def write(claim: Claim, *, fmt: str, interchange: Interchange | None = None, phone: str | None = None) -> str:
+    """The claim as an 837P, an 837I or a FHIR R4 Claim (JSON). 837s need ``interchange`` or ``phone``."""
+    if fmt not in FORMATS:
+        raise ClaimError(f"unknown claim format {fmt!r}", code="E805", where="format",
+                         fix=f"Choose one of {', '.join(FORMATS)}")
+    if fmt == "fhir":
+        return claim_to_fhir_json(claim)
+    wanted = "professional" if fmt == "837p" else "institutional"
+    if claim.kind != wanted:
+        raise ClaimError(f"claim {claim.claim_id} is {claim.kind}: {fmt} carries {wanted} claims", code="E805",
+                         where="format", fix=f"Use {'837i' if fmt == '837p' else '837p'} for a {claim.kind} claim")
+    if interchange is None:
+        if phone is None:
+            raise ClaimError("an 837 needs the submitter's telephone number", code="E805", where="phone",
+                             fix="Give the billing office's 10-digit phone number (--phone 4105551234)")
+        interchange = default_interchange(claim, phone=phone)
+    return write_837(claim, interchange=interchange)
+
+
+def claim_for_encounter(svc: Service, *, encounter_id: int, billing: Mapping[str, Any], actor: Actor,
+                        where: str = "billing") -> Claim:
+    """A claim from a billing document whose diagnoses are the encounter's final ICD-10-CM codes.
+
+    The final codes are those accepted, modified or added by a coder, in sequence (``export_final``); any
+    ``diagnoses`` in ``billing`` are replaced. ClaimError E806 when the encounter has no final ICD-10-CM code.
+    """
+    from medcoder.service.export import export_final
+
+    final = export_final(svc, encounter_id=encounter_id, actor=actor)
+    codes = [c["code"] for c in final["codes"] if c["system"] == "ICD-10-CM"]
+    if not codes:
+        raise ClaimError(f"encounter {encounter_id} has no accepted ICD-10-CM code", code="E806",
+                         where=f"encounter {encounter_id}", fix="Review the encounter's suggestions first")
+    return claim_from_dict({**billing, "diagnoses": codes}, where=where)
