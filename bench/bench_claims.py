@@ -13,6 +13,7 @@ inpatient claims' codes. Prints the rates and the ratio; no thresholds.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -181,6 +182,10 @@ def main() -> None:
     print(f"drgpy get_drg alone, inpatient:                {drgpy_rate:>9,.0f} claims/s   "
           f"ratio inpatient check+price / drgpy {inp_rate / drgpy_rate:.3f}x")
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
+    load = os.getloadavg()
+    print(f"note: {n:,} claims ({len(professional):,} professional, {len(inpatient):,} inpatient), best of 3 passes "
+          f"after a cold one, one process on one core; machine load average {load[0]:.2f} / {load[1]:.2f} / "
+          f"{load[2]:.2f} (1/5/15 min) on {os.cpu_count()} CPUs: a loaded machine gives lower rates")
 
 
 if __name__ == "__main__":

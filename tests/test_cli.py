@@ -80,3 +80,38 @@ def test_cli_quickstart_runs_main_job(env: dict[str, str], args: list[str]) -> N
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     assert "unchanged" in result.output and "E11.22" in result.output and "0DTJ4ZZ" in result.output
+
+
+CODE_NOTE = "ASSESSMENT AND PLAN\n1. Type 2 diabetes with stage 3a chronic kidney disease.\n2. Right knee pain.\n" \
+            "PLAN\nReturn if fever or chest pain.\n"
+
+
+@pytest.mark.parametrize(("as_json", "expected", "absent"), [
+    (False, ["E11.22", "N18.31", "M25.561", "Pain > joint > knee", "@"], ["R50.9", "R07.9"]),
+    (True, ['"code": "E11.22"', '"code": "M25.561"', '"start": 23'], ['"R50.9"']),
+])
+def test_cli_code_file_shows_codes_with_evidence(env: dict[str, str], tmp_path: Path, as_json: bool,
+                                                 expected: list[str], absent: list[str]) -> None:
+    note = tmp_path / "visit.txt"
+    note.write_text(CODE_NOTE)
+    result = runner.invoke(app, ["code", str(note), *(["--json"] if as_json else [])], env=env)
+    assert result.exit_code == 0, result.output
+    for text in expected:
+        assert text in result.output, (text, result.output)
+    for text in absent:
+        assert text not in result.output, (text, result.output)
+    if as_json:
+        payload = json.loads(result.output)
+        for code in payload["codes"]:
+            for span in code["evidence"]:
+                assert CODE_NOTE[span["start"]:span["end"]] == span["text"]
+
+
+@pytest.mark.parametrize(("content", "code"), [(None, "E601"), (b"", "E60")])
+def test_cli_code_reports_unreadable_records(env: dict[str, str], tmp_path: Path, content: bytes | None,
+                                             code: str) -> None:
+    path = tmp_path / "note.txt"
+    if content is not None:
+        path.write_bytes(content)
+    result = runner.invoke(app, ["code", str(path)], env=env)
+    assert result.exit_code == 2 and code in result.output, result.output

@@ -602,6 +602,40 @@ def encode_cmd(statement: Annotated[str, typer.Argument(help='A diagnostic state
         out.print(f"[dim]not coded: {what} — {why}[/]", highlight=False)
 
 
+@app.command("code")
+def code_cmd(path: Annotated[Path, typer.Argument(help="One record: a plain-text note, a JSON record, a FHIR R4 "
+                                                     "Bundle or an HL7 v2 message (format detected).")],
+             setting: Annotated[str | None, typer.Option("--setting", help="outpatient or inpatient (default: "
+                                                         "the record's, else outpatient)")] = None,
+             age: Annotated[int | None, typer.Option("--age", min=0, max=124)] = None,
+             sex: Annotated[str | None, typer.Option("--sex", help="F, M or U")] = None,
+             on: DateOpt = None, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Code one record: the claim's codes in sequence, each with its evidence highlighted in the note."""
+    from medcoder.cli_note import as_contract, render
+    from medcoder.coding.pipeline import code_text
+    from medcoder.ingest.detect import read_record
+
+    day = _parse_date(on)
+    try:
+        content = path.read_bytes()
+    except OSError as e:
+        _fail(MedcoderError(f"cannot read {path}: {e.strerror}", code="E601", where=str(path),
+                            fix="Check the path and permissions"))
+        return
+    try:
+        record = read_record(content, record_id=path.stem, date_of_service=day)
+        result = code_text(record.text, setting=setting or record.setting, age=age if age is not None else record.age,
+                           sex=(sex or record.patient.sex or "").upper() or None,
+                           date_of_service=day or record.date_of_service, settings=_settings(home))
+    except MedcoderError as e:
+        _fail(e)
+        return
+    if as_json:
+        _print_json(as_contract(result, record_id=record.record_id))
+        return
+    render(out, record.text, result, record_id=record.record_id)
+
+
 # -- claims: edit, price and write one claim document (README "Claims") -----------------------------------------
 
 ClaimArg = Annotated[Path, typer.Argument(help="A claim document (JSON, see the README's 'Claims').")]

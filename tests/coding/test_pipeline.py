@@ -35,3 +35,39 @@ def test_pipeline_codes_assessment_with_offsets(kb_settings: Settings, note: str
             assert note[span.start:span.end] == span.text and span.start >= note.index("ASSESSMENT")
     assert [s.sequence for s in result.suggestions] == list(range(1, len(result.suggestions) + 1))
     assert result.releases["icd10cm-tabular"] == "FY2026-APR"
+
+
+CASE_REPORT = """A 58-year-old woman with type 2 diabetes mellitus presented with acute appendicitis.
+Her mother had breast cancer. She denied chest pain.
+On physical examination the abdomen was tender.
+Appendectomy was performed under general anesthesia.
+She was told to return if fever develops."""
+
+
+@pytest.mark.parametrize(("note", "expected", "absent", "why"), [
+    # Narrative notes are coded from every diagnostic sentence (no assessment section).
+    (CASE_REPORT, {"E11.9", "K35.80"}, set(), "conditions named inside narrative sentences"),
+    # ConText: family (mother), negated (denied), hypothetical (return if) mentions are not the patient's.
+    (CASE_REPORT, set(), {"C50.919", "C50.911", "R07.9", "R50.9"}, "family, negated and hypothetical"),
+    # Guideline I.C.21.c.13: Z00 encounter codes state a reason for the visit, not "on physical examination".
+    (CASE_REPORT, set(), {"Z00.00", "Z00.01"}, "encounter reason not stated"),
+    # "under general anesthesia" names how the operation was done, not R20.0 anesthesia of skin.
+    (CASE_REPORT, set(), {"R20.0"}, "procedure phrase masked"),
+])
+def test_pipeline_reads_narrative_context(kb_settings: Settings, note: str, expected: set[str], absent: set[str],
+                                          why: str) -> None:
+    result = code_text(note, setting="inpatient", date_of_service=date(2026, 5, 1), settings=kb_settings)
+    codes = {s.code for s in result.suggestions}
+    assert expected <= codes and not codes & absent, (why, codes)
+
+
+@pytest.mark.parametrize(("line", "plan", "expected", "absent"), [
+    # Plan sections are instructions, not diagnoses: "return if chest pain" is not coded (Section IV).
+    ("1. Right knee pain.", "Return if fever or chest pain. Follow up in 2 weeks.", {"M25.561"},
+     {"R50.9", "R07.9", "Z09"}),
+])
+def test_pipeline_codes_conclusions_not_plans(kb_settings: Settings, line: str, plan: str, expected: set[str],
+                                              absent: set[str]) -> None:
+    note = f"ASSESSMENT\n{line}\n\nPLAN\n{plan}\n"
+    codes = {s.code for s in code_text(note, settings=kb_settings).suggestions}
+    assert expected <= codes and not codes & absent, codes

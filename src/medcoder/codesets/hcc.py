@@ -184,6 +184,11 @@ class Hcc:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._models: dict[str, str] = {key: name for name, key in conn.execute("SELECT name, key FROM model")}
+        # The KB is read-only (opened immutable): answers are memoised per release.
+        self._has_memo: dict[tuple[str, str], str] = {}
+        self._tuples: dict[tuple[str, str, str], tuple[str, ...]] = {}
+        self._values: dict[tuple[str, str], tuple[float, ...]] = {}
+        self._labels: dict[tuple[str, str], str | None] = {}
 
     def models(self) -> tuple[str, ...]:
         return tuple(sorted(self._models.values()))
@@ -197,6 +202,12 @@ class Hcc:
         return name
 
     def _has(self, table: str, model: str, what: str) -> str:
+        found = self._has_memo.get((table, model))
+        if found is None:
+            found = self._has_memo[(table, model)] = self._check_has(table, model, what)
+        return found
+
+    def _check_has(self, table: str, model: str, what: str) -> str:
         name = self.model(model)
         if self._conn.execute(f"SELECT 1 FROM {table} WHERE model=? LIMIT 1", (name,)).fetchone() is None:
             having = [m for (m,) in self._conn.execute(f"SELECT DISTINCT model FROM {table} ORDER BY model")]
@@ -207,14 +218,20 @@ class Hcc:
     def hccs(self, dx_code: str, *, model: str = DEFAULT_MODEL) -> tuple[str, ...]:
         """The HCCs (numbers as text, e.g. ``('38',)``) a diagnosis maps to; ``()`` when it maps to none."""
         name = self._has("dx_to_cc", model, "ICD-10-CM -> HCC map")
-        return _sorted_hccs(h for (h,) in self._conn.execute(
-            "SELECT hcc FROM dx_to_cc WHERE model=? AND code=?", (name, undotted(dx_code))))
+        key = ("dx", name, dx_code)
+        if key not in self._tuples:
+            self._tuples[key] = _sorted_hccs(h for (h,) in self._conn.execute(
+                "SELECT hcc FROM dx_to_cc WHERE model=? AND code=?", (name, undotted(dx_code))))
+        return self._tuples[key]
 
     def coefficients(self, name: str, *, model: str = DEFAULT_MODEL) -> tuple[float, ...]:
         """Every value the file gives ``name`` (e.g. ``CNA_HCC38``), in file order."""
         model_name = self._has("coefficient", model, "coefficients")
-        return tuple(v for (v,) in self._conn.execute(
-            "SELECT value FROM coefficient WHERE model=? AND name=? ORDER BY line", (model_name, name.upper())))
+        key = (model_name, name)
+        if key not in self._values:
+            self._values[key] = tuple(v for (v,) in self._conn.execute(
+                "SELECT value FROM coefficient WHERE model=? AND name=? ORDER BY line", (model_name, name.upper())))
+        return self._values[key]
 
     def coefficient(self, name: str, *, model: str = DEFAULT_MODEL) -> float | None:
         """The relative factor ``name`` (e.g. ``CNA_HCC38``); ``None`` when the model has no such factor."""
@@ -230,8 +247,11 @@ class Hcc:
     def hierarchy(self, hcc: str, *, model: str = DEFAULT_MODEL) -> tuple[str, ...]:
         """The HCCs that ``hcc`` drops when both are present (``()`` when it tops no hierarchy)."""
         name = self._has("hierarchy", model, "hierarchies")
-        return _sorted_hccs(c for (c,) in self._conn.execute(
-            "SELECT child FROM hierarchy WHERE model=? AND parent=?", (name, _hcc_number(hcc))))
+        key = ("hierarchy", name, hcc)
+        if key not in self._tuples:
+            self._tuples[key] = _sorted_hccs(c for (c,) in self._conn.execute(
+                "SELECT child FROM hierarchy WHERE model=? AND parent=?", (name, _hcc_number(hcc))))
+        return self._tuples[key]
 
     def apply_hierarchies(self, hccs: Iterable[str], *, model: str = DEFAULT_MODEL) -> tuple[str, ...]:
         """Keep only the HCCs no other HCC in ``hccs`` drops (CMS 'impose hierarchies' step)."""
@@ -241,9 +261,11 @@ class Hcc:
 
     def label(self, hcc: str, *, model: str = DEFAULT_MODEL) -> str | None:
         name = self._has("label", model, "labels")
-        row = self._conn.execute("SELECT label FROM label WHERE model=? AND hcc=?",
-                                 (name, _hcc_number(hcc))).fetchone()
-        return None if row is None else str(row[0])
+        if (name, hcc) not in self._labels:
+            row = self._conn.execute("SELECT label FROM label WHERE model=? AND hcc=?",
+                                     (name, _hcc_number(hcc))).fetchone()
+            self._labels[(name, hcc)] = None if row is None else str(row[0])
+        return self._labels[(name, hcc)]
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per model: distinct codes and rows of the dx map, coefficients, hierarchy rows, labels."""

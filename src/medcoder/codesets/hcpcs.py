@@ -243,6 +243,8 @@ class Hcpcs:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._counts: dict[bool, int] = {}
+        # The KB is read-only (opened immutable): entries are read once per release.
+        self._fetched: dict[tuple[str, bool], HcpcsEntry | None] = {}
 
     @staticmethod
     def _entry(row: tuple[Any, ...]) -> HcpcsEntry:
@@ -258,9 +260,12 @@ class Hcpcs:
         )
 
     def _fetch(self, code: str, is_modifier: bool) -> HcpcsEntry | None:
-        row = self.conn.execute(f"SELECT {self._COLUMNS} FROM hcpcs_code WHERE code = ? AND is_modifier = ?",
-                                (code, int(is_modifier))).fetchone()
-        return self._entry(row) if row else None
+        key = (code, is_modifier)
+        if key not in self._fetched:
+            row = self.conn.execute(f"SELECT {self._COLUMNS} FROM hcpcs_code WHERE code = ? AND is_modifier = ?",
+                                    (code, int(is_modifier))).fetchone()
+            self._fetched[key] = self._entry(row) if row else None
+        return self._fetched[key]
 
     def get(self, code: str) -> HcpcsEntry | None:
         """A Level II code (``J1100``), or ``None`` if this release does not have it."""

@@ -133,6 +133,10 @@ class Tabular:
         # Synthesised 7th-character entries, memoised by the spelling asked (bounded: at most the
         # ~51,000 real 7th-character codes in a few spellings each).
         self._made: dict[str, TabularEntry] = {}
+        # The KB is read-only (opened immutable): notes and reference checks are memoised per release.
+        self._notes_memo: dict[tuple[str, bool, frozenset[str] | None], tuple[Note, ...]] = {}
+        self._at_memo: dict[tuple[str, str, str], tuple[Note, ...]] = {}
+        self._covers_memo: dict[tuple[str, str], bool] = {}
 
     # -- loading -------------------------------------------------------------------------------------
 
@@ -353,8 +357,16 @@ class Tabular:
 
         Ranges follow Tabular order, not text order: ``C76-C80`` does not include ``C7A``.
         """
+        if isinstance(ref, str):
+            key = (ref, code)
+            hit = self._covers_memo.get(key)
+            if hit is None:
+                if len(self._covers_memo) >= 500_000:
+                    self._covers_memo.clear()
+                hit = self._covers_memo[key] = self.covers(CodeRef.parse(ref), code)
+            return hit
         idx = self._idx()
-        r = ref if isinstance(ref, CodeRef) else CodeRef.parse(ref)
+        r = ref
         entry = self.get(code)
         if entry is None:
             return False
@@ -383,6 +395,13 @@ class Tabular:
         INHERITED_KINDS). 7th-character definitions come only from the nearest level that defines
         them: S12.8's replaces S12's.
         """
+        key = (code, inherited, kinds)
+        found = self._notes_memo.get(key)
+        if found is None:
+            found = self._notes_memo[key] = tuple(self._notes(code, inherited, kinds))
+        return list(found)
+
+    def _notes(self, code: str, inherited: bool, kinds: frozenset[str] | None) -> list[Note]:
         idx = self._idx()
         entry = self.require(code, billable=False)
         own = idx.entries[entry.parent] if entry.seventh and entry.parent else entry
@@ -412,7 +431,13 @@ class Tabular:
                                   "ORDER BY seq").fetchall()
         return [n for (owner,) in rows for n in self._notes_at("introduction", owner, "introduction")]
 
-    def _notes_at(self, owner_kind: str, owner: str, level: NoteLevel) -> list[Note]:
+    def _notes_at(self, owner_kind: str, owner: str, level: NoteLevel) -> tuple[Note, ...]:
+        found = self._at_memo.get((owner_kind, owner, level))
+        if found is None:
+            found = self._at_memo[(owner_kind, owner, level)] = tuple(self._read_notes(owner_kind, owner, level))
+        return found
+
+    def _read_notes(self, owner_kind: str, owner: str, level: NoteLevel) -> list[Note]:
         rows = self._conn.execute(
             "SELECT kind, text, codes, grp, character FROM tabular_note WHERE owner_kind = ? AND owner = ? "
             "ORDER BY seq", (owner_kind, owner)).fetchall()

@@ -104,23 +104,28 @@ class Mce:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        # The KB is read-only (opened immutable): a code's windows are read once per release.
+        self._windows: dict[tuple[str, str], tuple[ValidityWindow, ...]] = {}
+        self._ages: dict[int, dict[str, tuple[int, int]]] = {}
+
+    def _all(self, code: str, system: str) -> tuple[ValidityWindow, ...]:
+        key = (system, code.replace(".", "").upper())
+        found = self._windows.get(key)
+        if found is None:
+            rows = self._conn.execute(
+                "SELECT valid_from, valid_to, attributes FROM validity WHERE system=? AND code=? "
+                "ORDER BY valid_from", key)
+            found = self._windows[key] = tuple(
+                ValidityWindow(valid_from=_as_date(a), valid_to=_as_date(b),
+                               attributes=tuple(x for x in c.split("|") if x)) for a, b, c in rows)
+        return found
 
     def windows(self, code: str, *, system: str = "cm") -> list[ValidityWindow]:
-        rows = self._conn.execute(
-            "SELECT valid_from, valid_to, attributes FROM validity WHERE system=? AND code=? "
-            "ORDER BY valid_from", (system, code.replace(".", "").upper()))
-        return [ValidityWindow(valid_from=_as_date(a), valid_to=_as_date(b),
-                               attributes=tuple(x for x in c.split("|") if x)) for a, b, c in rows]
+        return list(self._all(code, system))
 
     def window_on(self, code: str, on: date, *, system: str = "cm") -> ValidityWindow | None:
-        day = _day(on)
-        row = self._conn.execute(
-            "SELECT valid_from, valid_to, attributes FROM validity WHERE system=? AND code=? "
-            "AND valid_from<=? AND valid_to>=?", (system, code.replace(".", "").upper(), day, day)).fetchone()
-        if row is None:
-            return None
-        return ValidityWindow(valid_from=_as_date(row[0]), valid_to=_as_date(row[1]),
-                              attributes=tuple(x for x in row[2].split("|") if x))
+        # A code's windows never overlap (the MCE table's periods are consecutive): at most one matches.
+        return next((w for w in self._all(code, system) if w.valid_from <= on <= w.valid_to), None)
 
     def is_valid(self, code: str, on: date, *, system: str = "cm") -> bool:
         return self.window_on(code, on, system=system) is not None
@@ -136,5 +141,7 @@ class Mce:
 
     def age_ranges(self, on: date) -> dict[str, tuple[int, int]]:
         day = _day(on)
-        return {c: (lo, hi) for c, lo, hi in self._conn.execute(
-            "SELECT category, age_low, age_high FROM age_range WHERE valid_from<=? AND valid_to>=?", (day, day))}
+        if day not in self._ages:
+            self._ages[day] = {c: (lo, hi) for c, lo, hi in self._conn.execute(
+                "SELECT category, age_low, age_high FROM age_range WHERE valid_from<=? AND valid_to>=?", (day, day))}
+        return dict(self._ages[day])

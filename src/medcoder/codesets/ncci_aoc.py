@@ -166,6 +166,8 @@ class NcciAoc:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        # The KB is read-only (opened immutable): rules are memoised per (code, date).
+        self._rules: dict[tuple[str, date], AocRule | None] = {}
 
     def is_addon(self, code: str, on: date) -> bool:
         day = _day(on)
@@ -174,6 +176,14 @@ class NcciAoc:
 
     def primaries(self, addon: str, on: date) -> AocRule | None:
         """The add-on code's rule in force on ``on``; ``None`` when it is not an add-on code then."""
+        key = (addon, on)
+        if key not in self._rules:
+            if len(self._rules) >= 200_000:
+                self._rules.clear()
+            self._rules[key] = self._primaries(addon, on)
+        return self._rules[key]
+
+    def _primaries(self, addon: str, on: date) -> AocRule | None:
         day, code = _day(on), addon.strip().upper()
         rows = self._conn.execute(
             f"SELECT primary_code, edit_type, note FROM aoc WHERE {self._ACTIVE} AND primary_deleted>=? "

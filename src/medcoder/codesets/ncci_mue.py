@@ -136,11 +136,23 @@ class NcciMue:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        # The KB is read-only (opened immutable): answers are memoised per release.
+        self._settings: tuple[str, ...] | None = None
+        self._limits: dict[tuple[str, str], MueLimit | None] = {}
 
     def settings(self) -> tuple[str, ...]:
-        return tuple(s for (s,) in self._conn.execute("SELECT DISTINCT setting FROM mue ORDER BY setting"))
+        if self._settings is None:
+            self._settings = tuple(s for (s,) in self._conn.execute(
+                "SELECT DISTINCT setting FROM mue ORDER BY setting"))
+        return self._settings
 
     def mue(self, code: str, *, setting: MueSetting = "practitioner") -> MueLimit | None:
+        key = (setting, code)
+        if key not in self._limits:
+            self._limits[key] = self._mue(code, setting)
+        return self._limits[key]
+
+    def _mue(self, code: str, setting: MueSetting) -> MueLimit | None:
         row = self._conn.execute("SELECT mue, mai, mai_text, rationale FROM mue WHERE setting=? AND code=?",
                                  (setting, code.strip().upper())).fetchone()
         if row is None:

@@ -104,6 +104,10 @@ class Pfs:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._columns = [d[1] for d in conn.execute("PRAGMA table_info(rvu)")]
+        # The KB is read-only (opened immutable): rows are read once per release.
+        self._rvus: dict[str, tuple[Rvu, ...]] = {}
+        self._pos: dict[str, PlaceOfService | None] = {}
+        self._info: dict[str, str] | None = None
 
     def _rvu(self, row: tuple[object, ...]) -> Rvu:
         values = dict(zip(self._columns, row, strict=True))
@@ -120,14 +124,20 @@ class Pfs:
         return Rvu(**kwargs)  # type: ignore[arg-type]
 
     def rvu(self, code: str, modifier: str = "") -> Rvu | None:
-        row = self._conn.execute(f"{_RVU_SELECT} WHERE hcpcs=? AND modifier=?",
-                                 (code.strip().upper(), modifier.strip().upper())).fetchone()
-        return None if row is None else self._rvu(row)
+        wanted = modifier.strip().upper()
+        return next((r for r in self._rows(code) if r.modifier == wanted), None)
 
     def rvus(self, code: str) -> list[Rvu]:
         """Every row of a code: the global service and its -26, -TC or -53 rows."""
-        rows = self._conn.execute(f"{_RVU_SELECT} WHERE hcpcs=? ORDER BY modifier", (code.strip().upper(),))
-        return [self._rvu(r) for r in rows]
+        return list(self._rows(code))
+
+    def _rows(self, code: str) -> tuple[Rvu, ...]:
+        key = code.strip().upper()
+        found = self._rvus.get(key)
+        if found is None:
+            rows = self._conn.execute(f"{_RVU_SELECT} WHERE hcpcs=? ORDER BY modifier", (key,))
+            found = self._rvus[key] = tuple(self._rvu(r) for r in rows)
+        return found
 
     def gpci(self, locality: str) -> Gpci | None:
         key = split_locality(locality)
@@ -147,12 +157,16 @@ class Pfs:
         return None if row is None else (row[0], row[1])
 
     def place_of_service(self, code: str) -> PlaceOfService | None:
-        row = self._conn.execute("SELECT code, name, setting FROM place_of_service WHERE code=?",
-                                 (code.strip().zfill(2),)).fetchone()
-        return None if row is None else PlaceOfService(code=row[0], name=row[1], setting=row[2])
+        if code not in self._pos:
+            row = self._conn.execute("SELECT code, name, setting FROM place_of_service WHERE code=?",
+                                     (code.strip().zfill(2),)).fetchone()
+            self._pos[code] = None if row is None else PlaceOfService(code=row[0], name=row[1], setting=row[2])
+        return self._pos[code]
 
     def info(self) -> dict[str, str]:
-        return dict(self._conn.execute("SELECT key, value FROM info").fetchall())
+        if self._info is None:
+            self._info = dict(self._conn.execute("SELECT key, value FROM info").fetchall())
+        return dict(self._info)
 
     @property
     def conversion_factor(self) -> Decimal:

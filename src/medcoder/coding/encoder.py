@@ -378,8 +378,9 @@ class Encoder:
         "H. pylori gastritis"): code them when the Index explains all of them."""
         used: frozenset[str] = frozenset().union(*(c.words for c in made)) if made else frozenset()
         absent = after_without(clause.words)
+        vocabulary = self.search.book("index").vocabulary
         left = tuple(w for w in clause.words if w not in used and w not in _IGNORABLE and w not in absent
-                     and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS)
+                     and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS and w in vocabulary)
         if not left or len(left) == len(clause.words):
             return []
         hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)

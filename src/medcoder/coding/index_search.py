@@ -130,6 +130,9 @@ class CompiledBook:
                 if form:
                     self.by_phrase.setdefault(form, []).append(main_id)
         self.max_phrase = max((len(k) for k in self.by_phrase), default=1)
+        self.vocabulary: frozenset[str] = frozenset(w for key in self.by_phrase for w in key) | frozenset(
+            w for node in self.nodes.values() for form in node.forms for w in form)
+        """Every word the book prints: a word outside it ("presented", "woman") can never be explained."""
         self._sizes: dict[int, int] = {}
         self._resolved: dict[str, int | None] = {}
         # For terms with many subterms ("Disease" has over a thousand), find the subterms a clause can match

@@ -159,6 +159,7 @@ class DrgGrouper:
         self._families: dict[str, tuple[str, ...]] = {}
         self._windows: dict[tuple[str, str], tuple[tuple[date, date], ...]] = {}
         self._severities: dict[tuple[str, str, str, bool, str, str], SecondarySeverity] = {}
+        self._statuses: dict[tuple[str, int], bool] = {}
 
     def _weights(self) -> dict[str, DrgWeight]:
         if not self._table5:
@@ -213,10 +214,13 @@ class DrgGrouper:
                     raise ClaimError(f"{code} is not a valid {kind} code on {day.isoformat()}", code="E842",
                                      where=code, fix="Use a billable code of the fiscal year of discharge")
         on = day.year * 10000 + day.month * 100 + day.day  # the MCE tables' YYYYMMDD integers
-        status_ok = self._codesets.connection("mce").execute(
-            "SELECT 1 FROM discharge_status WHERE status=? AND valid_from<=? AND valid_to>=?",
-            (case.discharge_status, on, on)).fetchone()
-        if status_ok is None:
+        key = (case.discharge_status, on)
+        if key not in self._statuses:
+            row = self._codesets.connection("mce").execute(
+                "SELECT 1 FROM discharge_status WHERE status=? AND valid_from<=? AND valid_to>=?",
+                (*key, on)).fetchone()
+            self._statuses[key] = row is not None
+        if not self._statuses[key]:
             raise ClaimError(f"discharge status {case.discharge_status!r} is not valid on {day.isoformat()}",
                              code="E842", where=case.discharge_status,
                              fix="Use a two-digit UB-04 patient discharge status, e.g. 01 home, 20 expired")

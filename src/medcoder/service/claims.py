@@ -8,6 +8,7 @@ the IPPS rates are chosen by discharge).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal
@@ -43,8 +44,20 @@ def claim_day(claim: Claim) -> date:
     return day
 
 
+# Opened knowledge bases, shared by every claim of the process: keyed by (home, releases chosen with their
+# in-force flag and stand-in note), so the readers' lookup tables and memos are built once per set of releases
+# and a claim's findings (which cite those notes) are the same as with a fresh ``Codesets``.
+_CODESETS: dict[tuple[str, tuple[tuple[str, str, bool, str | None], ...]], Codesets] = {}
+_CODESETS_LOCK = threading.Lock()
+
+
 def codesets_for(claim: Claim, *, settings: Settings) -> Codesets:
-    return Codesets.for_date(claim_day(claim), settings=settings)
+    """The code sets in force on the claim's date, opened once per set of releases and reused."""
+    chosen = Codesets.for_date(claim_day(claim), settings=settings)
+    key = (str(settings.home), tuple(sorted((kind, c.release.id, c.in_force, c.note)
+                                            for kind, c in chosen.choices.items())))
+    with _CODESETS_LOCK:
+        return _CODESETS.setdefault(key, chosen)
 
 
 def releases_of(codesets: Codesets) -> dict[str, str]:
