@@ -18,7 +18,8 @@ from functools import lru_cache
 from medcoder.codesets.codesets import Codesets
 from medcoder.coding.encoder import Encoder, EncodeResult, EncounterContext
 from medcoder.coding.lexicon import lexicon
-from medcoder.coding.terms import split_statement
+from medcoder.coding.pcs import code_procedures
+from medcoder.coding.terms import split_statement, tokens
 from medcoder.model.note import TargetContext
 from medcoder.model.suggestion import CodeSuggestion, DocumentationQuery, Evidence
 from medcoder.nlp import ReadNote, read_note, section_context
@@ -27,6 +28,8 @@ from medcoder.settings import Settings, get_settings
 PIPELINE_VERSION = "note-reader-encoder/0.2"
 MIN_CONFIDENCE = 0.8
 """Below this the encoder explained too few of a diagnostic statement's words for the code to be reported."""
+COMPANION_FACTOR = 0.9
+"""The factor the encoder's guidelines apply to a companion code's confidence (coding/guidelines.py)."""
 NARRATIVE_MIN_CONFIDENCE = 0.7
 """The same for a sentence of narrative prose (case reports), where conditions sit inside longer sentences."""
 
@@ -103,6 +106,40 @@ def _states_encounter_reason(code: str, sentence: str) -> bool:
     return any(cue in lowered for cue in lex.encounter_cues)
 
 
+def _is_companion(code: CodeSuggestion) -> bool:
+    """A code added by a Tabular instruction of another ("use additional code", "code first"): the encoder
+    scales its confidence by the instruction's factor, so it is held to the same bar scaled alike."""
+    return any(": use additional code" in step or ": code first" in step for step in code.rationale)
+
+
+_WORD = re.compile(r"[A-Za-z][\w'-]*")
+
+
+def _targets(note: ReadNote, code: CodeSuggestion, offset: int) -> list[tuple[int, int]]:
+    """The words of a code's evidence that name it (words of its title or index path), where ConText asks
+    whether the condition is the patient's: "She denied chest pain" -> "chest", "pain". When the code was
+    reached through synonyms ("CVA"), every content word of the evidence stands in."""
+    evidence = code.evidence[0]
+    start = evidence.start + offset
+    span = note.text[start:evidence.end + offset]
+    named = frozenset(tokens(" ".join((code.title, *code.rationale[:1]))))
+    words = [(m.start() + start, m.end() + start, m.group(0)) for m in _WORD.finditer(span)]
+    chosen = [(a, b) for a, b, w in words if set(tokens(w)) & named]
+    if not chosen:
+        stop = lexicon().stopwords
+        chosen = [(a, b) for a, b, w in words if len(w) >= 4 and not set(tokens(w)) <= stop]
+    return chosen
+
+
+def _not_reportable(note: ReadNote, code: CodeSuggestion, offset: int, setting: str) -> bool:
+    """Most of the words naming the code sit in a context that is not the patient's current condition."""
+    targets = _targets(note, code, offset)
+    if not targets:
+        return False
+    blocked = sum(1 for a, b in targets if _reportable(note.context_of(a, b), setting) is not None)
+    return blocked * 2 > len(targets)
+
+
 def _reportable(context: TargetContext, setting: str) -> str | None:
     """Why a code's evidence is not reportable in its note context (ConText rule ids), or None."""
     if context.negated or context.hypothetical or context.family:
@@ -143,10 +180,9 @@ def code_text(text: str, *, setting: str = "outpatient", age: int | None = None,
         result = encoder.encode(body, context, linked_words=everything - own)
         releases = result.releases
         for code in result.codes:
-            if code.confidence < threshold:
+            if code.confidence < threshold * (COMPANION_FACTOR if _is_companion(code) else 1.0):
                 continue
-            if code.evidence and _reportable(note.context_of(code.evidence[0].start + offset,
-                                                             code.evidence[0].end + offset), setting):
+            if code.evidence and _not_reportable(note, code, offset, setting):
                 continue
             if narrative and not _states_encounter_reason(code.code, body):
                 continue
@@ -162,5 +198,9 @@ def code_text(text: str, *, setting: str = "outpatient", age: int | None = None,
         for query in result.queries:
             queries.setdefault((query.code, query.missing), query)
     ordered = tuple(replace(s, sequence=n + 1) for n, s in enumerate(found.values()))
+    if setting == "inpatient":
+        # Inpatient procedures are reported in ICD-10-PCS (issue 4), listed after the diagnoses.
+        ordered += tuple(replace(s, sequence=len(ordered) + n + 1)
+                         for n, s in enumerate(code_procedures(note, encoder.cs.pcs)))
     return NoteCoding(suggestions=ordered, queries=tuple(q for k, q in queries.items() if k[0] in found),
                       releases=releases)

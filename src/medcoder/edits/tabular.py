@@ -14,6 +14,7 @@ each finding can name the note's text and the category, block or chapter it is p
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from medcoder.codesets.codesets import Codesets
@@ -36,6 +37,12 @@ def _notes(tabular: Tabular, code: str) -> list[Note]:
 
 
 def _covers(tabular: Tabular, refs: Sequence[str], code: str) -> bool:
+    return _covers_cached(tabular, tuple(refs), code)
+
+
+@lru_cache(maxsize=262_144)
+def _covers_cached(tabular: Tabular, refs: tuple[str, ...], code: str) -> bool:
+    """Memoized per (release reader, note references, code): the Tabular is read-only, claims repeat codes."""
     for ref in refs:
         try:
             if tabular.covers(ref, code):
