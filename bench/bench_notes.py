@@ -203,7 +203,9 @@ def main() -> None:
     for baseline in ("medspacy", "medspacy-sentencizer"):
         if "skipped" in results[baseline]:
             continue
-        for engine in ("medcoder-read", "medcoder-context"):
+        for engine in ("medcoder-read", "medcoder-context", "pipeline"):
+            if "skipped" in results[engine]:
+                continue
             ratio = results[engine]["cpu_rate"] / results[baseline]["cpu_rate"]
             print(f"ratio {names[engine]} / {names[baseline]}: {ratio:.1f}x")
 

@@ -71,3 +71,20 @@ def test_pipeline_codes_conclusions_not_plans(kb_settings: Settings, line: str, 
     note = f"ASSESSMENT\n{line}\n\nPLAN\n{plan}\n"
     codes = {s.code for s in code_text(note, settings=kb_settings).suggestions}
     assert expected <= codes and not codes & absent, codes
+
+
+@pytest.mark.parametrize(("codes", "loser", "winner"), [
+    # Tabular N39.0 Excludes1 "cystitis (N30.-)": of the two, the unspecified site (N39.0) is dropped.
+    ((("N39.0", "Urinary tract infection, site not specified", 0.9), ("N30.00", "Acute cystitis without hematuria",
+                                                                      0.9)), "N39.0", "N30.00"),
+])
+def test_rules_excludes1_losers_over_an_encounter(kb_settings: Settings, codes: tuple[tuple[str, str, float], ...],
+                                                  loser: str, winner: str) -> None:
+    from medcoder.codesets.codesets import Codesets
+    from medcoder.coding.guidelines import Rules
+    from medcoder.model.suggestion import CodeSuggestion
+
+    rules = Rules(Codesets.newest(settings=kb_settings))
+    suggestions = [CodeSuggestion(system="ICD-10-CM", code=c, title=t, sequence=n, confidence=p)
+                   for n, (c, t, p) in enumerate(codes, 1)]
+    assert rules.excludes1_losers(suggestions) == {loser: winner}

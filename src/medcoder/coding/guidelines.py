@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.coding.complete import complete
@@ -245,6 +245,25 @@ class Rules:
                                        f"tabular {self.cs.release('icd10cm-tabular').id}")
         return self._sequence(items)
 
+    def excludes1_losers(self, codes: Sequence[_T]) -> dict[str, str]:
+        """Codes of one encounter that an Excludes1 note of another rules out (Guideline I.A.12.a), as
+        loser -> winner: the unspecified or less confident of each pair is dropped, as within a statement."""
+        losers: dict[str, str] = {}
+        for a in codes:
+            if a.code in losers:
+                continue
+            excl = self._notes(a.code).excludes1
+            if not excl:
+                continue
+            for b in codes:
+                if b.code == a.code or b.code in losers or not self._covers(excl, b.code):
+                    continue
+                loser = _weaker(a, b)
+                losers[loser.code] = (b if loser is a else a).code
+                if loser is a:
+                    break
+        return losers
+
     def _companion(self, c: Candidate, refs: tuple[str, ...], clauses: Sequence[Clause]) -> Candidate | None:
         """Code the words of ``c``'s own clause that a "use additional code" note asks for (I13.0 -> I50.-)."""
         from medcoder.coding.encoder import Candidate
@@ -358,7 +377,19 @@ class Rules:
         return ordered
 
 
-def _weaker(a: Candidate, b: Candidate) -> Candidate:
+class _Scored(Protocol):
+    @property
+    def code(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
+
+
+_T = TypeVar("_T", bound=_Scored)
+
+
+def _weaker(a: _T, b: _T) -> _T:
     """Of two codes in Excludes1 conflict, the one to drop: the unspecified or less confident one."""
     a_unspec = "unspecified" in a.title.lower()
     b_unspec = "unspecified" in b.title.lower()

@@ -171,13 +171,17 @@ def code_text(text: str, *, setting: str = "outpatient", age: int | None = None,
     # Conditions diagnosed in other sentences of the assessment stay available to "with" subterms
     # (Guideline I.A.15; I.C.9.a hypertension with CKD), as they are within one statement. Only the words of
     # what a first pass coded count: "renal artery ultrasound ordered" documents no kidney disease.
-    words_of = [_diagnosed_words(encoder.encode(body, context)) for _, body in sentences]
+    first = [encoder.encode(body, context) for _, body in sentences]
+    words_of = [_diagnosed_words(result) for result in first]
     everything: frozenset[str] = frozenset().union(*words_of) if words_of else frozenset()
     found: dict[str, CodeSuggestion] = {}
     queries: dict[tuple[str, str], DocumentationQuery] = {}
     releases: dict[str, str] = {}
-    for (offset, body), own in zip(sentences, words_of, strict=True):
-        result = encoder.encode(body, context, linked_words=everything - own)
+    for (offset, body), own, alone in zip(sentences, words_of, first, strict=True):
+        linked = everything - own
+        # Linked words only refine a condition the sentence names ("with" subterms under its main term): a
+        # sentence that coded nothing alone codes nothing with them.
+        result = encoder.encode(body, context, linked_words=linked) if linked and alone.codes else alone
         releases = result.releases
         for code in result.codes:
             if code.confidence < threshold * (COMPANION_FACTOR if _is_companion(code) else 1.0):
@@ -197,6 +201,16 @@ def code_text(text: str, *, setting: str = "outpatient", age: int | None = None,
                 found[code.code] = replace(code, evidence=evidence)
         for query in result.queries:
             queries.setdefault((query.code, query.missing), query)
+    # Codes from different sentences meet here. An Excludes1 pair within one category restates one condition
+    # at two specificities and is resolved; across categories, conditions documented in different sentences are
+    # taken as unrelated, the exception Guideline I.A.12.a allows (within a sentence the encoder resolves all).
+    for loser, winner in encoder.rules.excludes1_losers(list(found.values())).items():
+        if loser[:3] != winner[:3]:
+            continue
+        found.pop(loser, None)
+        kept = found[winner]
+        found[winner] = replace(kept, rationale=(*kept.rationale, f"tabular: Excludes1 resolved against {loser} "
+                                                                  "documented elsewhere in the note (I.A.12.a)"))
     ordered = tuple(replace(s, sequence=n + 1) for n, s in enumerate(found.values()))
     if setting == "inpatient":
         # Inpatient procedures are reported in ICD-10-PCS (issue 4), listed after the diagnoses.
