@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from medcoder.errors import ClaimError, CodeFormatError, NotFoundError
@@ -100,6 +101,12 @@ _NEEDS_ONE_OF: dict[str, dict[str, tuple[str, ...]]] = {
     "CMS-HCC Model V28": {"223": ("221", "222", "224", "225", "226")},
 }
 NOTE_NO_EDITS = "CMS age/sex diagnosis edits are not applied (the knowledge base does not carry them)"
+
+
+@lru_cache(maxsize=16)
+def _group_sets(name: str) -> dict[str, frozenset[str]]:
+    """The payment-HCC groups of a model as sets of HCC numbers written as strings, built once."""
+    return {g: frozenset(str(m) for m in members) for g, members in _GROUPS.get(name, {}).items()}
 
 
 def _band(age: int) -> str:
@@ -207,7 +214,8 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
         notes.append("new-enrollee segment: demographic factors only")
         kept = []
     flags = {f"HCC{h}" for h in kept}
-    flags |= {g for g, members in _GROUPS.get(name, {}).items() if any(str(m) in kept for m in members)}
+    kept_set = frozenset(kept)
+    flags |= {g for g, members in _group_sets(name).items() if not members.isdisjoint(kept_set)}
     if beneficiary.age < 65:
         flags.add("DISABLED")
     for variable, terms in _INTERACTIONS.get(name, {}).items():

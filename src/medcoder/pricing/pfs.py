@@ -194,11 +194,10 @@ def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str 
         return work
     work.rvu = rvu
     status = rules()["status"][rvu.status]
-    work.fee = replace(work.fee, status=rvu.status)
     parts, notes = breakdown(rvu, gpci, setting, line.service_date)
     work.notes += notes
     fee = fee_schedule_amount(parts)
-    work.fee = replace(work.fee, breakdown=parts, fee_schedule_amount=fee)
+    work.fee = replace(work.fee, status=rvu.status, breakdown=parts, fee_schedule_amount=fee)
     if status["pay"] == "none":
         work.notes.append(f"status {rvu.status}: {status['meaning']}; the PFS pays nothing for it"
                           + ("; its RVUs are published for other payers" if rvu.not_used_for_medicare else ""))
