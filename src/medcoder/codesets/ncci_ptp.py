@@ -226,6 +226,9 @@ class NcciPtp:
         self._conn = conn
         self._settings: dict[str, int] = {name: int(i) for i, name in
                                           conn.execute("SELECT id, name FROM ptp_setting")}
+        # (setting id, column 1, column 2) -> that ordered pair's rows, any deletion date, in table order
+        # (the KB is read-only): claims repeat pairs, so ``pairs`` queries only for pairs not seen before.
+        self._pair_rows: dict[tuple[int, str, str], list[tuple[int, PtpEdit]]] = {}
 
     def _setting_id(self, setting: str) -> int:
         if setting not in self._settings:
@@ -251,14 +254,24 @@ class NcciPtp:
 
     def pairs(self, codes: Iterable[str], *, setting: PtpSetting, on: date) -> list[PtpEdit]:
         """Edits in force on ``on`` whose column 1 and column 2 codes are both among ``codes``."""
-        wanted = json.dumps(sorted({_normal(c) for c in codes}))
-        ids = json.dumps([n for (n,) in self._conn.execute(
-            "SELECT id FROM ptp_code WHERE code IN (SELECT value FROM json_each(?))", (wanted,))])
-        rows = self._conn.execute(
-            self._SELECT + "WHERE p.setting=? AND p.column_1 IN (SELECT value FROM json_each(?)) "
-            "AND p.column_2 IN (SELECT value FROM json_each(?)) AND p.deletion_date>=?",
-            (self._setting_id(setting), ids, ids, _day(on)))
-        return self._in_force([self._edit(r) for r in rows])
+        wanted = sorted({_normal(c) for c in codes})
+        setting_id, memo = self._setting_id(setting), self._pair_rows
+        keys = [(setting_id, a, b) for a in wanted for b in wanted]
+        if any(key not in memo for key in keys):
+            ids = json.dumps([n for (n,) in self._conn.execute(
+                "SELECT id FROM ptp_code WHERE code IN (SELECT value FROM json_each(?))", (json.dumps(wanted),))])
+            rows = self._conn.execute(
+                self._SELECT + "WHERE p.setting=? AND p.column_1 IN (SELECT value FROM json_each(?)) "
+                "AND p.column_2 IN (SELECT value FROM json_each(?)) "
+                "ORDER BY p.column_1, p.column_2, p.deletion_date, p.rationale", (setting_id, ids, ids))
+            if len(memo) >= 500_000:
+                memo.clear()
+            found: dict[tuple[int, str, str], list[tuple[int, PtpEdit]]] = {key: [] for key in keys}
+            for row in rows:
+                found[(setting_id, row[1], row[2])].append((row[3], self._edit(row)))
+            memo.update(found)
+        day = _day(on)
+        return self._in_force([edit for key in keys for deleted, edit in memo[key] if deleted >= day])
 
     def edit(self, column_1: str, column_2: str, *, setting: PtpSetting, on: date) -> PtpEdit | None:
         """The edit of this ordered pair in force on ``on``, if any."""

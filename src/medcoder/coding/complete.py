@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from medcoder.codesets.icd10cm_tabular import Tabular, TabularEntry
@@ -126,11 +127,13 @@ def _break_tie(scored: list[tuple[float, int, TabularEntry]], text: str) -> list
 
 
 def _best_child(tab: Tabular, parent: TabularEntry, words: frozenset[str], *, core: frozenset[str],
-                exclude_unspecified: bool = False, text: str = "") -> TabularEntry | None:
+                exclude_unspecified: bool = False, text: str = "",
+                valid: Callable[[str], bool] | None = None) -> TabularEntry | None:
     """The child of ``parent`` whose distinguishing words the documentation has, if exactly one wins."""
     parent_count = Counter(tokens(parent.title))
     scored: list[tuple[float, int, TabularEntry]] = []
-    for position, child in enumerate(c for c in tab.children(parent.code) if c.seventh is None):
+    for position, child in enumerate(c for c in tab.children(parent.code) if c.seventh is None
+                                     and (valid is None or not c.billable or valid(c.code))):
         extra = frozenset((Counter(tokens(child.title)) - parent_count).keys())
         if exclude_unspecified and "unspecified" in extra:
             continue
@@ -146,7 +149,7 @@ def _best_child(tab: Tabular, parent: TabularEntry, words: frozenset[str], *, co
 
 
 def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
-             core: frozenset[str] | None = None) -> Completion:
+             core: frozenset[str] | None = None, valid: Callable[[str], bool] | None = None) -> Completion:
     """Descend from ``code`` to a billable code using the statement's ``words`` (``core``: the words actually
     written, without the title synonyms added to ``words``)."""
     core = words if core is None else core
@@ -168,7 +171,8 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             refined = True
             parent = tab.get(entry.parent)
             if parent is not None and "unspecified" in (Counter(tokens(entry.title)) - Counter(tokens(parent.title))):
-                better = _best_child(tab, parent, words, core=core, exclude_unspecified=True, text=text)
+                better = _best_child(tab, parent, words, core=core, exclude_unspecified=True, text=text,
+                                     valid=valid)
                 if better is not None:
                     steps.append(f"tabular: {entry.code} -> {better.code} {better.title} (documented specificity)")
                     entry = better
@@ -214,6 +218,19 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
         queries.append((dimension, f"Please document the {dimension} for {entry.title.lower()} ({entry.code}).",
                         tuple(f"{c.code} {c.title}" for c in children)))
         entry = chosen
+    if entry.billable and entry.parent and entry.seventh is None:
+        # A sibling that says everything this code says and more, all documented ("without complications,
+        # in remission" is E11.A beside E11.9), is the more specific code (Guideline I.B.2: code to the
+        # highest specificity documented).
+        own = frozenset(tokens(entry.title))
+        richer = [(len(extra), sib) for sib in tab.children(entry.parent)
+                  if sib.code != entry.code and sib.billable and sib.seventh is None
+                  and own < (title := frozenset(tokens(sib.title))) and (extra := title - own) <= core
+                  and (valid is None or valid(sib.code))]
+        if richer:
+            best_sibling = max(richer, key=lambda t: t[0])[1]
+            steps.append(f"tabular: {entry.code} -> {best_sibling.code} {best_sibling.title} (documented specificity)")
+            entry = best_sibling
     if entry.billable and entry.parent and not queries and entry.seventh is None:
         # An unspecified code chosen by the Index itself (N18.9 "Chronic kidney disease, unspecified") still
         # lacks what its siblings specify: ask for it.

@@ -84,6 +84,7 @@ class Encoder:
         self._statement = ""
         self._patient_words: frozenset[str] = frozenset()
         self._extra_words: frozenset[str] = frozenset()
+        self._day: date | None = None
         self._drug_kind: str | None = None
         self._vocab: dict[str, frozenset[str]] = {}
 
@@ -95,7 +96,9 @@ class Encoder:
         words = frozenset(clause.words) - (used - _SIDES) | self._patient_words | self._extra_words
         core = words
         words = words | frozenset(w for word in clause.words for w in mapped.get(word, ()))
-        return complete(self.tab, code, words, f"{clause.text} {self._statement}", core=core)
+        day = self._day
+        valid = (lambda c: self.cs.mce.is_valid(c, day)) if day is not None else None
+        return complete(self.tab, code, words, f"{clause.text} {self._statement}", core=core, valid=valid)
 
     def _candidate(self, hit: Hit, code: str, clause: Clause, index: int, role: str, queries: list[DocumentationQuery],
                    *, source: str | None = None) -> Candidate | None:
@@ -364,6 +367,15 @@ class Encoder:
                     if set(clause.words) <= vocab | _IGNORABLE | {"both", "ear", "eye"}:
                         merged[-1] = _joined(prev, clause)
                         continue
+                    # "MDD, recurrent, moderate": the piece moves the condition to a sibling category (F33):
+                    # joined, the Index walk explains every word of it.
+                    joined = next((h for h in self.search.search(prev.words + clause.words,
+                                                                 cues=frozenset(prev.words + clause.words))
+                                   if h.code), None)
+                    if joined is not None and set(clause.words) <= joined.used | _IGNORABLE \
+                            and joined.score > best.score:
+                        merged[-1] = _joined(prev, clause)
+                        continue
                 elif not any(h.code for h in self.search.search(clause.words, cues=frozenset(clause.words))):
                     # Neither piece codes alone ("Lateral ligament complex sprain, right ankle"): the second
                     # names the site of the first.
@@ -398,6 +410,7 @@ class Encoder:
         started = time.perf_counter()
         context = context or EncounterContext()
         self._statement = statement
+        self._day = context.day
         self._patient_words = frozenset({"F": {"female"}, "M": {"male"}}.get((context.sex or "").upper(), set()))
         clauses = split_statement(statement)
         self._extra_words = _trimester_words(statement)

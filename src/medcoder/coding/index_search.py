@@ -177,7 +177,9 @@ class CompiledBook:
             # A subterm printed inverted ("abuse, physical", "valve, heart") needs all its words; parts that
             # restate the first word ("senescent, senile") are variants of it.
             first = tokens(parts[0])[:1]
-            quals = [p for p in parts[1:] if not (first and tokens(p)[:1] and tokens(p)[0][:3] == first[0][:3])]
+            # A part led by "of" ("chronic lymphocytic, of B-cell type") describes; it is not required.
+            quals = [p for p in parts[1:] if not (first and tokens(p)[:1] and tokens(p)[0][:3] == first[0][:3])
+                     and not p.lower().startswith("of ")]
             prepositions = all(w in _PREPOSITIONS for w in tokens(parts[0]))  # "from, off, out of" lists variants
             if quals and not prepositions and not any(_OR.search(q) for q in quals):
                 qualifiers = frozenset(w for q in quals for w in tokens(q) if w not in stop and w not in _MARKERS)

@@ -12,11 +12,12 @@ inpatient institutional claims, as in the MCE itself.
 from __future__ import annotations
 
 import json
+import sqlite3
 import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, cast
 
@@ -198,9 +199,12 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     ctx = _Context(claim=claim, codesets=codesets, day=day, age=age_on(claim.patient.birth_date, start), sex=sex,
                    dx=tuple(dx), pcs=tuple(pcs))
     out: list[EditFinding] = []
+    present = frozenset(a for c in (*dx, *pcs) for a in c.attributes)
     for rule in rules.rules:
         if claim.kind not in rule.claims or (rule.settings is not None and claim.setting not in rule.settings):
             continue
+        if rule.check not in _UNFLAGGED and present.isdisjoint(rule.attributes):
+            continue  # every other check needs a code carrying one of the rule's attributes
         for codes, fields in _CHECKS[rule.check](rule, ctx, rules):
             indexes = [c.index for c in codes if c.index >= 0]
             out.append(EditFinding(
@@ -353,14 +357,20 @@ def _discharge_status(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator
     if status is None:
         return  # missing: the completeness rule set reports it
     day = ctx.day.year * 10000 + ctx.day.month * 100 + ctx.day.day
-    # The MCE reader has no discharge-status lookup; the table has 45 rows.
-    row = ctx.codesets.connection("mce").execute(
-        "SELECT 1 FROM discharge_status WHERE status=? AND valid_from<=? AND valid_to>=?",
-        (status.strip(), day, day)).fetchone()
-    if row is None:
+    if not _status_valid(ctx.codesets.connection("mce"), status.strip(), day):
         yield (), {"status": status, "day": ctx.day.isoformat()}
 
 
+@lru_cache(maxsize=65_536)
+def _status_valid(conn: sqlite3.Connection, status: str, day: int) -> bool:
+    """Memoized per (read-only MCE table, status, day). The MCE reader has no discharge-status lookup; the
+    table has 45 rows."""
+    return conn.execute("SELECT 1 FROM discharge_status WHERE status=? AND valid_from<=? AND valid_to>=?",
+                        (status, day, day)).fetchone() is not None
+
+
+# Checks that can find something on a claim whose codes carry none of the rule's attributes.
+_UNFLAGGED = frozenset({"age-invalid", "discharge-status", "duplicate-pdx"})
 _CHECKS: dict[str, Callable[[MceRule, _Context, MceRules], Iterator[Hit]]] = {
     "dx-age": _dx_age, "dx-sex": _dx_sex, "pcs-sex": _pcs_sex, "age-unknown": _age_unknown,
     "age-invalid": _age_invalid, "sex-unknown": _sex_unknown, "pdx-attribute": _pdx_attribute,

@@ -28,9 +28,12 @@ RuleSet = Callable[[Claim, Codesets], list[EditFinding]]
 
 
 def _lazy(module: str, function: str) -> RuleSet:
+    resolved: list[RuleSet] = []  # the function once imported
+
     def run(claim: Claim, codesets: Codesets) -> list[EditFinding]:
-        found = getattr(importlib.import_module(module), function)
-        return cast(list[EditFinding], found(claim, codesets))
+        if not resolved:
+            resolved.append(cast(RuleSet, getattr(importlib.import_module(module), function)))
+        return resolved[0](claim, codesets)
 
     run.__name__ = function
     return run
@@ -61,11 +64,12 @@ def check_claim(claim: Claim, codesets: Codesets, *, rule_sets: Iterable[str] | 
 
     Raises ClaimError (E831) for an unknown rule-set name; never for a bad code or a missing release.
     """
-    wanted = list(rule_sets) if rule_sets is not None else rule_set_names()
-    unknown = [name for name in wanted if name not in rule_set_names()]
+    names = rule_set_names()
+    wanted = list(rule_sets) if rule_sets is not None else names
+    unknown = [name for name in wanted if name not in names]
     if unknown:
         raise ClaimError(f"unknown rule set(s) {unknown}", code="E831", where="rule_sets",
-                         fix=f"Choose from {', '.join(rule_set_names())}")
+                         fix=f"Choose from {', '.join(names)}")
     findings: list[EditFinding] = []
     for name, run in RULE_SETS:
         if name not in wanted:

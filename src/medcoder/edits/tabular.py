@@ -14,6 +14,7 @@ each finding can name the note's text and the category, block or chapter it is p
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -29,19 +30,40 @@ _KINDS = frozenset({"excludes1", "codeFirst", "useAdditionalCode"})
 _MANIFESTATION_TITLE = "diseases classified elsewhere"
 
 
-def _notes(tabular: Tabular, code: str) -> list[Note]:
+@dataclass(frozen=True, slots=True)
+class _CodeNotes:
+    """One code's instructional notes, sorted by use once per (release reader, code)."""
+
+    excludes1: tuple[tuple[Note, tuple[str, ...]], ...]
+    first: tuple[Note, ...]
+    """The "code first" notes; ``first_refs`` are the codes they name, in order."""
+    first_refs: tuple[str, ...]
+    additional: tuple[tuple[tuple[str, ...], str], ...]
+    """Per "use additional code" group with references: (the codes it names, its text)."""
+
+
+_NO_NOTES = _CodeNotes((), (), (), ())
+
+
+@lru_cache(maxsize=131_072)
+def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
     try:
-        return tabular.notes(code, kinds=_KINDS)
+        notes = tabular.notes(code, kinds=_KINDS)
     except (NotFoundError, CodeFormatError):
-        return []  # not a Tabular code: the validity rule set reports it
-
-
-def _covers(tabular: Tabular, refs: Sequence[str], code: str) -> bool:
-    return _covers_cached(tabular, tuple(refs), code)
+        return _NO_NOTES  # not a Tabular code: the validity rule set reports it
+    first = tuple(n for n in notes if n.kind == "codeFirst")
+    groups: dict[tuple[str, int], list[Note]] = {}
+    for note in notes:
+        if note.kind == "useAdditionalCode":
+            groups.setdefault((note.source, note.group), []).append(note)
+    additional = tuple((refs, " ".join(n.text for n in group)) for group in groups.values()
+                       if (refs := tuple(r for n in group for r in n.codes)))
+    return _CodeNotes(excludes1=tuple((n, tuple(n.codes)) for n in notes if n.kind == "excludes1"), first=first,
+                      first_refs=tuple(r for n in first for r in n.codes), additional=additional)
 
 
 @lru_cache(maxsize=262_144)
-def _covers_cached(tabular: Tabular, refs: tuple[str, ...], code: str) -> bool:
+def _covers(tabular: Tabular, refs: tuple[str, ...], code: str) -> bool:
     """Memoized per (release reader, note references, code): the Tabular is read-only, claims repeat codes."""
     for ref in refs:
         try:
@@ -52,6 +74,7 @@ def _covers_cached(tabular: Tabular, refs: tuple[str, ...], code: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=65_536)
 def where_printed(tabular: Tabular, note: Note) -> str:
     """``category E11 (Type 2 diabetes mellitus)``: where a note is printed, for a coder to find it."""
     title: str | None = None
@@ -73,7 +96,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     release = release_of(codesets, "icd10cm-tabular")
     stand_in = release_notes(codesets, "icd10cm-tabular")
     coded = [(index, dx.sequence, code) for index, dx in ordered_dx(claim) if (code := dx_code(dx.code))]
-    notes = {code: _notes(tabular, code) for _, _, code in coded}
+    notes = {code: _code_notes(tabular, code) for _, _, code in coded}
     out: list[EditFinding] = []
 
     def add(rule: str, severity: Severity, message: str, codes: tuple[str, ...], indexes: Sequence[int],
@@ -87,8 +110,10 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
         for j, _, b in coded[pos + 1:]:
             if a == b:
                 continue  # a repeated code is the MCE's "duplicate of PDX" / completeness's business
-            hits = [(x, n) for x, y in ((a, b), (b, a)) for n in notes[x]
-                    if n.kind == "excludes1" and _covers(tabular, n.codes, y)]
+            if not (notes[a].excludes1 or notes[b].excludes1):
+                continue
+            hits = [(x, n) for x, y in ((a, b), (b, a)) for n, refs in notes[x].excludes1
+                    if _covers(tabular, refs, y)]
             if not hits:
                 continue
             code, note = hits[0]
@@ -101,14 +126,14 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                 {"notes": [{"code": x, "under": where_printed(tabular, n), "text": n.text} for x, n in hits]})
 
     # Guideline I.A.13: etiology/manifestation ("code first") sequencing.
-    manifestations = _manifestation_codes(codesets, claim, [c for _, _, c in coded])
+    manifestations = _manifestation_codes(codesets, claim, [c for _, _, c in coded if notes[c].first_refs])
     for i, sequence, code in coded:
-        first = [n for n in notes[code] if n.kind == "codeFirst"]
-        refs = [r for n in first for r in n.codes]
-        if not refs:
+        first, ref_tuple = notes[code].first, notes[code].first_refs
+        if not ref_tuple:
             continue
+        refs = list(ref_tuple)
         is_manifestation = code in manifestations
-        etiologies = [(j, s, c) for j, s, c in coded if c != code and _covers(tabular, refs, c)]
+        etiologies = [(j, s, c) for j, s, c in coded if c != code and _covers(tabular, ref_tuple, c)]
         under = where_printed(tabular, first[0])
         # The note's lead line ("the underlying physiological condition, such as:") and the codes it names.
         lead = first[0].text.lstrip(" ,;:")
@@ -128,16 +153,10 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
 
     # "Use additional code": a companion the note names and the claim lacks (advice only).
     for i, _, code in coded:
-        groups: dict[tuple[str, int], list[Note]] = {}
-        for note in notes[code]:
-            if note.kind == "useAdditionalCode":
-                groups.setdefault((note.source, note.group), []).append(note)
         missing: list[str] = []
-        for group in groups.values():
-            refs = [r for n in group for r in n.codes]
-            if not refs or any(_covers(tabular, refs, c) for _, _, c in coded if c != code):
+        for add_refs, text in notes[code].additional:
+            if any(_covers(tabular, add_refs, c) for _, _, c in coded if c != code):
                 continue
-            text = " ".join(n.text for n in group)
             if text not in missing:
                 missing.append(text)
         if missing:

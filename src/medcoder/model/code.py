@@ -34,6 +34,11 @@ _FIX_FORMAT = ("Write an ICD-10-CM code as 3 to 7 letters/digits, a letter first
                "third character, e.g. E11.22, S39.012A or T40.2X1A")
 
 
+# Accepted spellings already normalized (a pure function; claims repeat codes): bounded, cleared when full.
+_NORMALIZED: dict[str, str] = {}
+_NORMALIZED_MAX = 200_000
+
+
 def normalize_icd10cm(text: str) -> str:
     """Return the dotted upper-case form of an ICD-10-CM code written in any common way.
 
@@ -44,11 +49,16 @@ def normalize_icd10cm(text: str) -> str:
     if not isinstance(text, str):
         raise CodeFormatError(f"an ICD-10-CM code must be text, not {type(text).__name__}",
                               code="E301", where=repr(text), fix=_FIX_FORMAT)
+    found = _NORMALIZED.get(text)
+    if found is not None:
+        return found
     s = text.strip().upper()
     if _VALID.fullmatch(s):
-        if len(s) > 3 and s[3] != ".":
-            return f"{s[:3]}.{s[3:]}"
-        return s
+        found = f"{s[:3]}.{s[3:]}" if len(s) > 3 and s[3] != "." else s
+        if len(_NORMALIZED) >= _NORMALIZED_MAX:
+            _NORMALIZED.clear()
+        _NORMALIZED[text] = found
+        return found
     raise _diagnose(text, s)
 
 

@@ -75,11 +75,24 @@ class RvuBreakdown:
         return self.work + self.pe + self.mp
 
     def to_dict(self) -> dict[str, Any]:
+        # The pricer shares one breakdown among the lines that bill a code: its dict is built once (a copy each time).
+        hit = _BREAKDOWN_DICTS.get(id(self))
+        if hit is None or hit[0] is not self:
+            if len(_BREAKDOWN_DICTS) >= 100_000:
+                _BREAKDOWN_DICTS.clear()
+            hit = _BREAKDOWN_DICTS[id(self)] = (self, self._dict())
+        return dict(hit[1])
+
+    def _dict(self) -> dict[str, Any]:
         return {"work_rvu": str(self.work_rvu), "pe_rvu": str(self.pe_rvu), "mp_rvu": str(self.mp_rvu),
                 "work_gpci": str(self.work_gpci), "pe_gpci": str(self.pe_gpci), "mp_gpci": str(self.mp_gpci),
                 "work": str(self.work), "pe": str(self.pe), "mp": str(self.mp),
                 "conversion_factor": str(self.conversion_factor), "setting": self.setting,
                 "work_gpci_floor": self.work_gpci_floor}
+
+
+# id(breakdown) -> (breakdown, its dict); the breakdown kept guards the id against reuse.
+_BREAKDOWN_DICTS: dict[int, tuple[RvuBreakdown, dict[str, Any]]] = {}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

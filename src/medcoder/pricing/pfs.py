@@ -9,41 +9,19 @@ multiple-procedure ranking are rules kept as data (``data/pfs_rules.json``) citi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
-from importlib import resources
-from typing import Any
+from decimal import Decimal
 
 from medcoder.codesets.codesets import Codesets
-from medcoder.codesets.pfs import STATUS_CODES, Gpci, Pfs, Rvu, split_locality
+from medcoder.codesets.pfs import Gpci, Pfs, Rvu, split_locality
 from medcoder.errors import ClaimError, MedcoderError
 from medcoder.model.claim import Claim, ServiceLine
 from medcoder.model.fee import Adjustment, FeeSchedulePrice, LineFee, PriceProblem, RvuBreakdown, Setting
+from medcoder.pricing.pfs_terms import CENT, breakdown, cached_breakdown, cents, fee_schedule_amount, rules
 
-CENT = Decimal("0.01")
-_PAY = {"fee", "fee-alone", "carrier", "none"}
-_ASSISTANT_SECTIONS = ("assistant", "co-surgeon", "team-surgery", "bilateral")
-
-
-@cache
-def rules() -> dict[str, Any]:
-    """The PFS payment rules, validated once: a typo in the data must not silently change a price."""
-    data: dict[str, Any] = json.loads(
-        resources.files("medcoder.pricing").joinpath("data/pfs_rules.json").read_text("utf-8"))
-    bad = [s for s, r in data["status"].items() if s not in STATUS_CODES or r["pay"] not in _PAY]
-    bad += [s for s in _ASSISTANT_SECTIONS if not set(data[s]["indicators"]) >= {"0", "9"}]
-    if bad or data["rounding"]["mode"] != "ROUND_HALF_UP":
-        raise ClaimError(f"pfs_rules.json is invalid at {bad}", code="E818", where="pricing/data/pfs_rules.json",
-                         fix="Correct the rule data; every status code needs a known 'pay' value")
-    return data
-
-
-def _cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+__all__ = ["CENT", "breakdown", "fee_schedule_amount", "price_claim", "price_line", "resolve_locality", "rules"]
 
 
 def _release_ids(codesets: Codesets) -> tuple[str, ...]:
@@ -64,32 +42,6 @@ def resolve_locality(pfs: Pfs, locality: str | None) -> Gpci | None:
     return gpci
 
 
-def breakdown(rvu: Rvu, gpci: Gpci | None, setting: Setting, day: date) -> tuple[RvuBreakdown, list[str]]:
-    """The RVU x GPCI terms of one code, and notes on which PE RVU and work GPCI were used and why."""
-    notes: list[str] = []
-    floor_rule = rules()["work_gpci_floor"]
-    floored = date.fromisoformat(floor_rule["from"]) <= day <= date.fromisoformat(floor_rule["to"])
-    pe_setting: Setting = setting
-    if setting == "non-facility" and rvu.nonfac_na:
-        pe_setting = "facility"
-        notes.append("non-facility PE RVU is NA (not developed for an office setting): the facility PE RVU is "
-                     "used, as in CMS's payment file")
-    elif setting == "facility" and rvu.fac_na:
-        notes.append("facility PE RVU is NA: the service is not expected to be billed by a practitioner in a "
-                     "facility (the facility bills it); the published facility PE RVU is used")
-    one = Decimal("1.000")
-    work_gpci = one if gpci is None else (gpci.work_gpci_floor if floored else gpci.work_gpci)
-    return RvuBreakdown(
-        work_rvu=rvu.work_rvu, pe_rvu=rvu.fac_pe_rvu if pe_setting == "facility" else rvu.nonfac_pe_rvu,
-        mp_rvu=rvu.mp_rvu, work_gpci=work_gpci, pe_gpci=one if gpci is None else gpci.pe_gpci,
-        mp_gpci=one if gpci is None else gpci.mp_gpci, conversion_factor=rvu.conversion_factor,
-        setting=pe_setting, work_gpci_floor=floored and gpci is not None), notes
-
-
-def fee_schedule_amount(parts: RvuBreakdown) -> Decimal:
-    return _cents(parts.adjusted_rvus * parts.conversion_factor)
-
-
 @dataclass(slots=True)
 class _Work:
     """A line being priced: its result so far, its RVU row and one unit's amount after line-level rules."""
@@ -101,6 +53,12 @@ class _Work:
     charge: Decimal = Decimal(0)
     extra: list[Adjustment] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Fields of ``fee`` set along the way, applied once by ``_finish`` (``fee`` keeps the line's identity).
+    status: str | None = None
+    breakdown: RvuBreakdown | None = None
+    fee_schedule_amount: Decimal | None = None
+    amount: Decimal | None = None
+    problems: tuple[PriceProblem, ...] = ()
 
 
 def _problem(line: ServiceLine, code: str, message: str, fix: str | None = None) -> PriceProblem:
@@ -148,26 +106,27 @@ def _select_row(line: ServiceLine, pfs: Pfs, work: _Work) -> Rvu | None:
     code = line.code.strip().upper()
     rows = {r.modifier: r for r in pfs.rvus(code)}
     if not rows:
-        work.fee = replace(work.fee, problems=(_problem(
+        work.problems = (_problem(
             line, "E810", f"{code} is not in the PFS RVU file of this release",
-            "Check the code (CPT/HCPCS, five characters) and the date of service"),))
+            "Check the code (CPT/HCPCS, five characters) and the date of service"),)
         return None
     mods = [m.upper() for m in line.modifiers]
     components = [m for m in mods if m in rules()["pctc"]["components"]]
     glob = rows.get("") or next(iter(rows.values()))
     if len(components) > 1:
-        work.fee = replace(work.fee, problems=(_problem(line, "E816", "modifiers 26 and TC on one line",
-                                                        "Bill the professional and technical components apart"),))
+        work.problems = (_problem(line, "E816", "modifiers 26 and TC on one line",
+                                  "Bill the professional and technical components apart"),)
         return None
     if components and components[0] not in rows:
         meaning = rules()["pctc"]["indicators"].get(glob.pctc, {"meaning": "unknown"})["meaning"]
-        work.fee = replace(work.fee, status=glob.status, amount=Decimal(0), problems=(_problem(
+        work.status, work.amount = glob.status, Decimal(0)
+        work.problems = (_problem(
             line, "E816", f"modifier {components[0]} cannot be used with {code}: PC/TC indicator {glob.pctc} "
-            f"({meaning})", "Bill the code without the component modifier"),))
+            f"({meaning})", "Bill the code without the component modifier"),)
         return None
     if "53" in mods and "53" not in rows:
         work.notes.append(f"modifier 53 on {code}: {rules()['terminated']['meaning']}")
-        work.fee = replace(work.fee, status=glob.status)
+        work.status = glob.status
         return None
     return rows[components[0] if components else ("53" if "53" in mods else "")]
 
@@ -178,26 +137,25 @@ def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str 
                              service_date=line.service_date, units=line.units, setting=setting, locality=locality,
                              releases=releases), gpci=gpci)
     if not covers:
-        work.fee = replace(work.fee, problems=(_problem(
+        work.problems = (_problem(
             line, "E814", f"no PFS release covers the date of service {line.service_date.isoformat()} "
-            f"({releases[0]} is the one available)", "Add the PFS release of that calendar year"),))
+            f"({releases[0]} is the one available)", "Add the PFS release of that calendar year"),)
         return work
     if setting is None:
         return work  # the caller recorded why (unknown or unassigned place of service)
     if gpci is None:
         work.notes.append("national amount: no locality given, every GPCI is 1.000")
     if not line.units.is_finite() or line.units <= 0:
-        work.fee = replace(work.fee, problems=(_problem(line, "E817", f"units {line.units} are not positive"),))
+        work.problems = (_problem(line, "E817", f"units {line.units} are not positive"),)
         return work
     rvu = _select_row(line, pfs, work)
     if rvu is None:
         return work
     work.rvu = rvu
     status = rules()["status"][rvu.status]
-    parts, notes = breakdown(rvu, gpci, setting, line.service_date)
+    parts, notes, fee = cached_breakdown(rvu, gpci, setting, line.service_date)
     work.notes += notes
-    fee = fee_schedule_amount(parts)
-    work.fee = replace(work.fee, status=rvu.status, breakdown=parts, fee_schedule_amount=fee)
+    work.status, work.breakdown, work.fee_schedule_amount = rvu.status, parts, fee
     if status["pay"] == "none":
         work.notes.append(f"status {rvu.status}: {status['meaning']}; the PFS pays nothing for it"
                           + ("; its RVUs are published for other payers" if rvu.not_used_for_medicare else ""))
@@ -213,7 +171,7 @@ def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str 
         work.notes.append("the non-facility amount is subject to the OPPS cap (DRA section 5102(b)); the OPPS cap "
                           "file is not in this release, so the amount is not capped")
     factor = _modifier_rules(line, rvu, work)
-    work.unit = None if factor is None else _cents(fee * factor)
+    work.unit = None if factor is None else cents(fee * factor)
     return work
 
 
@@ -243,7 +201,7 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
             unit = w.unit or Decimal(0)
             # each unit is a procedure; absurd unit counts (an MUE matter) are ranked as one item
             whole = w.fee.units == w.fee.units.to_integral_value() and w.fee.units <= 99
-            count, share = (int(w.fee.units), unit) if whole else (1, _cents(unit * w.fee.units))
+            count, share = (int(w.fee.units), unit) if whole else (1, cents(unit * w.fee.units))
             family = _family(w, bases)
             for _ in range(count):
                 if family is None:
@@ -258,7 +216,7 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
         for rank, (_, shares) in enumerate(items, start=1):
             for w, share in shares:
                 if len(items) < 2:  # one endoscopic family alone: only its own reductions apply
-                    w.fee = replace(w.fee, amount=(w.fee.amount or Decimal(0)) + share)
+                    w.amount = (w.amount or Decimal(0)) + share
                     continue
                 indicator = w.rvu.mult_proc if w.rvu else "2"
                 factors = data["indicators"][indicator].get("factors", ["1"])
@@ -269,7 +227,7 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
                     reason += "; the MAC prices procedures after the fifth by report"
                 w.extra.append(Adjustment(rule=f"multiple-procedure.{indicator}", factor=percent, reason=reason,
                                           cite=data["cite"]))
-                w.fee = replace(w.fee, amount=(w.fee.amount or Decimal(0)) + _cents(share * percent))
+                w.amount = (w.amount or Decimal(0)) + cents(share * percent)
 
 
 def _endoscopy_family(base: str, members: list[tuple[_Work, Decimal]],
@@ -304,15 +262,19 @@ def _finish(works: list[_Work], pfs: Pfs) -> list[LineFee]:
     _rank_procedures(works, pfs)
     done = []
     for w in works:
-        amount = w.fee.amount
+        amount = w.amount
         if amount is None and w.unit is not None:
-            amount = _cents(w.unit * w.fee.units)
+            amount = cents(w.unit * w.fee.units)
         allowed = amount
         if amount is not None and 0 < w.charge < amount:
             allowed = w.charge
             w.notes.append(f"the charge {w.charge} is below the fee schedule amount: Medicare allows the lower")
-        done.append(replace(w.fee, amount=amount, allowed=allowed, adjustments=(*w.fee.adjustments, *w.extra),
-                            notes=(*w.fee.notes, *w.notes)))
+        f = w.fee
+        done.append(LineFee(line=f.line, code=f.code, modifiers=f.modifiers, service_date=f.service_date,
+                            units=f.units, setting=f.setting, locality=f.locality, releases=f.releases,
+                            status=w.status, breakdown=w.breakdown, fee_schedule_amount=w.fee_schedule_amount,
+                            amount=amount, allowed=allowed, problems=w.problems,
+                            adjustments=(*f.adjustments, *w.extra), notes=(*f.notes, *w.notes)))
     return done
 
 
@@ -340,11 +302,11 @@ def _price_lines(lines: Sequence[ServiceLine], *, codesets: Codesets, gpci: Gpci
         except MedcoderError as e:  # bad input never stops the claim: the line reports it
             work = _Work(fee=LineFee(line=line.number, code=line.code, modifiers=tuple(line.modifiers),
                                      service_date=line.service_date, units=line.units, setting=setting,
-                                     locality=locality, releases=releases,
-                                     problems=(_problem(line, e.code, e.message, e.fix),)))
+                                     locality=locality, releases=releases),
+                         problems=(_problem(line, e.code, e.message, e.fix),))
         if why is not None:
-            work.fee = replace(work.fee, problems=(*work.fee.problems, _problem(
-                line, "E813", why, "Use a two-digit CMS place-of-service code (11 office, 21 inpatient, ...)")))
+            work.problems = (*work.problems, _problem(
+                line, "E813", why, "Use a two-digit CMS place-of-service code (11 office, 21 inpatient, ...)"))
         if release.covers(line.service_date) and line.service_date < rvus_from:
             work.notes.append(f"RVUs of the {info.get('rvu_title', 'RVU file')} (in force from {rvus_from}); a "
                               "code revised since may have had other RVUs on this date")
