@@ -137,3 +137,11 @@ def test_reader_any_text_gives_ordered_spans(text: str) -> None:
         found = note.context_of(sentence.start, sentence.end)
         assert all(sentence.start <= m.start < m.end <= sentence.end for m in found.modifiers
                    if not m.rule_id.startswith("sec."))
+
+
+@pytest.mark.parametrize("text", ["- \na", "1. \n   b", "* \t\nitem two"])
+def test_reader_list_marker_alone_on_its_line_leaves_no_blank_in_the_item(text: str) -> None:
+    # Found by the property test above: a bullet whose line ends after the marker.
+    for sentence in read_note(text).sentences:
+        piece = text[sentence.start:sentence.end]
+        assert piece == piece.strip() and piece

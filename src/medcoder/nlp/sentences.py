@@ -71,7 +71,7 @@ def _add(text: str, start: int, end: int, section: SectionName, out: list[Senten
     start, end = _trim(text, start, end)
     marker = _LIST_MARKER.match(text, start, end)
     if marker is not None:
-        start = marker.end()
+        start, end = _trim(text, marker.end(), end)  # "- \nitem": the marker's line may end right after it
     if end > start and _HAS_LETTER.search(text, start, end):
         out.append(Sentence(start=start, end=end, section=section))
 
