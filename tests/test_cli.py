@@ -80,6 +80,11 @@ def test_cli_quickstart_runs_main_job(env: dict[str, str], args: list[str]) -> N
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     assert "unchanged" in result.output and "E11.22" in result.output and "0DTJ4ZZ" in result.output
+    # The bundled synthetic visit is coded (Guideline I.C.9.a.2: HTN with CKD -> I12.9; E11.22 + N18.31 + Z79.4)
+    # and the bundled office-visit claim is checked and priced (99214 + 93000 national: 135.61 + 15.36).
+    for text in ("SAMPLE-VISIT-1", "I12.9", "N18.31", "Z79.4", "M25.561", "Medicare PFS total: 150.97"):
+        assert text in result.output, text
+    assert "R07.9" not in result.output and "C50" not in result.output  # denied, and the mother's
 
 
 CODE_NOTE = "ASSESSMENT AND PLAN\n1. Type 2 diabetes with stage 3a chronic kidney disease.\n2. Right knee pain.\n" \

@@ -341,8 +341,40 @@ def quickstart(home: HomeOpt = None, mirror: MirrorOpt = None) -> None:
         out.print("\n[bold]$ medcoder lookup 0DTJ4ZZ[/]", highlight=False)
         for result in lookup(cs, "0DTJ4ZZ"):
             _print_lookup(result, day)
+        _quickstart_samples(settings)
     except MedcoderError as e:
         _fail(e)
+
+
+def _quickstart_samples(settings: Settings) -> None:
+    """Code the bundled synthetic visit note, then check and price the bundled sample claim."""
+    import json
+    from importlib import resources
+
+    from medcoder.claim import load_claim, sample_path
+    from medcoder.cli_note import render
+    from medcoder.coding.pipeline import code_text
+    from medcoder.service import claims
+
+    record = json.loads(resources.files("medcoder.ingest").joinpath("samples/visit_note.json").read_text("utf-8"))
+    out.print("\n[bold]$ medcoder code visit_note.json[/]  (bundled synthetic note)", highlight=False)
+    coding = code_text(record["text"], setting=record["setting"], age=record["patient"]["age"],
+                       sex=record["patient"]["sex"], date_of_service=date.fromisoformat(record["date_of_service"]),
+                       settings=settings)
+    render(out, record["text"], coding, record_id=record["id"])
+    claim = load_claim(sample_path("office_visit"))
+    out.print("\n[bold]$ medcoder check office_visit.json[/]  (bundled sample claim)", highlight=False)
+    findings = claims.check(claim, settings=settings)
+    for finding in findings:
+        out.print(f"  {finding.severity:7} {finding.rule}: {finding.message}", highlight=False)
+    if not findings:
+        out.print("  no findings", highlight=False)
+    priced = claims.price(claim, settings=settings)
+    pfs = priced.get("pfs", {})
+    total = pfs.get("total", pfs.get("error"))
+    out.print(f"\n[bold]$ medcoder price office_visit.json[/]  Medicare PFS total: {total}", highlight=False)
+    out.print("\nNext: medcoder code-batch notes.jsonl --out coded.jsonl (stores every record in the SQLite working "
+              "database), medcoder serve --dev, medcoder eval GOLD.jsonl", highlight=False)
 
 
 # -- working database, batch coding and the API server (issue 5) ---------------------------------------
