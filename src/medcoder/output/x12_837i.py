@@ -14,9 +14,7 @@ from medcoder.model.claim import Claim, Diagnosis, Provider
 from medcoder.output.x12_common import (
     Segments,
     add_address,
-    add_billing_provider,
     add_provider_name,
-    add_subscriber,
     amount,
     bad,
     check_common,
@@ -33,7 +31,7 @@ from medcoder.output.x12_common import (
     taxonomy,
     text,
 )
-from medcoder.output.x12_envelope import Interchange, wrap
+from medcoder.output.x12_envelope import Interchange, write_transaction
 
 VERSION = "005010X223A2"
 MAX_OTHER_DIAGNOSES = 24
@@ -48,25 +46,8 @@ _DEFAULT_TYPE_OF_BILL = {"inpatient": "0111", "outpatient": "0131"}
 
 def write_837i(claims: Claim | Sequence[Claim], *, interchange: Interchange, newline: bool = False) -> str:
     """One interchange with one 837I transaction; claims from the same billing provider share its HL."""
-    batch = (claims,) if isinstance(claims, Claim) else tuple(claims)
-    if not batch:
-        raise bad("no claims to write", "claims", code="E824", fix="Pass at least one claim")
-    for claim in batch:
-        check_institutional(claim)
-    body = Segments()
-    hl = 0
-    by_provider: dict[object, list[Claim]] = {}
-    for claim in batch:
-        by_provider.setdefault(claim.billing_provider, []).append(claim)
-    for group in by_provider.values():
-        hl += 1
-        provider_hl = hl
-        add_billing_provider(body, group[0].billing_provider, provider_hl)
-        for claim in group:
-            hl += 1
-            add_subscriber(body, claim, hl, provider_hl, institutional=True)
-            _add_claim(body, claim)
-    return wrap(body, interchange=interchange, version=VERSION, claims=batch, newline=newline)
+    return write_transaction(claims, interchange=interchange, newline=newline, version=VERSION,
+                             check=check_institutional, add_claim=_add_claim, institutional=True)
 
 
 def attending(claim: Claim) -> Provider | None:

@@ -13,9 +13,7 @@ from medcoder.model.claim import Claim
 from medcoder.output.x12_common import (
     Segments,
     add_address,
-    add_billing_provider,
     add_provider_name,
-    add_subscriber,
     amount,
     bad,
     check_common,
@@ -30,7 +28,7 @@ from medcoder.output.x12_common import (
     taxonomy,
     text,
 )
-from medcoder.output.x12_envelope import Interchange, wrap
+from medcoder.output.x12_envelope import Interchange, write_transaction
 
 VERSION = "005010X222A1"
 MAX_DIAGNOSES = 12
@@ -40,25 +38,8 @@ _POS = r"[0-9]{2}"
 
 def write_837p(claims: Claim | Sequence[Claim], *, interchange: Interchange, newline: bool = False) -> str:
     """One interchange with one 837P transaction; claims from the same billing provider share its HL."""
-    batch = (claims,) if isinstance(claims, Claim) else tuple(claims)
-    if not batch:
-        raise bad("no claims to write", "claims", code="E824", fix="Pass at least one claim")
-    for claim in batch:
-        check_professional(claim)
-    body = Segments()
-    hl = 0
-    by_provider: dict[object, list[Claim]] = {}
-    for claim in batch:
-        by_provider.setdefault(claim.billing_provider, []).append(claim)
-    for group in by_provider.values():
-        hl += 1
-        provider_hl = hl
-        add_billing_provider(body, group[0].billing_provider, provider_hl)
-        for claim in group:
-            hl += 1
-            add_subscriber(body, claim, hl, provider_hl, institutional=False)
-            _add_claim(body, claim)
-    return wrap(body, interchange=interchange, version=VERSION, claims=batch, newline=newline)
+    return write_transaction(claims, interchange=interchange, newline=newline, version=VERSION,
+                             check=check_professional, add_claim=_add_claim, institutional=False)
 
 
 def check_professional(claim: Claim) -> None:

@@ -7,14 +7,25 @@ tests, re-sends that a clearinghouse can recognise as duplicates); a caller that
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 from medcoder.errors import ClaimError
 from medcoder.model.claim import Claim
-from medcoder.output.x12_common import COMPONENT, ELEMENT, REPETITION, SEGMENT, Segments, code_value, text
+from medcoder.output.x12_common import (
+    COMPONENT,
+    ELEMENT,
+    REPETITION,
+    SEGMENT,
+    Segments,
+    add_billing_provider,
+    add_subscriber,
+    bad,
+    code_value,
+    text,
+)
 
 _MAX_CONTROL = 999_999_999
 
@@ -118,3 +129,29 @@ def read_segments(x12: str) -> list[list[str]]:
     element, terminator = x12[3], x12[105]
     segments = [s.strip() for s in x12.split(terminator)]
     return [s.split(element) for s in segments if s]
+
+
+def write_transaction(claims: Claim | Sequence[Claim], *, interchange: Interchange, newline: bool, version: str,
+                      check: Callable[[Claim], None], add_claim: Callable[[Segments, Claim], None],
+                      institutional: bool) -> str:
+    """One interchange with one 837 transaction (P or I by the callbacks): claims of the same billing provider
+    share its HL, each claim under its own subscriber HL."""
+    batch = (claims,) if isinstance(claims, Claim) else tuple(claims)
+    if not batch:
+        raise bad("no claims to write", "claims", code="E824", fix="Pass at least one claim")
+    for claim in batch:
+        check(claim)
+    body = Segments()
+    hl = 0
+    by_provider: dict[object, list[Claim]] = {}
+    for claim in batch:
+        by_provider.setdefault(claim.billing_provider, []).append(claim)
+    for group in by_provider.values():
+        hl += 1
+        provider_hl = hl
+        add_billing_provider(body, group[0].billing_provider, provider_hl)
+        for claim in group:
+            hl += 1
+            add_subscriber(body, claim, hl, provider_hl, institutional=institutional)
+            add_claim(body, claim)
+    return wrap(body, interchange=interchange, version=version, claims=batch, newline=newline)
