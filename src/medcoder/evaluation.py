@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from medcoder.errors import MedcoderError
+from medcoder.model.scores import PrecisionRecall
 
 
 class EvaluationError(MedcoderError, ValueError):
@@ -77,26 +78,13 @@ def chapter_of(code: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Counts:
+class Counts(PrecisionRecall):
     tp: int = 0
     fp: int = 0
     fn: int = 0
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": round(self.precision, 4),

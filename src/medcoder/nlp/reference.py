@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medcoder.model.note import TargetContext
+from medcoder.model.scores import PrecisionRecall
 
 _SPACES = re.compile(r"\s+")
 ASPECTS: tuple[str, ...] = ("negated", "historical", "hypothetical", "family")
@@ -36,24 +37,11 @@ class ReferenceCase:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AspectScore:
+class AspectScore(PrecisionRecall):
     tp: int
     fp: int
     fn: int
     tn: int
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     @property
     def accuracy(self) -> float:
