@@ -68,6 +68,21 @@ def kb_settings(tmp_path_factory: pytest.TempPathFactory, mirror_dir: Path) -> S
     return settings
 
 
+@pytest.fixture(scope="module")
+def codesets_on(kb_settings: Settings) -> Any:
+    """``codesets_on(day)``: the releases in force on a date of service, opened once per module and date."""
+    from medcoder.codesets.codesets import Codesets
+
+    made: dict[Any, Codesets] = {}
+
+    def get(day: Any) -> Codesets:
+        if day not in made:
+            made[day] = Codesets.for_date(day, settings=kb_settings)
+        return made[day]
+
+    return get
+
+
 # -- working database (issue 5): every store/service/api test runs on SQLite and on PostgreSQL ----------
 
 PG_URL = os.environ.get("MEDCODER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -16,7 +16,6 @@ from medcoder.codesets.codesets import Codesets
 from medcoder.edits.codes import check_validity, dx_days, edit_day, valid_below
 from medcoder.model.claim import Claim, Diagnosis, Patient, Payer, ProcedureCode, Provider, ServiceLine
 from medcoder.model.findings import EditFinding
-from medcoder.settings import Settings
 
 DAY = date(2025, 12, 1)
 NPI = "1234567893"  # the CMS NPI standard's own worked example of a valid check digit
@@ -55,18 +54,6 @@ def inpatient_claim(dx: list[str] | tuple[str, ...], *, admitted: date, discharg
                       statement_to=discharged, type_of_bill="0111",
                       attending_provider=Provider(name="Dr Attending", npi=NPI, taxonomy="207R00000X"), **changes)
     return base
-
-
-@pytest.fixture(scope="module")
-def codesets_on(kb_settings: Settings) -> Callable[[date], Codesets]:
-    made: dict[date, Codesets] = {}
-
-    def get(day: date) -> Codesets:
-        if day not in made:
-            made[day] = Codesets.for_date(day, settings=kb_settings)
-        return made[day]
-
-    return get
 
 
 def _rules(findings: list[EditFinding]) -> list[str]:

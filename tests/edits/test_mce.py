@@ -20,22 +20,9 @@ from medcoder.codesets.codesets import Codesets
 from medcoder.edits.mce import _CHECKS, CHECK_FIELDS, age_on, check_mce, mce_rules, parse_rules
 from medcoder.errors import ClaimError
 from medcoder.model.claim import Claim
-from medcoder.settings import Settings
 from tests.edits.test_codes import DAY, inpatient_claim, make_claim
 
 Y2024 = date(2024, 6, 1)
-
-
-@pytest.fixture(scope="module")
-def codesets_on(kb_settings: Settings) -> Callable[[date], Codesets]:
-    made: dict[date, Codesets] = {}
-
-    def get(day: date) -> Codesets:
-        if day not in made:
-            made[day] = Codesets.for_date(day, settings=kb_settings)
-        return made[day]
-
-    return get
 
 
 def _rules(claim: Claim, codesets: Codesets) -> list[str]:
