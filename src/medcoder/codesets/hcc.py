@@ -174,6 +174,10 @@ def build(conn: sqlite3.Connection, files: Mapping[str, Path], *, progress: Prog
     return counts
 
 
+_UNKNOWN = float("nan")
+"""Marks a coefficient not looked up yet (``None`` is a real answer: the model has no such factor)."""
+
+
 def _sorted_hccs(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(set(values), key=int))
 
@@ -188,6 +192,8 @@ class Hcc:
         self._has_memo: dict[tuple[str, str], str] = {}
         self._tuples: dict[tuple[str, str, str], tuple[str, ...]] = {}
         self._values: dict[tuple[str, str], tuple[float, ...]] = {}
+        self._asked: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._coefficient: dict[tuple[str, str], float | None] = {}
         self._labels: dict[tuple[str, str], str | None] = {}
 
     def models(self) -> tuple[str, ...]:
@@ -217,11 +223,16 @@ class Hcc:
 
     def hccs(self, dx_code: str, *, model: str = DEFAULT_MODEL) -> tuple[str, ...]:
         """The HCCs (numbers as text, e.g. ``('38',)``) a diagnosis maps to; ``()`` when it maps to none."""
+        asked = self._asked.get((model, dx_code))  # the spelling asked, before the model and code are checked
+        if asked is not None:
+            return asked
         name = self._has("dx_to_cc", model, "ICD-10-CM -> HCC map")
         key = ("dx", name, dx_code)
         if key not in self._tuples:
             self._tuples[key] = _sorted_hccs(h for (h,) in self._conn.execute(
                 "SELECT hcc FROM dx_to_cc WHERE model=? AND code=?", (name, undotted(dx_code))))
+        if len(self._asked) < 500_000:
+            self._asked[(model, dx_code)] = self._tuples[key]
         return self._tuples[key]
 
     def coefficients(self, name: str, *, model: str = DEFAULT_MODEL) -> tuple[float, ...]:
@@ -235,6 +246,9 @@ class Hcc:
 
     def coefficient(self, name: str, *, model: str = DEFAULT_MODEL) -> float | None:
         """The relative factor ``name`` (e.g. ``CNA_HCC38``); ``None`` when the model has no such factor."""
+        known = self._coefficient.get((model, name), _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known
         values = self.coefficients(name, model=model)
         if len(set(values)) > 1:
             raise NotFoundError(
@@ -242,7 +256,9 @@ class Hcc:
                 code="E522", where=name,
                 fix="The source does not say which population segment each value belongs to; take the "
                     "coefficient from the CMS model software")
-        return values[0] if values else None
+        value = values[0] if values else None
+        self._coefficient[(model, name)] = value  # bounded: a model has a few hundred factor names
+        return value
 
     def hierarchy(self, hcc: str, *, model: str = DEFAULT_MODEL) -> tuple[str, ...]:
         """The HCCs that ``hcc`` drops when both are present (``()`` when it tops no hierarchy)."""

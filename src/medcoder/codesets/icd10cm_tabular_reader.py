@@ -352,6 +352,24 @@ class Tabular:
         chain.append(idx.chapters[entry.chapter])
         return chain
 
+    def position(self, code: str) -> int | None:
+        """``code``'s place in Tabular order (a 7th-character code at its parent's place), the key ``covers``
+        compares; None when the code is not in the Tabular. Exposed so that a caller testing many references
+        against one code (claim edits) looks the code up once and compares integers."""
+        entry = self.get(code)
+        if entry is None:
+            return None
+        return self._idx().span[entry.parent if entry.seventh and entry.parent else entry.code][0]
+
+    def bounds(self, ref: str) -> tuple[int, int] | None:
+        """The Tabular-order interval ``ref`` covers when both its ends are Tabular codes, else None (then
+        only ``covers`` can answer). ``covers(ref, code)`` equals ``lo <= position(code) <= hi`` for such refs.
+        Raises CodeFormatError for a reference the parser cannot read."""
+        r = CodeRef.parse(ref)
+        idx = self._idx()
+        lo, hi = idx.span.get(r.first), idx.span.get(r.last)
+        return (lo[0], hi[1]) if lo and hi else None
+
     def covers(self, ref: str | CodeRef, code: str) -> bool:
         """Whether a note reference (``E11.-``, ``I10-I16``, ``N18.1-N18.6``) includes ``code``.
 

@@ -109,6 +109,9 @@ class Mce:
         self._ages: dict[int, dict[str, tuple[int, int]]] = {}
 
     def _all(self, code: str, system: str) -> tuple[ValidityWindow, ...]:
+        found = self._windows.get((system, code))  # the spelling asked, memoised below with the bare form
+        if found is not None:
+            return found
         key = (system, code.replace(".", "").upper())
         found = self._windows.get(key)
         if found is None:
@@ -118,6 +121,8 @@ class Mce:
             found = self._windows[key] = tuple(
                 ValidityWindow(valid_from=_as_date(a), valid_to=_as_date(b),
                                attributes=tuple(x for x in c.split("|") if x)) for a, b, c in rows)
+        if len(self._windows) < 1_000_000:  # bounded: every code of both systems in two spellings fits
+            self._windows[(system, code)] = found
         return found
 
     def windows(self, code: str, *, system: str = "cm") -> list[ValidityWindow]:
@@ -125,7 +130,10 @@ class Mce:
 
     def window_on(self, code: str, on: date, *, system: str = "cm") -> ValidityWindow | None:
         # A code's windows never overlap (the MCE table's periods are consecutive): at most one matches.
-        return next((w for w in self._all(code, system) if w.valid_from <= on <= w.valid_to), None)
+        for window in self._all(code, system):
+            if window.valid_from <= on <= window.valid_to:
+                return window
+        return None
 
     def is_valid(self, code: str, on: date, *, system: str = "cm") -> bool:
         return self.window_on(code, on, system=system) is not None

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,8 +108,10 @@ class Pfs:
         self._columns = [d[1] for d in conn.execute("PRAGMA table_info(rvu)")]
         # The KB is read-only (opened immutable): rows are read once per release.
         self._rvus: dict[str, tuple[Rvu, ...]] = {}
+        self._by_modifier: dict[str, Mapping[str, Rvu]] = {}
+        self._gpcis: dict[tuple[str, str], Gpci | None] = {}
         self._pos: dict[str, PlaceOfService | None] = {}
-        self._info: dict[str, str] | None = None
+        self._info: Mapping[str, str] | None = None
 
     def _rvu(self, row: tuple[object, ...]) -> Rvu:
         values = dict(zip(self._columns, row, strict=True))
@@ -127,6 +131,14 @@ class Pfs:
         wanted = modifier.strip().upper()
         return next((r for r in self._rows(code) if r.modifier == wanted), None)
 
+    def rvu_rows(self, code: str) -> Mapping[str, Rvu]:
+        """The code's rows by modifier ('' = global), built once per code; read-only, shared by every caller."""
+        key = code.strip().upper()
+        found = self._by_modifier.get(key)
+        if found is None:
+            found = self._by_modifier[key] = MappingProxyType({r.modifier: r for r in self._rows(key)})
+        return found
+
     def rvus(self, code: str) -> list[Rvu]:
         """Every row of a code: the global service and its -26, -TC or -53 rows."""
         return list(self._rows(code))
@@ -140,11 +152,14 @@ class Pfs:
         return found
 
     def gpci(self, locality: str) -> Gpci | None:
+        """The locality's GPCI row; one object per locality, so results computed from it can be memoised."""
         key = split_locality(locality)
         if key is None:
             return None
-        row = self._conn.execute("SELECT * FROM gpci WHERE mac=? AND locality=?", key).fetchone()
-        return None if row is None else _gpci(row)
+        if key not in self._gpcis:
+            row = self._conn.execute("SELECT * FROM gpci WHERE mac=? AND locality=?", key).fetchone()
+            self._gpcis[key] = None if row is None else _gpci(row)
+        return self._gpcis[key]
 
     def localities(self) -> list[Gpci]:
         return [_gpci(r) for r in self._conn.execute("SELECT * FROM gpci ORDER BY state, mac, locality")]
@@ -164,9 +179,13 @@ class Pfs:
         return self._pos[code]
 
     def info(self) -> dict[str, str]:
+        return dict(self.info_view())
+
+    def info_view(self) -> Mapping[str, str]:
+        """``info`` without the copy (read-only), for the pricer's per-claim reads."""
         if self._info is None:
-            self._info = dict(self._conn.execute("SELECT key, value FROM info").fetchall())
-        return dict(self._info)
+            self._info = MappingProxyType(dict(self._conn.execute("SELECT key, value FROM info").fetchall()))
+        return self._info
 
     @property
     def conversion_factor(self) -> Decimal:

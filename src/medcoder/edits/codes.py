@@ -74,6 +74,15 @@ def dx_lines(claim: Claim, index: int) -> tuple[int, ...]:
     return tuple(line.number for line in claim.lines if index + 1 in line.diagnosis_pointers)
 
 
+def dx_line_map(claim: Claim) -> dict[int, tuple[int, ...]]:
+    """``dx_lines`` for every diagnosis at once (only those some line points at), for rule sets that ask often."""
+    found: dict[int, list[int]] = {}
+    for line in claim.lines:
+        for pointer in dict.fromkeys(line.diagnosis_pointers):
+            found.setdefault(pointer - 1, []).append(line.number)
+    return {index: tuple(numbers) for index, numbers in found.items()}
+
+
 def dx_days(claim: Claim, index: int) -> list[date]:
     """Dates a diagnosis must be valid on: its lines' dates of service (professional/outpatient), else the
     claim's edit day (inpatient stays are coded by discharge date)."""

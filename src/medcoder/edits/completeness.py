@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.model.claim import Claim, Provider
@@ -31,8 +32,10 @@ _NPI_PREFIX = "80840"
 """ISO 7812 card-issuer prefix for US health: the NPI check digit is the Luhn digit of 80840 + 9 digits."""
 
 
+@lru_cache(maxsize=65_536)
 def npi_is_valid(npi: str | None) -> bool:
-    """10 digits whose last is the Luhn check digit computed with the 80840 prefix (CMS NPI standard)."""
+    """10 digits whose last is the Luhn check digit computed with the 80840 prefix (CMS NPI standard).
+    Memoised: a batch bills from a few providers' NPIs over and over."""
     if npi is None or not re.fullmatch(r"\d{10}", npi):
         return False
     total = 0
@@ -193,6 +196,10 @@ def _period(start: date | None, end: date | None) -> str:
     return f"{start.isoformat() if start else '?'} to {end.isoformat() if end else '?'}"
 
 
+def _modifier_key(modifiers: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(m.strip().upper() for m in modifiers)) if modifiers else ()
+
+
 def _lines(claim: Claim, add: Add) -> None:
     if claim.kind == "professional" and not claim.lines:
         add("completeness.no-lines", "error", "professional claim without service lines",
@@ -224,13 +231,11 @@ def _lines(claim: Claim, add: Add) -> None:
             add("completeness.units", "error", f"line {line.number} ({line.code}) has {line.units} units",
                 "Units must be positive", lines=at)
         if line.code.strip() or not line.revenue_code:  # revenue-only lines (room and board ...) may repeat
-            seen[(line.code.strip().upper(), tuple(sorted(m.strip().upper() for m in line.modifiers)),
-                  line.service_date)] += 1
+            seen[(line.code.strip().upper(), _modifier_key(line.modifiers), line.service_date)] += 1
     for (code, modifiers, day), count in seen.items():
         if count > 1:
             numbers = tuple(line.number for line in claim.lines if line.code.strip().upper() == code
-                            and tuple(sorted(m.strip().upper() for m in line.modifiers)) == modifiers
-                            and line.service_date == day)
+                            and _modifier_key(line.modifiers) == modifiers and line.service_date == day)
             add("completeness.duplicate-line", "warning",
                 f"{count} lines bill {code}{'-' + '-'.join(modifiers) if modifiers else ''} on {day.isoformat()}",
                 "Combine them into one line with the total units, or add the repeat-service modifier "

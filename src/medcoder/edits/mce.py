@@ -172,6 +172,38 @@ Hit = tuple[tuple[_Code, ...], dict[str, Any]]
 """The codes concerned and the template fields of one finding."""
 
 
+@dataclass(frozen=True, slots=True)
+class _RuleTable:
+    """The rules for one kind of claim, and for each MCE attribute the rules it can trigger (by position)."""
+
+    rules: tuple[MceRule, ...]
+    always: tuple[int, ...]
+    """Rules that run on every claim (checks not keyed to an attribute)."""
+    by_attribute: dict[str, tuple[int, ...]]
+
+
+_APPLICABLE: dict[tuple[int, str, str | None], _RuleTable] = {}
+
+
+def _applicable(rules: MceRules, kind: str, setting: str | None) -> _RuleTable:
+    """Sorted out once per rules document and claim kind: a claim then runs only the rules whose attributes
+    one of its codes carries (most claims carry a few attributes, the rules name dozens)."""
+    key = (id(rules), kind, setting)
+    found = _APPLICABLE.get(key)
+    if found is None:
+        chosen = tuple(rule for rule in rules.rules
+                       if kind in rule.claims and (rule.settings is None or setting in rule.settings))
+        by_attribute: dict[str, list[int]] = {}
+        for i, rule in enumerate(chosen):
+            if rule.check not in _UNFLAGGED:
+                for attribute in dict.fromkeys(rule.attributes):
+                    by_attribute.setdefault(attribute, []).append(i)
+        found = _APPLICABLE[key] = _RuleTable(
+            rules=chosen, always=tuple(i for i, rule in enumerate(chosen) if rule.check in _UNFLAGGED),
+            by_attribute={a: tuple(ids) for a, ids in by_attribute.items()})
+    return found
+
+
 def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     """Run every MCE rule that applies to this kind of claim, on the MCE tables of the claim's edit day."""
     day = edit_day(claim)
@@ -199,18 +231,17 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     ctx = _Context(claim=claim, codesets=codesets, day=day, age=age_on(claim.patient.birth_date, start), sex=sex,
                    dx=tuple(dx), pcs=tuple(pcs))
     out: list[EditFinding] = []
-    present = frozenset(a for c in (*dx, *pcs) for a in c.attributes)
-    for rule in rules.rules:
-        if claim.kind not in rule.claims or (rule.settings is not None and claim.setting not in rule.settings):
-            continue
-        if rule.check not in _UNFLAGGED and present.isdisjoint(rule.attributes):
-            continue  # every other check needs a code carrying one of the rule's attributes
+    table = _applicable(rules, claim.kind, claim.setting)
+    # The rules keyed to an attribute run only when a code carries one of their attributes; in file order.
+    triggered = {i for c in (*dx, *pcs) for a in c.attributes for i in table.by_attribute.get(a, ())}
+    for i in sorted(triggered.union(table.always)) if triggered else table.always:
+        rule = table.rules[i]
         for codes, fields in _CHECKS[rule.check](rule, ctx, rules):
             indexes = [c.index for c in codes if c.index >= 0]
             out.append(EditFinding(
                 rule_set=RULE_SET, rule=rule.id, severity=rule.severity, message=rule.message.format(**fields),
                 codes=tuple(dict.fromkeys(c.code for c in codes)),
-                lines=tuple(sorted({n for i in indexes for n in dx_lines(claim, i)})),
+                lines=tuple(sorted({n for x in indexes for n in dx_lines(claim, x)})),
                 release=release_of(codesets, "mce"), fix=rule.fix.format(**fields),
                 details={"citation": f"{rules.source}, {rule.citation}", "rules_version": rules.version,
                          "attributes": sorted({a for c in codes for a in c.attributes & set(rule.attributes)}),

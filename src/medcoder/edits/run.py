@@ -64,25 +64,32 @@ def check_claim(claim: Claim, codesets: Codesets, *, rule_sets: Iterable[str] | 
 
     Raises ClaimError (E831) for an unknown rule-set name; never for a bad code or a missing release.
     """
-    names = rule_set_names()
-    wanted = list(rule_sets) if rule_sets is not None else names
-    unknown = [name for name in wanted if name not in names]
-    if unknown:
-        raise ClaimError(f"unknown rule set(s) {unknown}", code="E831", where="rule_sets",
-                         fix=f"Choose from {', '.join(names)}")
+    chosen = RULE_SETS
+    if rule_sets is not None:
+        names = rule_set_names()
+        wanted = list(rule_sets)
+        unknown = [name for name in wanted if name not in names]
+        if unknown:
+            raise ClaimError(f"unknown rule set(s) {unknown}", code="E831", where="rule_sets",
+                             fix=f"Choose from {', '.join(names)}")
+        chosen = [(name, run) for name, run in RULE_SETS if name in wanted]
     findings: list[EditFinding] = []
-    for name, run in RULE_SETS:
-        if name not in wanted:
-            continue
+    for name, run in chosen:
         try:
             found = run(claim, codesets)
         except MedcoderError as e:
             found = [EditFinding(rule_set=name, rule=f"{name}.not-checked", severity="warning",
                                  message=f"the {name} edits could not run: {e.message}", fix=e.fix,
                                  details={"error": e.to_dict()})]
-        findings += [_with_release(f, codesets) for f in found]
-    order = {severity: rank for rank, severity in enumerate(SEVERITIES)}
-    return sorted(findings, key=lambda f: (order[f.severity], min(f.lines, default=0)))
+        findings += [f if f.release else _with_release(f, codesets) for f in found]
+    return sorted(findings, key=_order)
+
+
+_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+
+
+def _order(finding: EditFinding) -> tuple[int, int]:
+    return _RANK[finding.severity], min(finding.lines, default=0)
 
 
 def _with_release(finding: EditFinding, codesets: Codesets) -> EditFinding:

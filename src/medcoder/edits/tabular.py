@@ -20,7 +20,7 @@ from typing import Any
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10cm_tabular import Note, Tabular
-from medcoder.edits.codes import dx_code, dx_lines, edit_day, listing, ordered_dx, release_notes, release_of
+from medcoder.edits.codes import dx_code, dx_line_map, edit_day, listing, ordered_dx, release_notes, release_of
 from medcoder.errors import CodeFormatError, NotFoundError
 from medcoder.model.claim import Claim
 from medcoder.model.findings import EditFinding, Severity
@@ -31,24 +31,69 @@ _MANIFESTATION_TITLE = "diseases classified elsewhere"
 
 
 @dataclass(frozen=True, slots=True)
+class _Refs:
+    """A note's code references as Tabular-order intervals, so "does this note cover code X" is a few integer
+    comparisons per claim; references whose ends are not Tabular codes stay text for ``Tabular.covers``."""
+
+    spans: tuple[tuple[int, int], ...]
+    other: tuple[str, ...]
+
+    @classmethod
+    def of(cls, tabular: Tabular, refs: Sequence[str]) -> _Refs:
+        spans: list[tuple[int, int]] = []
+        other: list[str] = []
+        for ref in refs:
+            try:
+                bounds = tabular.bounds(ref)
+            except (ValueError, LookupError):
+                continue  # a reference the parser cannot read ("E00-E03.-" variants): no match rather than a crash
+            if bounds is None:
+                other.append(ref)
+            else:
+                spans.append(bounds)
+        return cls(tuple(spans), tuple(other))
+
+    def cover(self, tabular: Tabular, position: int | None, code: str) -> bool:
+        """Whether any reference includes ``code`` (at ``position``, from ``Tabular.position``)."""
+        if position is not None:
+            for lo, hi in self.spans:
+                if lo <= position <= hi:
+                    return True
+        for ref in self.other:
+            try:
+                if tabular.covers(ref, code):
+                    return True
+            except (ValueError, LookupError):
+                continue
+        return False
+
+
+@dataclass(frozen=True, slots=True)
 class _CodeNotes:
     """One code's instructional notes, sorted by use once per (release reader, code)."""
 
-    excludes1: tuple[tuple[Note, tuple[str, ...]], ...]
+    position: int | None
+    """The code's place in Tabular order (``Tabular.position``)."""
+    excludes1: tuple[tuple[Note, _Refs], ...]
+    excluded: _Refs
+    """Every Excludes1 reference of the code at once: most pairs of codes on a claim are rejected with it."""
     first: tuple[Note, ...]
     """The "code first" notes; ``first_refs`` are the codes they name, in order."""
     first_refs: tuple[str, ...]
-    additional: tuple[tuple[tuple[str, ...], str], ...]
+    first_match: _Refs
+    additional: tuple[tuple[_Refs, str], ...]
     """Per "use additional code" group with references: (the codes it names, its text)."""
 
 
-_NO_NOTES = _CodeNotes((), (), (), ())
+_NO_REFS = _Refs((), ())
+_NO_NOTES = _CodeNotes(None, (), _NO_REFS, (), (), _NO_REFS, ())
 
 
 @lru_cache(maxsize=131_072)
 def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
     try:
         notes = tabular.notes(code, kinds=_KINDS)
+        position = tabular.position(code)
     except (NotFoundError, CodeFormatError):
         return _NO_NOTES  # not a Tabular code: the validity rule set reports it
     first = tuple(n for n in notes if n.kind == "codeFirst")
@@ -56,22 +101,13 @@ def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
     for note in notes:
         if note.kind == "useAdditionalCode":
             groups.setdefault((note.source, note.group), []).append(note)
-    additional = tuple((refs, " ".join(n.text for n in group)) for group in groups.values()
+    additional = tuple((_Refs.of(tabular, refs), " ".join(n.text for n in group)) for group in groups.values()
                        if (refs := tuple(r for n in group for r in n.codes)))
-    return _CodeNotes(excludes1=tuple((n, tuple(n.codes)) for n in notes if n.kind == "excludes1"), first=first,
-                      first_refs=tuple(r for n in first for r in n.codes), additional=additional)
-
-
-@lru_cache(maxsize=262_144)
-def _covers(tabular: Tabular, refs: tuple[str, ...], code: str) -> bool:
-    """Memoized per (release reader, note references, code): the Tabular is read-only, claims repeat codes."""
-    for ref in refs:
-        try:
-            if tabular.covers(ref, code):
-                return True
-        except (ValueError, LookupError):
-            continue  # a reference the parser cannot read ("E00-E03.-" variants): no match rather than a crash
-    return False
+    first_refs = tuple(r for n in first for r in n.codes)
+    excludes1 = [n for n in notes if n.kind == "excludes1"]
+    return _CodeNotes(position=position, excludes1=tuple((n, _Refs.of(tabular, n.codes)) for n in excludes1),
+                      excluded=_Refs.of(tabular, [r for n in excludes1 for r in n.codes]), first=first,
+                      first_refs=first_refs, first_match=_Refs.of(tabular, first_refs), additional=additional)
 
 
 @lru_cache(maxsize=65_536)
@@ -97,11 +133,12 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     stand_in = release_notes(codesets, "icd10cm-tabular")
     coded = [(index, dx.sequence, code) for index, dx in ordered_dx(claim) if (code := dx_code(dx.code))]
     notes = {code: _code_notes(tabular, code) for _, _, code in coded}
+    pointed = dx_line_map(claim)
     out: list[EditFinding] = []
 
     def add(rule: str, severity: Severity, message: str, codes: tuple[str, ...], indexes: Sequence[int],
             fix: str, details: dict[str, Any]) -> None:
-        lines = tuple(sorted({n for i in indexes for n in dx_lines(claim, i)}))
+        lines = tuple(sorted({n for i in indexes for n in pointed.get(i, ())})) if pointed else ()
         out.append(EditFinding(rule_set=RULE_SET, rule=rule, severity=severity, message=message, codes=codes,
                                lines=lines, release=release, fix=fix, details={**details, **stand_in}))
 
@@ -110,10 +147,11 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
         for j, _, b in coded[pos + 1:]:
             if a == b:
                 continue  # a repeated code is the MCE's "duplicate of PDX" / completeness's business
-            if not (notes[a].excludes1 or notes[b].excludes1):
+            na, nb = notes[a], notes[b]
+            if not (na.excluded.cover(tabular, nb.position, b) or nb.excluded.cover(tabular, na.position, a)):
                 continue
             hits = [(x, n) for x, y in ((a, b), (b, a)) for n, refs in notes[x].excludes1
-                    if _covers(tabular, refs, y)]
+                    if refs.cover(tabular, notes[y].position, y)]
             if not hits:
                 continue
             code, note = hits[0]
@@ -128,12 +166,12 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     # Guideline I.A.13: etiology/manifestation ("code first") sequencing.
     manifestations = _manifestation_codes(codesets, claim, [c for _, _, c in coded if notes[c].first_refs])
     for i, sequence, code in coded:
-        first, ref_tuple = notes[code].first, notes[code].first_refs
+        first, ref_tuple, match = notes[code].first, notes[code].first_refs, notes[code].first_match
         if not ref_tuple:
             continue
         refs = list(ref_tuple)
         is_manifestation = code in manifestations
-        etiologies = [(j, s, c) for j, s, c in coded if c != code and _covers(tabular, ref_tuple, c)]
+        etiologies = [(j, s, c) for j, s, c in coded if c != code and match.cover(tabular, notes[c].position, c)]
         under = where_printed(tabular, first[0])
         # The note's lead line ("the underlying physiological condition, such as:") and the codes it names.
         lead = first[0].text.lstrip(" ,;:")
@@ -155,7 +193,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     for i, _, code in coded:
         missing: list[str] = []
         for add_refs, text in notes[code].additional:
-            if any(_covers(tabular, add_refs, c) for _, _, c in coded if c != code):
+            if any(add_refs.cover(tabular, notes[c].position, c) for _, _, c in coded if c != code):
                 continue
             if text not in missing:
                 missing.append(text)

@@ -7,7 +7,7 @@ same object without importing one another. Amounts are ``Decimal`` (cents must a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Literal
@@ -132,13 +132,20 @@ class Claim:
     admitting_diagnosis: str | None = None
     """Institutional inpatient: ICD-10-CM code of the condition identified at admission, UB-04 FL69; 837I HI ABJ."""
 
-    @property
-    def service_dates(self) -> tuple[date, ...]:
+    _dates: tuple[date, ...] = field(init=False, repr=False, compare=False)
+    """``service_dates``, computed once: every edit and pricer asks for them (the claim is immutable)."""
+
+    def __post_init__(self) -> None:
         dates = {line.service_date for line in self.lines} | {p.performed_on for p in self.procedures}
         for day in (self.statement_from, self.statement_to, self.admission_date, self.discharge_date):
             if day is not None:
                 dates.add(day)
-        return tuple(sorted(dates))
+        object.__setattr__(self, "_dates", tuple(sorted(dates)))
+
+    @property
+    def service_dates(self) -> tuple[date, ...]:
+        """Every date on the claim (lines, procedures, statement, stay), in order."""
+        return self._dates
 
     @property
     def first_service_date(self) -> date | None:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -104,8 +104,10 @@ def grouper_span() -> tuple[date, date]:
     return versions[0].effective_date, date(newest.year + (newest.month >= 10), 9, 30)
 
 
+@lru_cache(maxsize=4096)
 def grouper_version(discharge_date: date) -> str:
-    """The MS-DRG version in force on a discharge date (FY2026: v43; from 2026-04-01: v43.1)."""
+    """The MS-DRG version in force on a discharge date (FY2026: v43; from 2026-04-01: v43.1); memoised per
+    date (a batch's stays share few discharge dates)."""
     first, last = grouper_span()
     if not first <= discharge_date <= last:
         raise ClaimError(f"discharge date {discharge_date.isoformat()} is outside the MS-DRG versions "
@@ -160,6 +162,7 @@ class DrgGrouper:
         self._windows: dict[tuple[str, str], tuple[tuple[date, date], ...]] = {}
         self._severities: dict[tuple[str, str, str, bool, str, str], SecondarySeverity] = {}
         self._statuses: dict[tuple[str, int], bool] = {}
+        self._splits: dict[str, tuple[Tier | None, dict[Tier | None, str]]] = {}
 
     def _weights(self) -> dict[str, DrgWeight]:
         if not self._table5:
@@ -193,7 +196,10 @@ class DrgGrouper:
         if windows is None:
             windows = self._windows[(system, code)] = tuple(
                 (w.valid_from, w.valid_to) for w in self._mce.windows(code, system=system))
-        return any(start <= day <= end for start, end in windows)
+        for start, end in windows:
+            if start <= day <= end:
+                return True
+        return False
 
     def _check_codes(self, case: DrgCase) -> tuple[str, list[str], list[str]]:
         day = case.discharge_date
@@ -291,18 +297,27 @@ class DrgGrouper:
         a CC lands in the "without CC/MCC" DRG. A title whose split has an alternative ("WITH MCC OR DISC
         DEVICE") is reached by other routes too and is never second-guessed.
         """
-        title = self._weights()[drg].title
-        tier, m = tier_of(title), _TIER.search(title)
-        if tier is None or m is None or title[m.end():].startswith(" OR "):
+        split = self._splits.get(drg)
+        if split is None:
+            split = self._splits[drg] = self._split(drg)
+        tier, by_tier = split
+        if tier is None:
             return None
-        strongest: Severity | None = ("MCC" if any(s.level == "MCC" for s in found)
-                                      else "CC" if any(s.level == "CC" for s in found) else None)
-        by_tier = {tier_of(self._weights()[d].title): d for d in self._family(drg)}
+        levels = {s.level for s in found}
+        strongest: Severity | None = "MCC" if "MCC" in levels else "CC" if "CC" in levels else None
         expected = next((t for t in _TIER_ORDER if t in by_tier and _accepts(t, strongest)), tier)
         if expected == tier:
             return None
         return by_tier[expected], (f"drgpy chose DRG {drg} ({tier}) but the strongest secondary per Tables "
                                    f"6I/6J/6K is {strongest or 'none'}: DRG {by_tier[expected]} ({expected})")
+
+    def _split(self, drg: str) -> tuple[Tier | None, dict[Tier | None, str]]:
+        """The DRG's severity tier (None when ``_tier_fix`` must leave it alone) and its family by tier."""
+        title = self._weights()[drg].title
+        tier, m = tier_of(title), _TIER.search(title)
+        if tier is None or m is None or title[m.end():].startswith(" OR "):
+            return None, {}
+        return tier, {tier_of(self._weights()[d].title): d for d in self._family(drg)}
 
     def _severity(self, code: str, principal: str, drg: str, alive: bool, poa: str,
                   engine: DRGEngine) -> SecondarySeverity:

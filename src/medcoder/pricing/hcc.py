@@ -214,14 +214,15 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
         notes.append("new-enrollee segment: demographic factors only")
         kept = []
     flags = {f"HCC{h}" for h in kept}
-    kept_set = frozenset(kept)
-    flags |= {g for g, members in _group_sets(name).items() if not members.isdisjoint(kept_set)}
+    if kept:
+        kept_set = frozenset(kept)
+        flags |= {g for g, members in _group_sets(name).items() if not members.isdisjoint(kept_set)}
     if beneficiary.age < 65:
         flags.add("DISABLED")
-    for variable, terms in _INTERACTIONS.get(name, {}).items():
-        if kept and all(t in flags for t in terms):
-            add(variable, "interaction", " x ".join(terms))
     if kept:
+        for variable, terms in _INTERACTIONS.get(name, {}).items():
+            if all(t in flags for t in terms):
+                add(variable, "interaction", " x ".join(terms))
         add(f"D{len(kept)}" if len(kept) < 10 else "D10P", "count", f"{len(kept)} payment HCC(s)")
     lost = [HccHit(hcc=h, label=_label(kb, h, name), codes=tuple(by_hcc[h]), dropped_by=by)
             for h, by in sorted(dropped.items(), key=lambda item: int(item[0]))]

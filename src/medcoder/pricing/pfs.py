@@ -46,14 +46,21 @@ def resolve_locality(pfs: Pfs, locality: str | None) -> Gpci | None:
 class _Work:
     """A line being priced: its result so far, its RVU row and one unit's amount after line-level rules."""
 
-    fee: LineFee
+    number: int
+    code: str
+    modifiers: tuple[str, ...]
+    service_date: date
+    units: Decimal
+    setting: Setting | None
+    locality: str | None
+    releases: tuple[str, ...]
     rvu: Rvu | None = None
     unit: Decimal | None = None
     gpci: Gpci | None = None
     charge: Decimal = Decimal(0)
     extra: list[Adjustment] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    # Fields of ``fee`` set along the way, applied once by ``_finish`` (``fee`` keeps the line's identity).
+    # Fields of the line's ``LineFee`` set along the way; ``_finish`` builds it once.
     status: str | None = None
     breakdown: RvuBreakdown | None = None
     fee_schedule_amount: Decimal | None = None
@@ -65,8 +72,13 @@ def _problem(line: ServiceLine, code: str, message: str, fix: str | None = None)
     return PriceProblem(code=code, message=message, line=line.number, fix=fix)
 
 
+_ONE = Decimal(1)
+
+
 def _modifier_rules(line: ServiceLine, rvu: Rvu, work: _Work) -> Decimal | None:
     """Factor of the payment modifiers on one line (None = carrier priced); records each adjustment."""
+    if not line.modifiers:
+        return _ONE
     mods, data, factor = set(line.modifiers), rules(), Decimal(1)
 
     def apply(section: str, indicator: str, percent: Decimal, what: str) -> None:
@@ -104,7 +116,7 @@ def _modifier_rules(line: ServiceLine, rvu: Rvu, work: _Work) -> Decimal | None:
 def _select_row(line: ServiceLine, pfs: Pfs, work: _Work) -> Rvu | None:
     """The PPRRVU row for the line's modifiers: -26/-TC/-53 rows where the code has them (PC/TC rules)."""
     code = line.code.strip().upper()
-    rows = {r.modifier: r for r in pfs.rvus(code)}
+    rows = pfs.rvu_rows(code)
     if not rows:
         work.problems = (_problem(
             line, "E810", f"{code} is not in the PFS RVU file of this release",
@@ -133,9 +145,9 @@ def _select_row(line: ServiceLine, pfs: Pfs, work: _Work) -> Rvu | None:
 
 def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str | None, setting: Setting | None,
                covers: bool, releases: tuple[str, ...]) -> _Work:
-    work = _Work(fee=LineFee(line=line.number, code=line.code.strip().upper(), modifiers=tuple(line.modifiers),
-                             service_date=line.service_date, units=line.units, setting=setting, locality=locality,
-                             releases=releases), gpci=gpci)
+    work = _Work(number=line.number, code=line.code.strip().upper(), modifiers=tuple(line.modifiers),
+                 service_date=line.service_date, units=line.units, setting=setting, locality=locality,
+                 releases=releases, gpci=gpci)
     if not covers:
         work.problems = (_problem(
             line, "E814", f"no PFS release covers the date of service {line.service_date.isoformat()} "
@@ -179,7 +191,7 @@ def _family(work: _Work, bases: set[str]) -> str | None:
     """The endoscopic family (base code) of a line, for multiple-endoscopy rules; None if not an endoscopy."""
     if work.rvu is not None and work.rvu.mult_proc == "3" and work.rvu.endo_base:
         return work.rvu.endo_base
-    return work.fee.code if work.fee.code in bases else None
+    return work.code if work.code in bases else None
 
 
 def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
@@ -189,7 +201,7 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
     for w in works:
         meaning = data["indicators"].get(w.rvu.mult_proc if w.rvu else "9", {})
         if w.rvu is not None and w.unit and meaning.get("ranked"):
-            by_date.setdefault(w.fee.service_date, []).append(w)
+            by_date.setdefault(w.service_date, []).append(w)
         elif w.rvu is not None and w.unit and meaning.get("not_applied"):
             w.notes.append(f"multiple procedure indicator {w.rvu.mult_proc}: {meaning['meaning']}")
     for day, group in by_date.items():
@@ -200,8 +212,8 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
         for w in group:
             unit = w.unit or Decimal(0)
             # each unit is a procedure; absurd unit counts (an MUE matter) are ranked as one item
-            whole = w.fee.units == w.fee.units.to_integral_value() and w.fee.units <= 99
-            count, share = (int(w.fee.units), unit) if whole else (1, cents(unit * w.fee.units))
+            whole = w.units == w.units.to_integral_value() and w.units <= 99
+            count, share = (int(w.units), unit) if whole else (1, cents(unit * w.units))
             family = _family(w, bases)
             for _ in range(count):
                 if family is None:
@@ -237,8 +249,8 @@ def _endoscopy_family(base: str, members: list[tuple[_Work, Decimal]],
     first = members[0][0]
     base_rvu = pfs.rvu(base)
     base_fee = Decimal(0)
-    if base_rvu is not None and first.fee.setting is not None:
-        parts, _ = breakdown(base_rvu, first.gpci, first.fee.setting, first.fee.service_date)
+    if base_rvu is not None and first.setting is not None:
+        parts, _ = breakdown(base_rvu, first.gpci, first.setting, first.service_date)
         base_fee = fee_schedule_amount(parts)
     shares = [members[0]]
     for w, share in members[1:]:
@@ -250,9 +262,9 @@ def _endoscopy_family(base: str, members: list[tuple[_Work, Decimal]],
 
 def _bundle_injections(works: list[_Work]) -> None:
     """Status T lines are paid only when no other PFS-payable service is billed on the same date."""
-    payable = {w.fee.service_date for w in works if w.rvu and w.rvu.status in ("A", "R", "C") and w.unit != 0}
+    payable = {w.service_date for w in works if w.rvu and w.rvu.status in ("A", "R", "C") and w.unit != 0}
     for w in works:
-        if w.rvu is not None and w.rvu.status == "T" and w.unit and w.fee.service_date in payable:
+        if w.rvu is not None and w.rvu.status == "T" and w.unit and w.service_date in payable:
             w.notes.append("status T bundled: another PFS-payable service is billed on the same date")
             w.unit = Decimal(0)
 
@@ -264,17 +276,16 @@ def _finish(works: list[_Work], pfs: Pfs) -> list[LineFee]:
     for w in works:
         amount = w.amount
         if amount is None and w.unit is not None:
-            amount = cents(w.unit * w.fee.units)
+            amount = cents(w.unit * w.units)
         allowed = amount
         if amount is not None and 0 < w.charge < amount:
             allowed = w.charge
             w.notes.append(f"the charge {w.charge} is below the fee schedule amount: Medicare allows the lower")
-        f = w.fee
-        done.append(LineFee(line=f.line, code=f.code, modifiers=f.modifiers, service_date=f.service_date,
-                            units=f.units, setting=f.setting, locality=f.locality, releases=f.releases,
+        done.append(LineFee(line=w.number, code=w.code, modifiers=w.modifiers, service_date=w.service_date,
+                            units=w.units, setting=w.setting, locality=w.locality, releases=w.releases,
                             status=w.status, breakdown=w.breakdown, fee_schedule_amount=w.fee_schedule_amount,
-                            amount=amount, allowed=allowed, problems=w.problems,
-                            adjustments=(*f.adjustments, *w.extra), notes=(*f.notes, *w.notes)))
+                            amount=amount, allowed=allowed, problems=w.problems, adjustments=tuple(w.extra),
+                            notes=tuple(w.notes)))
     return done
 
 
@@ -292,22 +303,22 @@ def _price_lines(lines: Sequence[ServiceLine], *, codesets: Codesets, gpci: Gpci
     """Price ``lines`` (``settings[i]`` is line i's setting, or None and why not) with the claim-level rules."""
     pfs, release = codesets.pfs, codesets.release("pfs")
     releases = _release_ids(codesets)
-    info = pfs.info()
+    info = pfs.info_view()
     rvus_from = date.fromisoformat(info.get("rvu_effective_from", release.effective_from.isoformat()))
     works = []
     for line, (setting, why) in zip(lines, settings, strict=True):
+        covers = release.covers(line.service_date)
         try:
-            work = _price_one(line, pfs=pfs, gpci=gpci, locality=locality, setting=setting,
-                              covers=release.covers(line.service_date), releases=releases)
+            work = _price_one(line, pfs=pfs, gpci=gpci, locality=locality, setting=setting, covers=covers,
+                              releases=releases)
         except MedcoderError as e:  # bad input never stops the claim: the line reports it
-            work = _Work(fee=LineFee(line=line.number, code=line.code, modifiers=tuple(line.modifiers),
-                                     service_date=line.service_date, units=line.units, setting=setting,
-                                     locality=locality, releases=releases),
-                         problems=(_problem(line, e.code, e.message, e.fix),))
+            work = _Work(number=line.number, code=line.code, modifiers=tuple(line.modifiers),
+                         service_date=line.service_date, units=line.units, setting=setting, locality=locality,
+                         releases=releases, problems=(_problem(line, e.code, e.message, e.fix),))
         if why is not None:
             work.problems = (*work.problems, _problem(
                 line, "E813", why, "Use a two-digit CMS place-of-service code (11 office, 21 inpatient, ...)"))
-        if release.covers(line.service_date) and line.service_date < rvus_from:
+        if covers and line.service_date < rvus_from:
             work.notes.append(f"RVUs of the {info.get('rvu_title', 'RVU file')} (in force from {rvus_from}); a "
                               "code revised since may have had other RVUs on this date")
         work.charge = line.charge

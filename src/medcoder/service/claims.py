@@ -61,7 +61,7 @@ def codesets_for(claim: Claim, *, settings: Settings) -> Codesets:
 
 
 def releases_of(codesets: Codesets) -> dict[str, str]:
-    return {kind: codesets.release(kind).id for kind in sorted(codesets.choices)}
+    return {kind: choice.release.id for kind, choice in sorted(codesets.choices.items())}
 
 
 def check(claim: Claim, *, settings: Settings, codesets: Codesets | None = None) -> list[EditFinding]:
