@@ -29,6 +29,7 @@ _DIMENSIONS = (
     ("severity", frozenset({"mild", "moderate", "severe", "intermittent", "persistent"})),
 )
 _UNSPECIFIED = frozenset({"unspecified"})
+_EPISODE_MEANING = frozenset({"initial", "subsequent", "sequela"})
 # "Chronic kidney disease, unspecified" is unspecified; "... stage 1 through 4, or unspecified CKD" is a range.
 _UNSPECIFIED_TITLE = re.compile(r",\s*unspecified\b", re.IGNORECASE)
 
@@ -72,6 +73,42 @@ def _episode(words: frozenset[str], text: str) -> str | None:
 def _seventh(tab: Tabular, entry: TabularEntry, words: frozenset[str], text: str,
              steps: list[str], queries: list[tuple[str, str, tuple[str, ...]]]) -> str:
     chars = tab.seventh_characters(entry.code)
+    if chars and not any(_EPISODE_MEANING & set(tokens(m)) for m in chars.values()):
+        character = _axis_seventh(entry, chars, words, queries)
+    else:
+        character = _episode_seventh(entry, chars, words, text, queries)
+    if character is None:
+        return entry.code
+    bare = entry.code.replace(".", "")
+    padded = bare.ljust(6, "X") + character
+    code = f"{padded[:3]}.{padded[3:]}"
+    steps.append(f"tabular: 7th character {character} ({chars[character]}) from {entry.seventh_from or entry.code}"
+                 + ("; placeholder X" if len(bare) < 6 else ""))
+    return code
+
+
+def _axis_seventh(entry: TabularEntry, chars: dict[str, str], words: frozenset[str],
+                  queries: list[tuple[str, str, tuple[str, ...]]]) -> str:
+    """A 7th character that is not the episode of care (glaucoma stage H40.11-, eye of E11.35-, fetus of O36):
+    the meaning the documentation states; otherwise the unspecified one, and a query naming the axis
+    (Guideline I.C.7.a: stage 0 when the stage is not documented; I.B.13 unspecified eye)."""
+    scored = sorted(((len(set(tokens(m)) & words - _UNSPECIFIED), -len(tokens(m)), c) for c, m in chars.items()),
+                    reverse=True)
+    if scored[0][0] > 0 and (len(scored) == 1 or scored[1][:2] != scored[0][:2]):
+        return scored[0][2]
+    default = next((c for c, m in chars.items() if _UNSPECIFIED & set(tokens(m))), None)
+    default = default or next((c for c, m in chars.items() if "applicable" in m.lower()), None) or min(chars)
+    dimension = dimension_of(list(chars.values()), frozenset())
+    if dimension != "specificity":
+        queries.append((dimension, f"Please document the {dimension} for {entry.code} {entry.title}.",
+                        tuple(f"{c}: {m}" for c, m in chars.items())))
+    return default
+
+
+def _episode_seventh(entry: TabularEntry, chars: dict[str, str], words: frozenset[str], text: str,
+                     queries: list[tuple[str, str, tuple[str, ...]]]) -> str | None:
+    """The episode of care (initial, subsequent, sequela) and, for fractures, the healing and open/closed
+    status (Guideline I.C.19.a, I.C.19.c.1)."""
     episode = _episode(words, text)
     scored: list[tuple[float, str]] = []
     for character, meaning in chars.items():
@@ -93,7 +130,7 @@ def _seventh(tab: Tabular, entry: TabularEntry, words: frozenset[str], text: str
             score -= 0.5 if not meaning_words & words - {"fracture", "encounter"} else 0
         scored.append((score, character))
     if not scored:
-        return entry.code
+        return None
     scored.sort(key=lambda sc: (-sc[0], sc[1]))
     character = scored[0][1]
     if episode is None:
@@ -102,12 +139,7 @@ def _seventh(tab: Tabular, entry: TabularEntry, words: frozenset[str], text: str
         queries.append(("episode", f"Is this the initial encounter (active treatment), a subsequent encounter, "
                                    f"or a sequela for {entry.code} {entry.title}?",
                         tuple(f"{c}: {m}" for c, m in chars.items())))
-    bare = entry.code.replace(".", "")
-    padded = bare.ljust(6, "X") + character
-    code = f"{padded[:3]}.{padded[3:]}"
-    steps.append(f"tabular: 7th character {character} ({chars[character]}) from {entry.seventh_from or entry.code}"
-                 + ("; placeholder X" if len(bare) < 6 else ""))
-    return code
+    return character
 
 
 def _break_tie(scored: list[tuple[float, int, TabularEntry]], text: str) -> list[tuple[float, int, TabularEntry]]:

@@ -348,6 +348,9 @@ class Encoder:
                 if entry is None:
                     continue
                 words.update(tokens(entry.title))
+                if entry.needs_seventh:  # "moderate stage" names the 7th character of H40.11-
+                    words.update(w for meaning in self.tab.seventh_characters(entry.code).values()
+                                 for w in tokens(meaning))
                 stack.extend(c.code for c in self.tab.children(current) if c.seventh is None)
             found = self._vocab[category] = frozenset(words)
         return found
