@@ -31,6 +31,7 @@ W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR, W_IMPLICIT = 1.0, 0.9, 0.3, 0.2, 
 # Words a subterm may print without them being essential to the match ("kidney involvement").
 _GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end",
                       "part", "region"})
+_NOT_SPECIFIED = ("not specified", "not stated")
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 _NEMOD = re.compile(r"\(([^()]*)\)")
 
@@ -114,7 +115,7 @@ class CompiledBook:
                 # "Diabetes, diabetic" lists variants of one word: each names the term. "Discontinuity,
                 # ossicles, ear" is one phrase printed inverted: "ear" alone does not name it.
                 form = tuple(w for w in tokens(part) if w not in _MARKERS and w not in stop)
-                if head and form and form[0][:4] == head[0][:4]:
+                if head and form and (form[0][:4] == head[0][:4] or form[0].startswith(head[0])):  # "Sty, stye"
                     forms.add(form)
                 elif form and not _OR.search(term.title):
                     qualified = True  # "Ménière's disease, syndrome or vertigo" lists alternatives instead
@@ -317,6 +318,7 @@ class CompiledBook:
 
     def _hit(self, path: tuple[int, ...], score: float, used: frozenset[str], linked: frozenset[str],
              after_link: frozenset[str] = frozenset()) -> Hit:
+        path = self._with_default_child(path)
         code: str | None = None
         default = False
         for position, node_id in enumerate(path):
@@ -333,6 +335,16 @@ class CompiledBook:
                    code_is_default=default, score=score, used=used, linked=linked,
                    see_also=see_also, cells=cells, after_link=after_link,  # type: ignore[arg-type]
                    see=self.nodes[path[-1]].see)
+
+    def _with_default_child(self, path: tuple[int, ...]) -> tuple[int, ...]:
+        """A term with no code of its own whose subterm says "not specified as recurrent" (Colitis, Clostridium
+        difficile) is coded by that subterm when the walk stops there: the documentation did not specify."""
+        last = self.nodes[path[-1]]
+        if last.code or last.cells or last.see:
+            return path
+        child = next((c for c in last.children if self.nodes[c].code
+                      and self.nodes[c].title.lower().startswith(_NOT_SPECIFIED)), None)
+        return path if child is None else (*path, child)
 
     def resolve(self, reference: str) -> int | None:
         """The term a printed cross-reference names ("Pain, abdominal"), when it resolves fully."""
@@ -385,7 +397,9 @@ class IndexSearch:
             hit = compiled.walk_from(main_id, taken, bag, pooled, cues, banned)
             hit = self._follow(compiled, hit, bag, pooled, cues)
             hits.append(hit)
-        hits.sort(key=lambda h: (-h.score, h.code is None, -compiled.size(h.path[0]), len(h.path)))
+        # Between equal walks, one ending on a code of its own beats one falling back to its main term's
+        # default ("Bell's, palsy" G51.0 over "Palsy, Bell's" with no code in the derived Index).
+        hits.sort(key=lambda h: (-h.score, h.code is None, h.code_is_default, -compiled.size(h.path[0]), len(h.path)))
         return hits
 
     def _follow(self, compiled: CompiledBook, hit: Hit, bag: frozenset[str], pooled: frozenset[str],
