@@ -73,6 +73,7 @@ def _episode(words: frozenset[str], text: str) -> str | None:
 def _seventh(tab: Tabular, entry: TabularEntry, words: frozenset[str], text: str,
              steps: list[str], queries: list[tuple[str, str, tuple[str, ...]]]) -> str:
     chars = tab.seventh_characters(entry.code)
+    character: str | None
     if chars and not any(_EPISODE_MEANING & set(tokens(m)) for m in chars.values()):
         character = _axis_seventh(entry, chars, words, queries)
     else:
