@@ -181,6 +181,29 @@ def _best_child(tab: Tabular, parent: TabularEntry, words: frozenset[str], *, co
     return scored[0][2]
 
 
+def _unspecified_axes(tab: Tabular, entry: TabularEntry, asked: set[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """What an unspecified code still lacks, at every level it is unspecified: N18.9 "Chronic kidney disease,
+    unspecified" lacks the stage; C34.90 lacks the lung (laterality) and, one level up, the part of the lung
+    (C34.9 "unspecified part"); F02.80 lacks the severity its parent F02.8 leaves unspecified."""
+    found: list[tuple[str, str, tuple[str, ...]]] = []
+    code: TabularEntry | None = entry
+    while code is not None and code.parent:
+        parent = tab.get(code.parent)
+        if parent is None or parent.level not in ("category", "subcategory"):
+            break
+        if "unspecified" in (Counter(tokens(code.title)) - Counter(tokens(parent.title))) \
+                and not re.search(r"\bor unspecified\b", code.title, re.IGNORECASE):
+            siblings = [c for c in tab.children(parent.code) if c.code != code.code and c.seventh is None]
+            dimension = _dimension(siblings, frozenset(tokens(parent.title))) if siblings else "specificity"
+            if dimension not in asked and dimension != "specificity":  # only a named axis the siblings vary on
+                asked.add(dimension)
+                found.append((dimension, f"Please document the {dimension} for {parent.title.lower()} "
+                                         f"({code.code} is unspecified).",
+                              tuple(f"{c.code} {c.title}" for c in siblings)))
+        code = parent
+    return found
+
+
 def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
              core: frozenset[str] | None = None, valid: Callable[[str], bool] | None = None) -> Completion:
     """Descend from ``code`` to a billable code using the statement's ``words`` (``core``: the words actually
@@ -264,17 +287,7 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             best_sibling = max(richer, key=lambda t: t[0])[1]
             steps.append(f"tabular: {entry.code} -> {best_sibling.code} {best_sibling.title} (documented specificity)")
             entry = best_sibling
-    if entry.billable and entry.parent and not queries and entry.seventh is None:
-        # An unspecified code chosen by the Index itself (N18.9 "Chronic kidney disease, unspecified") still
-        # lacks what its siblings specify: ask for it.
-        parent = tab.get(entry.parent)
-        if parent is not None and "unspecified" in (Counter(tokens(entry.title)) - Counter(tokens(parent.title))) \
-                and not re.search(r"\bor unspecified\b", entry.title, re.IGNORECASE):
-            siblings = [c for c in tab.children(parent.code) if c.code != entry.code and c.seventh is None]
-            dimension = _dimension(siblings, frozenset(tokens(parent.title))) if siblings else "specificity"
-            if dimension != "specificity":  # ask only for a named axis the siblings vary on
-                queries.append((dimension, f"Please document the {dimension} for {parent.title.lower()} "
-                                           f"({entry.code} is unspecified).",
-                                tuple(f"{c.code} {c.title}" for c in siblings)))
+    if entry.billable and entry.parent and entry.seventh is None:
+        queries.extend(_unspecified_axes(tab, entry, {q[0] for q in queries}))
     return Completion(code=entry.code, entry=entry, steps=tuple(steps), queries=tuple(queries),
                       used=frozenset(used))

@@ -330,7 +330,7 @@ class Encoder:
             dropped.append((best.code, f"{best.code} could not be completed to a billable code"))
             return []
         out = [made]
-        manifestation = self.rules.manifestation_for(best, made, clause)
+        manifestation = self.rules.manifestation_for(best, made, clause, queries)
         if manifestation is not None:
             out.append(manifestation)
         return out

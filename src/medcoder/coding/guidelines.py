@@ -115,7 +115,8 @@ class Rules:
             self._manifestations = sorted(found)
         return self._manifestations
 
-    def manifestation_for(self, hit: Hit, made: Candidate, clause: Clause) -> Candidate | None:
+    def manifestation_for(self, hit: Hit, made: Candidate, clause: Clause,
+                          queries: list[DocumentationQuery] | None = None) -> Candidate | None:
         """When the walk went "X, in, Y" (or was sent there by "see") and ended on an etiology code, add the
         manifestation code for X whose Tabular "code first" note names that etiology."""
         from medcoder.coding.encoder import Candidate
@@ -141,6 +142,10 @@ class Rules:
         entry = done.entry
         if entry is None:
             return None
+        for missing, question, options in done.queries if queries is not None else ():
+            # What the manifestation code leaves unspecified ("unspecified severity" of F02.80) is asked too.
+            queries.append(DocumentationQuery(code=entry.code, missing=missing, question=question, options=options,
+                                              evidence=(made.evidence,)))
         return Candidate(code=entry.code, title=entry.title, clause=made.clause, role="manifestation",
                          rationale=[f"tabular {entry.code}: code first the underlying condition, which includes "
                                     f"{made.code}", "convention I.A.13: etiology/manifestation pair, manifestation "
