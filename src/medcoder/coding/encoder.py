@@ -398,8 +398,14 @@ class Encoder:
                      and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS and w in vocabulary)
         if not left or len(left) == len(clause.words):
             return []
-        hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)
+        # "anemia in CKD stage 4": CKD took the clause, and "anemia" is indexed with its cause (Anemia, in (due
+        # to), chronic kidney disease -> D63.1): the words already coded may still name the cause.
+        hit = next((h for h in self.search.search(clause.words, pooled=pooled, cues=frozenset(clause.words))
+                    if h.code and not (frozenset(left) - h.used) and h.after_link & used
                     and frozenset(tokens(h.titles[0])) & frozenset(left)), None)
+        if hit is None:
+            hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)
+                        and frozenset(tokens(h.titles[0])) & frozenset(left)), None)
         if hit is None or hit.code is None:
             return []
         extra = self._candidate(hit, hit.code, clause, index, "primary", queries)
