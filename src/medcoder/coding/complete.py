@@ -42,6 +42,8 @@ class Completion:
     queries: tuple[tuple[str, str, tuple[str, ...]], ...]
     """(missing dimension, question, options)."""
     used: frozenset[str]
+    noted: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    """Further queries (what the code's ancestors leave unspecified): asked, but the code is as sure."""
 
 
 def dimension_of(titles: list[str], parent_words: frozenset[str]) -> str:
@@ -100,9 +102,8 @@ def _axis_seventh(entry: TabularEntry, chars: dict[str, str], words: frozenset[s
     default = next((c for c, m in chars.items() if _UNSPECIFIED & set(tokens(m))), None)
     default = default or next((c for c, m in chars.items() if "applicable" in m.lower()), None) or min(chars)
     dimension = dimension_of(list(chars.values()), frozenset())
-    if dimension != "specificity":
-        queries.append((dimension, f"Please document the {dimension} for {entry.code} {entry.title}.",
-                        tuple(f"{c}: {m}" for c, m in chars.items())))
+    queries.append((dimension, f"Please document the {dimension} for {entry.code} {entry.title}.",
+                    tuple(f"{c}: {m}" for c, m in chars.items())))
     return default
 
 
@@ -181,11 +182,12 @@ def _best_child(tab: Tabular, parent: TabularEntry, words: frozenset[str], *, co
     return scored[0][2]
 
 
-def _unspecified_axes(tab: Tabular, entry: TabularEntry, asked: set[str]) -> list[tuple[str, str, tuple[str, ...]]]:
+def _unspecified_axes(tab: Tabular, entry: TabularEntry,
+                      asked: set[str]) -> list[tuple[tuple[str, str, tuple[str, ...]], bool]]:
     """What an unspecified code still lacks, at every level it is unspecified: N18.9 "Chronic kidney disease,
     unspecified" lacks the stage; C34.90 lacks the lung (laterality) and, one level up, the part of the lung
     (C34.9 "unspecified part"); F02.80 lacks the severity its parent F02.8 leaves unspecified."""
-    found: list[tuple[str, str, tuple[str, ...]]] = []
+    found: list[tuple[tuple[str, str, tuple[str, ...]], bool]] = []
     code: TabularEntry | None = entry
     while code is not None and code.parent:
         parent = tab.get(code.parent)
@@ -197,9 +199,9 @@ def _unspecified_axes(tab: Tabular, entry: TabularEntry, asked: set[str]) -> lis
             dimension = _dimension(siblings, frozenset(tokens(parent.title))) if siblings else "specificity"
             if dimension not in asked and dimension != "specificity":  # only a named axis the siblings vary on
                 asked.add(dimension)
-                found.append((dimension, f"Please document the {dimension} for {parent.title.lower()} "
-                                         f"({code.code} is unspecified).",
-                              tuple(f"{c.code} {c.title}" for c in siblings)))
+                found.append(((dimension, f"Please document the {dimension} for {parent.title.lower()} "
+                                          f"({code.code} is unspecified).",
+                               tuple(f"{c.code} {c.title}" for c in siblings)), code is entry))
         code = parent
     return found
 
@@ -287,7 +289,11 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             best_sibling = max(richer, key=lambda t: t[0])[1]
             steps.append(f"tabular: {entry.code} -> {best_sibling.code} {best_sibling.title} (documented specificity)")
             entry = best_sibling
+    noted: list[tuple[str, str, tuple[str, ...]]] = []
     if entry.billable and entry.parent and entry.seventh is None:
-        queries.extend(_unspecified_axes(tab, entry, {q[0] for q in queries}))
+        axes = _unspecified_axes(tab, entry, {q[0] for q in queries})
+        if axes and not queries and axes[0][1]:
+            queries.append(axes.pop(0)[0])  # the code's own unspecified axis (N18.9 stage)
+        noted = [query for query, _ in axes]
     return Completion(code=entry.code, entry=entry, steps=tuple(steps), queries=tuple(queries),
-                      used=frozenset(used))
+                      used=frozenset(used), noted=tuple(noted))

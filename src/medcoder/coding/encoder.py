@@ -106,7 +106,7 @@ class Encoder:
         if done.entry is None or not done.entry.billable:
             return None
         evidence = Evidence(start=clause.start, end=clause.end, text=clause.text, context=clause.context)
-        for missing, question, options in done.queries:
+        for missing, question, options in (*done.queries, *done.noted):
             queries.append(DocumentationQuery(code=done.code, missing=missing, question=question, options=options,
                                               evidence=(evidence,)))
         if not done.queries and hit.book == "index":

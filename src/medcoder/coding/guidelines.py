@@ -142,7 +142,7 @@ class Rules:
         entry = done.entry
         if entry is None:
             return None
-        for missing, question, options in done.queries if queries is not None else ():
+        for missing, question, options in (*done.queries, *done.noted) if queries is not None else ():
             # What the manifestation code leaves unspecified ("unspecified severity" of F02.80) is asked too.
             queries.append(DocumentationQuery(code=entry.code, missing=missing, question=question, options=options,
                                               evidence=(made.evidence,)))

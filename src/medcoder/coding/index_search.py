@@ -351,6 +351,18 @@ class CompiledBook:
         if reference in self._resolved:
             return self._resolved[reference]
         result = self.index.resolve(reference, book=self.book)  # type: ignore[arg-type]
+        if not result.matched:
+            # "see Diabetes, due to, drug or chemical" where the Index prints one subterm "due to drug or
+            # chemical": a connector part joins the part after it.
+            parts = split_reference(reference)
+            joined: list[str] = []
+            for part in parts:
+                if joined and joined[-1].lower() in _CONNECTORS:
+                    joined[-1] = f"{joined[-1]} {part}"
+                else:
+                    joined.append(part)
+            if len(joined) < len(parts):
+                result = self.index.walk(tuple(joined), book=self.book)  # type: ignore[arg-type]
         target = result.steps[-1].term_id if result.matched and result.steps else None
         self._resolved[reference] = target
         return target
