@@ -333,7 +333,25 @@ class Encoder:
         manifestation = self.rules.manifestation_for(best, made, clause, queries)
         if manifestation is not None:
             out.append(manifestation)
+        elif made.after_link:
+            out.extend(self._code_first_partner(clause, index, made, queries))
         return out
+
+    def _code_first_partner(self, clause: Clause, index: int, made: Candidate,
+                            queries: list[DocumentationQuery]) -> list[Candidate]:
+        """The complication a combination code names may have a code of its own whose Tabular note says "code
+        first" that combination code (K31.84 gastroparesis: code first E11.43): both are reported, the
+        combination first (convention I.A.13)."""
+        words = tuple(w for w in clause.words if w in made.after_link and w not in _IGNORABLE)
+        hit = next((h for h in self.search.search(words) if h.code and not (frozenset(words) - h.used)), None)
+        if hit is None or hit.code is None:
+            return []
+        partner = self._candidate(hit, hit.code, clause, index, "manifestation", [])
+        if partner is None or partner.code == made.code or not self.rules.codes_first(partner.code, made.code) \
+                or self.rules.asks_for(made.code, partner.code):
+            return []  # a "use additional code" companion (E11.22 -> N18.-) is chosen from the whole clause
+        partner.rationale.append(f"tabular {partner.code}: code first {made.code} (convention I.A.13)")
+        return [partner]
 
     def _category_words(self, code: str) -> frozenset[str]:
         """Every word printed in the titles of a code's category: what can specify a code further."""
@@ -400,8 +418,11 @@ class Encoder:
             return []
         # "anemia in CKD stage 4": CKD took the clause, and "anemia" is indexed with its cause (Anemia, in (due
         # to), chronic kidney disease -> D63.1): the words already coded may still name the cause.
-        hit = next((h for h in self.search.search(clause.words, pooled=pooled, cues=frozenset(clause.words))
-                    if h.code and not (frozenset(left) - h.used) and h.after_link & used
+        # The Index's "due to underlying condition" (Diabetes -> E08.9) names whatever cause the clause coded.
+        cause = _UNDERLYING if frozenset(clause.words) & _CAUSE_WORDS else ()
+        hit = next((h for h in self.search.search((*clause.words, *cause), pooled=pooled,
+                                                  cues=frozenset(clause.words))
+                    if h.code and not (frozenset(left) - h.used) and h.after_link & (used | frozenset(cause))
                     and frozenset(tokens(h.titles[0])) & frozenset(left)), None)
         if hit is None:
             hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)
@@ -482,6 +503,8 @@ _IGNORABLE = frozenset({"a", "initial", "encounter", "subsequent", "sequela", "r
                         "in", "from", "due", "without", "patient"})
 
 
+_CAUSE_WORDS = frozenset({"due", "secondary", "caused"})
+_UNDERLYING = ("underlying", "condition")
 _CONNECTOR_WORDS = frozenset({"with", "without", "in", "due", "from", "by", "complicated", "secondary", "caused",
                               "following", "after", "associated", "related"})
 _WEEKS = re.compile(r"\b(\d{1,2})\s*(?:completed\s+)?(?:weeks?|wks?)\b", re.IGNORECASE)

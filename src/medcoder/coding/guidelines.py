@@ -95,6 +95,16 @@ class Rules:
                 continue
         return False
 
+    def codes_first(self, code: str, etiology: str) -> bool:
+        """Whether ``code``'s "code first" note (its own or inherited) names ``etiology``."""
+        return self._covers(self._notes(code).code_first, etiology)
+
+    def asks_for(self, code: str, companion: str) -> bool:
+        """Whether ``code``'s "use additional code" note names ``companion``'s category (E11.621 asks for the
+        ulcer's site in L97.4-/L97.5-: any L97 code is that companion, chosen by the companion rule)."""
+        refs = self._notes(code).use_additional
+        return self._covers(refs, companion) or any(ref[:3] == companion[:3] for ref in refs)
+
     # -- etiology / manifestation (I.A.13) ---------------------------------------------------------------
     def _manifestation_codes(self) -> list[tuple[str, frozenset[str], tuple[str, ...]]]:
         """Every billable manifestation code (MCE attribute) with its title words and code-first references.
@@ -142,7 +152,9 @@ class Rules:
         entry = done.entry
         if entry is None:
             return None
-        for missing, question, options in (*done.queries, *done.noted) if queries is not None else ():
+        for missing, question, options in (*done.queries, *done.noted):
+            if queries is None:
+                break
             # What the manifestation code leaves unspecified ("unspecified severity" of F02.80) is asked too.
             queries.append(DocumentationQuery(code=entry.code, missing=missing, question=question, options=options,
                                               evidence=(made.evidence,)))
