@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from medcoder.codesets.icd10cm_tabular import Tabular, TabularEntry
 from medcoder.coding.lexicon import lexicon
@@ -187,6 +188,13 @@ def _unspecified_axes(tab: Tabular, entry: TabularEntry,
     """What an unspecified code still lacks, at every level it is unspecified: N18.9 "Chronic kidney disease,
     unspecified" lacks the stage; C34.90 lacks the lung (laterality) and, one level up, the part of the lung
     (C34.9 "unspecified part"); F02.80 lacks the severity its parent F02.8 leaves unspecified."""
+    return [axis for axis in _axes_of(tab, entry) if axis[0][0] not in asked]
+
+
+@lru_cache(maxsize=65536)
+def _axes_of(tab: Tabular, entry: TabularEntry) -> tuple[tuple[tuple[str, str, tuple[str, ...]], bool], ...]:
+    """The unspecified axes of ``entry`` and its ancestors (one per dimension), each marked whether it is the
+    code's own level; cached per release and code."""
     found: list[tuple[tuple[str, str, tuple[str, ...]], bool]] = []
     code: TabularEntry | None = entry
     while code is not None and code.parent:
@@ -197,13 +205,12 @@ def _unspecified_axes(tab: Tabular, entry: TabularEntry,
                 and not re.search(r"\bor unspecified\b", code.title, re.IGNORECASE):
             siblings = [c for c in tab.children(parent.code) if c.code != code.code and c.seventh is None]
             dimension = _dimension(siblings, frozenset(tokens(parent.title))) if siblings else "specificity"
-            if dimension not in asked and dimension != "specificity":  # only a named axis the siblings vary on
-                asked.add(dimension)
+            if dimension != "specificity" and all(f[0][0] != dimension for f in found):  # a named axis only
                 found.append(((dimension, f"Please document the {dimension} for {parent.title.lower()} "
                                           f"({code.code} is unspecified).",
                                tuple(f"{c.code} {c.title}" for c in siblings)), code is entry))
         code = parent
-    return found
+    return tuple(found)
 
 
 def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,

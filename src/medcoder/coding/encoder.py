@@ -420,9 +420,10 @@ class Encoder:
         # to), chronic kidney disease -> D63.1): the words already coded may still name the cause.
         # The Index's "due to underlying condition" (Diabetes -> E08.9) names whatever cause the clause coded.
         cause = _UNDERLYING if frozenset(clause.words) & _CAUSE_WORDS else ()
+        linking = frozenset(clause.words) & _CONNECTOR_WORDS  # only a clause that says "in", "due to", "with"
         hit = next((h for h in self.search.search((*clause.words, *cause), pooled=pooled,
-                                                  cues=frozenset(clause.words))
-                    if h.code and not (frozenset(left) - h.used) and h.after_link & (used | frozenset(cause))
+                                                  cues=frozenset(clause.words)) if linking
+                    and h.code and not (frozenset(left) - h.used) and h.after_link & (used | frozenset(cause))
                     and frozenset(tokens(h.titles[0])) & frozenset(left)), None)
         if hit is None:
             hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)

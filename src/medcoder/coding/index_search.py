@@ -136,6 +136,7 @@ class CompiledBook:
         """Every word the book prints: a word outside it ("presented", "woman") can never be explained."""
         self._sizes: dict[int, int] = {}
         self._resolved: dict[str, int | None] = {}
+        self._default_child: dict[int, int | None] = {}
         # For terms with many subterms ("Disease" has over a thousand), find the subterms a clause can match
         # through its words instead of scanning them all; connector subterms are always tried.
         self._by_word: dict[int, dict[str, tuple[int, ...]]] = {}
@@ -342,8 +343,11 @@ class CompiledBook:
         last = self.nodes[path[-1]]
         if last.code or last.cells or last.see:
             return path
-        child = next((c for c in last.children if self.nodes[c].code
-                      and self.nodes[c].title.lower().startswith(_NOT_SPECIFIED)), None)
+        child = self._default_child.get(last.id, -1)
+        if child == -1:
+            child = self._default_child[last.id] = next(
+                (c for c in last.children if self.nodes[c].code
+                 and self.nodes[c].title.lower().startswith(_NOT_SPECIFIED)), None)
         return path if child is None else (*path, child)
 
     def resolve(self, reference: str) -> int | None:
