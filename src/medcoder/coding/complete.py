@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from medcoder.codesets.icd10cm_tabular import Tabular, TabularEntry
 from medcoder.coding.lexicon import lexicon
@@ -29,6 +30,7 @@ _DIMENSIONS = (
     ("severity", frozenset({"mild", "moderate", "severe", "intermittent", "persistent"})),
 )
 _UNSPECIFIED = frozenset({"unspecified"})
+_EPISODE_MEANING = frozenset({"initial", "subsequent", "sequela"})
 # "Chronic kidney disease, unspecified" is unspecified; "... stage 1 through 4, or unspecified CKD" is a range.
 _UNSPECIFIED_TITLE = re.compile(r",\s*unspecified\b", re.IGNORECASE)
 
@@ -41,6 +43,8 @@ class Completion:
     queries: tuple[tuple[str, str, tuple[str, ...]], ...]
     """(missing dimension, question, options)."""
     used: frozenset[str]
+    noted: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    """Further queries (what the code's ancestors leave unspecified): asked, but the code is as sure."""
 
 
 def dimension_of(titles: list[str], parent_words: frozenset[str]) -> str:
@@ -72,6 +76,42 @@ def _episode(words: frozenset[str], text: str) -> str | None:
 def _seventh(tab: Tabular, entry: TabularEntry, words: frozenset[str], text: str,
              steps: list[str], queries: list[tuple[str, str, tuple[str, ...]]]) -> str:
     chars = tab.seventh_characters(entry.code)
+    character: str | None
+    if chars and not any(_EPISODE_MEANING & set(tokens(m)) for m in chars.values()):
+        character = _axis_seventh(entry, chars, words, queries)
+    else:
+        character = _episode_seventh(entry, chars, words, text, queries)
+    if character is None:
+        return entry.code
+    bare = entry.code.replace(".", "")
+    padded = bare.ljust(6, "X") + character
+    code = f"{padded[:3]}.{padded[3:]}"
+    steps.append(f"tabular: 7th character {character} ({chars[character]}) from {entry.seventh_from or entry.code}"
+                 + ("; placeholder X" if len(bare) < 6 else ""))
+    return code
+
+
+def _axis_seventh(entry: TabularEntry, chars: dict[str, str], words: frozenset[str],
+                  queries: list[tuple[str, str, tuple[str, ...]]]) -> str:
+    """A 7th character that is not the episode of care (glaucoma stage H40.11-, eye of E11.35-, fetus of O36):
+    the meaning the documentation states; otherwise the unspecified one, and a query naming the axis
+    (Guideline I.C.7.a: stage 0 when the stage is not documented; I.B.13 unspecified eye)."""
+    scored = sorted(((len(set(tokens(m)) & words - _UNSPECIFIED), -len(tokens(m)), c) for c, m in chars.items()),
+                    reverse=True)
+    if scored[0][0] > 0 and (len(scored) == 1 or scored[1][:2] != scored[0][:2]):
+        return scored[0][2]
+    default = next((c for c, m in chars.items() if _UNSPECIFIED & set(tokens(m))), None)
+    default = default or next((c for c, m in chars.items() if "applicable" in m.lower()), None) or min(chars)
+    dimension = dimension_of(list(chars.values()), frozenset())
+    queries.append((dimension, f"Please document the {dimension} for {entry.code} {entry.title}.",
+                    tuple(f"{c}: {m}" for c, m in chars.items())))
+    return default
+
+
+def _episode_seventh(entry: TabularEntry, chars: dict[str, str], words: frozenset[str], text: str,
+                     queries: list[tuple[str, str, tuple[str, ...]]]) -> str | None:
+    """The episode of care (initial, subsequent, sequela) and, for fractures, the healing and open/closed
+    status (Guideline I.C.19.a, I.C.19.c.1)."""
     episode = _episode(words, text)
     scored: list[tuple[float, str]] = []
     for character, meaning in chars.items():
@@ -93,7 +133,7 @@ def _seventh(tab: Tabular, entry: TabularEntry, words: frozenset[str], text: str
             score -= 0.5 if not meaning_words & words - {"fracture", "encounter"} else 0
         scored.append((score, character))
     if not scored:
-        return entry.code
+        return None
     scored.sort(key=lambda sc: (-sc[0], sc[1]))
     character = scored[0][1]
     if episode is None:
@@ -102,12 +142,7 @@ def _seventh(tab: Tabular, entry: TabularEntry, words: frozenset[str], text: str
         queries.append(("episode", f"Is this the initial encounter (active treatment), a subsequent encounter, "
                                    f"or a sequela for {entry.code} {entry.title}?",
                         tuple(f"{c}: {m}" for c, m in chars.items())))
-    bare = entry.code.replace(".", "")
-    padded = bare.ljust(6, "X") + character
-    code = f"{padded[:3]}.{padded[3:]}"
-    steps.append(f"tabular: 7th character {character} ({chars[character]}) from {entry.seventh_from or entry.code}"
-                 + ("; placeholder X" if len(bare) < 6 else ""))
-    return code
+    return character
 
 
 def _break_tie(scored: list[tuple[float, int, TabularEntry]], text: str) -> list[tuple[float, int, TabularEntry]]:
@@ -146,6 +181,36 @@ def _best_child(tab: Tabular, parent: TabularEntry, words: frozenset[str], *, co
     if not scored or scored[0][0] <= 0 or (len(scored) > 1 and abs(scored[1][0] - scored[0][0]) < 1e-9):
         return None
     return scored[0][2]
+
+
+def _unspecified_axes(tab: Tabular, entry: TabularEntry,
+                      asked: set[str]) -> list[tuple[tuple[str, str, tuple[str, ...]], bool]]:
+    """What an unspecified code still lacks, at every level it is unspecified: N18.9 "Chronic kidney disease,
+    unspecified" lacks the stage; C34.90 lacks the lung (laterality) and, one level up, the part of the lung
+    (C34.9 "unspecified part"); F02.80 lacks the severity its parent F02.8 leaves unspecified."""
+    return [axis for axis in _axes_of(tab, entry) if axis[0][0] not in asked]
+
+
+@lru_cache(maxsize=65536)
+def _axes_of(tab: Tabular, entry: TabularEntry) -> tuple[tuple[tuple[str, str, tuple[str, ...]], bool], ...]:
+    """The unspecified axes of ``entry`` and its ancestors (one per dimension), each marked whether it is the
+    code's own level; cached per release and code."""
+    found: list[tuple[tuple[str, str, tuple[str, ...]], bool]] = []
+    code: TabularEntry | None = entry
+    while code is not None and code.parent:
+        parent = tab.get(code.parent)
+        if parent is None or parent.level not in ("category", "subcategory"):
+            break
+        if "unspecified" in (Counter(tokens(code.title)) - Counter(tokens(parent.title))) \
+                and not re.search(r"\bor unspecified\b", code.title, re.IGNORECASE):
+            siblings = [c for c in tab.children(parent.code) if c.code != code.code and c.seventh is None]
+            dimension = _dimension(siblings, frozenset(tokens(parent.title))) if siblings else "specificity"
+            if dimension != "specificity" and all(f[0][0] != dimension for f in found):  # a named axis only
+                found.append(((dimension, f"Please document the {dimension} for {parent.title.lower()} "
+                                          f"({code.code} is unspecified).",
+                               tuple(f"{c.code} {c.title}" for c in siblings)), code is entry))
+        code = parent
+    return tuple(found)
 
 
 def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
@@ -231,17 +296,11 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             best_sibling = max(richer, key=lambda t: t[0])[1]
             steps.append(f"tabular: {entry.code} -> {best_sibling.code} {best_sibling.title} (documented specificity)")
             entry = best_sibling
-    if entry.billable and entry.parent and not queries and entry.seventh is None:
-        # An unspecified code chosen by the Index itself (N18.9 "Chronic kidney disease, unspecified") still
-        # lacks what its siblings specify: ask for it.
-        parent = tab.get(entry.parent)
-        if parent is not None and "unspecified" in (Counter(tokens(entry.title)) - Counter(tokens(parent.title))) \
-                and not re.search(r"\bor unspecified\b", entry.title, re.IGNORECASE):
-            siblings = [c for c in tab.children(parent.code) if c.code != entry.code and c.seventh is None]
-            dimension = _dimension(siblings, frozenset(tokens(parent.title))) if siblings else "specificity"
-            if dimension != "specificity":  # ask only for a named axis the siblings vary on
-                queries.append((dimension, f"Please document the {dimension} for {parent.title.lower()} "
-                                           f"({entry.code} is unspecified).",
-                                tuple(f"{c.code} {c.title}" for c in siblings)))
+    noted: list[tuple[str, str, tuple[str, ...]]] = []
+    if entry.billable and entry.parent and entry.seventh is None:
+        axes = _unspecified_axes(tab, entry, {q[0] for q in queries})
+        if axes and not queries and axes[0][1]:
+            queries.append(axes.pop(0)[0])  # the code's own unspecified axis (N18.9 stage)
+        noted = [query for query, _ in axes]
     return Completion(code=entry.code, entry=entry, steps=tuple(steps), queries=tuple(queries),
-                      used=frozenset(used))
+                      used=frozenset(used), noted=tuple(noted))

@@ -106,7 +106,7 @@ class Encoder:
         if done.entry is None or not done.entry.billable:
             return None
         evidence = Evidence(start=clause.start, end=clause.end, text=clause.text, context=clause.context)
-        for missing, question, options in done.queries:
+        for missing, question, options in (*done.queries, *done.noted):
             queries.append(DocumentationQuery(code=done.code, missing=missing, question=question, options=options,
                                               evidence=(evidence,)))
         if not done.queries and hit.book == "index":
@@ -330,10 +330,28 @@ class Encoder:
             dropped.append((best.code, f"{best.code} could not be completed to a billable code"))
             return []
         out = [made]
-        manifestation = self.rules.manifestation_for(best, made, clause)
+        manifestation = self.rules.manifestation_for(best, made, clause, queries)
         if manifestation is not None:
             out.append(manifestation)
+        elif made.after_link:
+            out.extend(self._code_first_partner(clause, index, made, queries))
         return out
+
+    def _code_first_partner(self, clause: Clause, index: int, made: Candidate,
+                            queries: list[DocumentationQuery]) -> list[Candidate]:
+        """The complication a combination code names may have a code of its own whose Tabular note says "code
+        first" that combination code (K31.84 gastroparesis: code first E11.43): both are reported, the
+        combination first (convention I.A.13)."""
+        words = tuple(w for w in clause.words if w in made.after_link and w not in _IGNORABLE)
+        hit = next((h for h in self.search.search(words) if h.code and not (frozenset(words) - h.used)), None)
+        if hit is None or hit.code is None:
+            return []
+        partner = self._candidate(hit, hit.code, clause, index, "manifestation", [])
+        if partner is None or partner.code == made.code or not self.rules.codes_first(partner.code, made.code) \
+                or self.rules.asks_for(made.code, partner.code):
+            return []  # a "use additional code" companion (E11.22 -> N18.-) is chosen from the whole clause
+        partner.rationale.append(f"tabular {partner.code}: code first {made.code} (convention I.A.13)")
+        return [partner]
 
     def _category_words(self, code: str) -> frozenset[str]:
         """Every word printed in the titles of a code's category: what can specify a code further."""
@@ -348,6 +366,9 @@ class Encoder:
                 if entry is None:
                     continue
                 words.update(tokens(entry.title))
+                if entry.needs_seventh:  # "moderate stage" names the 7th character of H40.11-
+                    words.update(w for meaning in self.tab.seventh_characters(entry.code).values()
+                                 for w in tokens(meaning))
                 stack.extend(c.code for c in self.tab.children(current) if c.seventh is None)
             found = self._vocab[category] = frozenset(words)
         return found
@@ -395,8 +416,18 @@ class Encoder:
                      and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS and w in vocabulary)
         if not left or len(left) == len(clause.words):
             return []
-        hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)
+        # "anemia in CKD stage 4": CKD took the clause, and "anemia" is indexed with its cause (Anemia, in (due
+        # to), chronic kidney disease -> D63.1): the words already coded may still name the cause.
+        # The Index's "due to underlying condition" (Diabetes -> E08.9) names whatever cause the clause coded.
+        cause = _UNDERLYING if frozenset(clause.words) & _CAUSE_WORDS else ()
+        linking = frozenset(clause.words) & _CONNECTOR_WORDS  # only a clause that says "in", "due to", "with"
+        hit = next((h for h in self.search.search((*clause.words, *cause), pooled=pooled,
+                                                  cues=frozenset(clause.words)) if linking
+                    and h.code and not (frozenset(left) - h.used) and h.after_link & (used | frozenset(cause))
                     and frozenset(tokens(h.titles[0])) & frozenset(left)), None)
+        if hit is None:
+            hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)
+                        and frozenset(tokens(h.titles[0])) & frozenset(left)), None)
         if hit is None or hit.code is None:
             return []
         extra = self._candidate(hit, hit.code, clause, index, "primary", queries)
@@ -473,6 +504,8 @@ _IGNORABLE = frozenset({"a", "initial", "encounter", "subsequent", "sequela", "r
                         "in", "from", "due", "without", "patient"})
 
 
+_CAUSE_WORDS = frozenset({"due", "secondary", "caused"})
+_UNDERLYING = ("underlying", "condition")
 _CONNECTOR_WORDS = frozenset({"with", "without", "in", "due", "from", "by", "complicated", "secondary", "caused",
                               "following", "after", "associated", "related"})
 _WEEKS = re.compile(r"\b(\d{1,2})\s*(?:completed\s+)?(?:weeks?|wks?)\b", re.IGNORECASE)

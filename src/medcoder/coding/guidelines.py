@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from medcoder.codesets.codesets import Codesets
 from medcoder.coding.complete import complete
 from medcoder.coding.index_search import Hit
+from medcoder.coding.lexicon import lexicon
 from medcoder.coding.terms import Clause, tokens
 from medcoder.model.code import CodeRef
 from medcoder.model.suggestion import DocumentationQuery
@@ -94,6 +95,16 @@ class Rules:
                 continue
         return False
 
+    def codes_first(self, code: str, etiology: str) -> bool:
+        """Whether ``code``'s "code first" note (its own or inherited) names ``etiology``."""
+        return self._covers(self._notes(code).code_first, etiology)
+
+    def asks_for(self, code: str, companion: str) -> bool:
+        """Whether ``code``'s "use additional code" note names ``companion``'s category (E11.621 asks for the
+        ulcer's site in L97.4-/L97.5-: any L97 code is that companion, chosen by the companion rule)."""
+        refs = self._notes(code).use_additional
+        return self._covers(refs, companion) or any(ref[:3] == companion[:3] for ref in refs)
+
     # -- etiology / manifestation (I.A.13) ---------------------------------------------------------------
     def _manifestation_codes(self) -> list[tuple[str, frozenset[str], tuple[str, ...]]]:
         """Every billable manifestation code (MCE attribute) with its title words and code-first references.
@@ -114,7 +125,8 @@ class Rules:
             self._manifestations = sorted(found)
         return self._manifestations
 
-    def manifestation_for(self, hit: Hit, made: Candidate, clause: Clause) -> Candidate | None:
+    def manifestation_for(self, hit: Hit, made: Candidate, clause: Clause,
+                          queries: list[DocumentationQuery] | None = None) -> Candidate | None:
         """When the walk went "X, in, Y" (or was sent there by "see") and ended on an etiology code, add the
         manifestation code for X whose Tabular "code first" note names that etiology."""
         from medcoder.coding.encoder import Candidate
@@ -140,6 +152,12 @@ class Rules:
         entry = done.entry
         if entry is None:
             return None
+        for missing, question, options in (*done.queries, *done.noted):
+            if queries is None:
+                break
+            # What the manifestation code leaves unspecified ("unspecified severity" of F02.80) is asked too.
+            queries.append(DocumentationQuery(code=entry.code, missing=missing, question=question, options=options,
+                                              evidence=(made.evidence,)))
         return Candidate(code=entry.code, title=entry.title, clause=made.clause, role="manifestation",
                          rationale=[f"tabular {entry.code}: code first the underlying condition, which includes "
                                     f"{made.code}", "convention I.A.13: etiology/manifestation pair, manifestation "
@@ -180,7 +198,8 @@ class Rules:
         for c in list(items):
             notes = self._notes(c.code)
             # Documented anywhere in the record, as present (not negated, uncertain or historical).
-            clause_words = frozenset(w for cl in clauses if cl.context == "present" for w in cl.words)
+            clause_words = _with_drug_classes(frozenset(w for cl in clauses if cl.context == "present"
+                                                        for w in cl.words))
             for words, refs in notes.first_lines:
                 # "code first COVID-19 (U07.1)" with COVID-19 documented: the etiology goes first.
                 if len(refs) != 1 or "-" in refs[0] or not words or not words <= clause_words:
@@ -335,14 +354,19 @@ class Rules:
             for w in title_words:
                 counts[w] = counts.get(w, 0) + 1
         common = {w for w, n in counts.items() if n > max(2, len(codes) * 0.3)} | _GENERIC_TITLE
-        best: tuple[int, str, str] | None = None
+        pairs = frozenset(pair for cl in clauses if cl.context == "present"
+                          for pair in zip(cl.words, cl.words[1:], strict=False))
+        best: tuple[tuple[int, int], str, str] | None = None
         for code, title, title_words in codes:
             distinctive = title_words - common
             if distinctive <= _SIDE_WORDS:
                 continue
-            if distinctive and len(distinctive & words) == len(distinctive) and (
-                    best is None or len(distinctive) > best[0]):
-                best = (len(distinctive), code, title)
+            # Between codes equally named by their distinctive words ("estrogen" in Z17.0 and Z17.1), the one
+            # more of whose title is documented ("positive") wins.
+            rank = (len(distinctive), len(title_words & words))
+            if distinctive and len(distinctive & words) == len(distinctive) and (best is None or rank > best[0]) \
+                    and _numbers_in_place(title, distinctive, pairs):
+                best = (rank, code, title)
         if best is None:
             return None
         return Candidate(code=best[1], title=best[2], clause=c.clause, role="companion",
@@ -398,6 +422,26 @@ def _weaker(a: _T, b: _T) -> _T:
     if abs(a.confidence - b.confidence) > 1e-9:
         return a if a.confidence < b.confidence else b
     return b if len(a.code) >= len(b.code) else a
+
+
+def _numbers_in_place(title: str, distinctive: frozenset[str], pairs: frozenset[tuple[str, str]]) -> bool:
+    """A number names a code only beside the word it counts: "28 weeks" is Z3A.28, but the "2" of "type 2"
+    is not "Hypoglycemia level 2" (E16.A2)."""
+    words = tokens(title)
+    for position, word in enumerate(words):
+        if word.isdigit() and word in distinctive:
+            around = {pair for pair in ((words[position - 1], word) if position else None,
+                                        (word, words[position + 1]) if position + 1 < len(words) else None) if pair}
+            if not around & pairs:
+                return False
+    return True
+
+
+def _with_drug_classes(words: frozenset[str]) -> frozenset[str]:
+    """A documented drug names its class for "use additional code" notes: "metformin" is one of the "oral
+    antidiabetic drugs (Z79.84)" (lexicon ``drug_classes``; Guideline I.C.4.a.3)."""
+    classes = lexicon().drug_classes
+    return words | frozenset(w for word in words if word in classes for w in tokens(classes[word]))
 
 
 def ref_of(text: str) -> CodeRef:

@@ -31,6 +31,7 @@ W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR, W_IMPLICIT = 1.0, 0.9, 0.3, 0.2, 
 # Words a subterm may print without them being essential to the match ("kidney involvement").
 _GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end",
                       "part", "region"})
+_NOT_SPECIFIED = ("not specified", "not stated")
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 _NEMOD = re.compile(r"\(([^()]*)\)")
 
@@ -114,7 +115,7 @@ class CompiledBook:
                 # "Diabetes, diabetic" lists variants of one word: each names the term. "Discontinuity,
                 # ossicles, ear" is one phrase printed inverted: "ear" alone does not name it.
                 form = tuple(w for w in tokens(part) if w not in _MARKERS and w not in stop)
-                if head and form and form[0][:4] == head[0][:4]:
+                if head and form and (form[0][:4] == head[0][:4] or form[0].startswith(head[0])):  # "Sty, stye"
                     forms.add(form)
                 elif form and not _OR.search(term.title):
                     qualified = True  # "Ménière's disease, syndrome or vertigo" lists alternatives instead
@@ -135,6 +136,7 @@ class CompiledBook:
         """Every word the book prints: a word outside it ("presented", "woman") can never be explained."""
         self._sizes: dict[int, int] = {}
         self._resolved: dict[str, int | None] = {}
+        self._default_child: dict[int, int | None] = {}
         # For terms with many subterms ("Disease" has over a thousand), find the subterms a clause can match
         # through its words instead of scanning them all; connector subterms are always tried.
         self._by_word: dict[int, dict[str, tuple[int, ...]]] = {}
@@ -317,6 +319,7 @@ class CompiledBook:
 
     def _hit(self, path: tuple[int, ...], score: float, used: frozenset[str], linked: frozenset[str],
              after_link: frozenset[str] = frozenset()) -> Hit:
+        path = self._with_default_child(path)
         code: str | None = None
         default = False
         for position, node_id in enumerate(path):
@@ -334,11 +337,36 @@ class CompiledBook:
                    see_also=see_also, cells=cells, after_link=after_link,  # type: ignore[arg-type]
                    see=self.nodes[path[-1]].see)
 
+    def _with_default_child(self, path: tuple[int, ...]) -> tuple[int, ...]:
+        """A term with no code of its own whose subterm says "not specified as recurrent" (Colitis, Clostridium
+        difficile) is coded by that subterm when the walk stops there: the documentation did not specify."""
+        last = self.nodes[path[-1]]
+        if last.code or last.cells or last.see:
+            return path
+        child = self._default_child.get(last.id, -1)
+        if child == -1:
+            child = self._default_child[last.id] = next(
+                (c for c in last.children if self.nodes[c].code
+                 and self.nodes[c].title.lower().startswith(_NOT_SPECIFIED)), None)
+        return path if child is None else (*path, child)
+
     def resolve(self, reference: str) -> int | None:
         """The term a printed cross-reference names ("Pain, abdominal"), when it resolves fully."""
         if reference in self._resolved:
             return self._resolved[reference]
         result = self.index.resolve(reference, book=self.book)  # type: ignore[arg-type]
+        if not result.matched:
+            # "see Diabetes, due to, drug or chemical" where the Index prints one subterm "due to drug or
+            # chemical": a connector part joins the part after it.
+            parts = split_reference(reference)
+            joined: list[str] = []
+            for part in parts:
+                if joined and joined[-1].lower() in _CONNECTORS:
+                    joined[-1] = f"{joined[-1]} {part}"
+                else:
+                    joined.append(part)
+            if len(joined) < len(parts):
+                result = self.index.walk(tuple(joined), book=self.book)  # type: ignore[arg-type]
         target = result.steps[-1].term_id if result.matched and result.steps else None
         self._resolved[reference] = target
         return target
@@ -385,7 +413,9 @@ class IndexSearch:
             hit = compiled.walk_from(main_id, taken, bag, pooled, cues, banned)
             hit = self._follow(compiled, hit, bag, pooled, cues)
             hits.append(hit)
-        hits.sort(key=lambda h: (-h.score, h.code is None, -compiled.size(h.path[0]), len(h.path)))
+        # Between equal walks, one ending on a code of its own beats one falling back to its main term's
+        # default ("Bell's, palsy" G51.0 over "Palsy, Bell's" with no code in the derived Index).
+        hits.sort(key=lambda h: (-h.score, h.code is None, h.code_is_default, -compiled.size(h.path[0]), len(h.path)))
         return hits
 
     def _follow(self, compiled: CompiledBook, hit: Hit, bag: frozenset[str], pooled: frozenset[str],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 
@@ -48,6 +48,8 @@ class Lexicon:
     """Index grouping subterms a statement need not say ("joint" in Pain > joint > knee)."""
     case_sensitive: frozenset[str] = frozenset()
     """Abbreviations expanded only when written in capitals ("MS" yes, "Ms. Jones" no)."""
+    drug_classes: dict[str, str] = field(default_factory=dict)
+    """Drug name -> the class words "use additional code" notes name ("metformin" -> "oral antidiabetic drug")."""
 
 
 def _entries(raw: dict[str, object]) -> dict[str, str]:
@@ -88,4 +90,5 @@ def lexicon() -> Lexicon:
         shared_qualifier_nouns=tuple(raw.get("shared_qualifier_nouns", {}).get("terms", ())),
         implicit_subterms=tuple(raw.get("implicit_subterms", {}).get("terms", ())),
         case_sensitive=frozenset(k.lower() for k in raw.get("case_sensitive_abbreviations", {}).get("keys", ())),
+        drug_classes=_entries(raw.get("drug_classes", {})),
     )
