@@ -109,7 +109,7 @@ class Encoder:
         for missing, question, options in done.queries:
             queries.append(DocumentationQuery(code=done.code, missing=missing, question=question, options=options,
                                               evidence=(evidence,)))
-        if not done.queries and hit.book == "index":
+        if hit.book == "index":
             # The Index stopped at a term whose subterms the documentation did not choose between
             # ("Diabetes" without a type, "Sepsis" without an organism): ask for that detail.
             last = self.search.book("index").nodes[hit.path[-1]]
@@ -117,7 +117,7 @@ class Encoder:
             coded = [o.title for o in subterms if o.code and o.connector is None and o.lead is None]
             if len(coded) >= 2 and hit.code == last.code:
                 dimension = dimension_of(coded, frozenset(tokens(last.title)))
-                if dimension != "specificity":
+                if dimension != "specificity" and dimension not in {m for m, _, _ in done.queries}:
                     queries.append(DocumentationQuery(
                         code=done.code, missing=dimension,
                         question=f"Please document the {dimension} of {' '.join(hit.titles).lower()}.",

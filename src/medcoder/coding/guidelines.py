@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from medcoder.codesets.codesets import Codesets
 from medcoder.coding.complete import complete
 from medcoder.coding.index_search import Hit
+from medcoder.coding.lexicon import lexicon
 from medcoder.coding.terms import Clause, tokens
 from medcoder.model.code import CodeRef
 from medcoder.model.suggestion import DocumentationQuery
@@ -30,6 +31,12 @@ _GENERIC_TITLE = frozenset({"unspecified", "other", "specified", "e", "the", "of
                             "classified", "elsewhere", "and", "or", "in", "with", "a"})
 _IDENTIFIES = frozenset({"infectious", "agent", "organism", "bacterial", "week", "weeks"})
 _SIDE_WORDS = frozenset({"right", "left", "bilateral", "unspecified", "initial", "subsequent", "sequela", "encounter"})
+# "Use additional code to identify specific condition" (O99, O98, O26.6): the condition coded in its own chapter.
+_CONDITION_WORDS = frozenset({"condition", "disease", "disorder"})
+# Words that place a condition in the pregnancy rather than name it.
+_CONTEXT_WORDS = frozenset({"complicating", "complicated", "in", "with", "week", "trimester"})
+# Details a "use additional code" note identifies that a documentation query can ask for.
+_COMPANION_QUERIES = ("weeks",)
 _INSTRUCTION_WORDS = frozenset({"code", "use", "additional", "identify", "to", "the", "of", "if", "applicable",
                                 "any", "associated", "for", "type", "such", "as", "using", "control", "a", "an",
                                 "and", "or", "with", "where", "specify", "long", "term", "current"})
@@ -45,6 +52,8 @@ class _Notes:
     code_first: tuple[str, ...]
     excludes1: tuple[str, ...]
     first_lines: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = ()
+    names_condition: bool = False
+    """A "use additional code to identify specific condition" note without codes (O99, O98)."""
 
 
 class Rules:
@@ -64,6 +73,7 @@ class Rules:
         groups: dict[tuple[str, int], list[str]] = {}
         lines: list[tuple[frozenset[str], tuple[str, ...]]] = []
         firsts: list[tuple[frozenset[str], tuple[str, ...]]] = []
+        names_condition = False
         for note in self.tab.notes(code):
             target = {"useAdditionalCode": use, "codeFirst": first, "excludes1": excl}.get(note.kind)
             if target is not None:
@@ -72,11 +82,14 @@ class Rules:
                 groups.setdefault((note.source, note.group), []).extend(note.codes)
                 words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS
                 lines.append((words, note.codes))
+            if note.kind == "useAdditionalCode" and not note.codes:
+                bare = frozenset(tokens(note.text))
+                names_condition = names_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS))
             if note.kind == "codeFirst" and note.codes:
                 words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS
                 firsts.append((words, note.codes))
         return _Notes(tuple(use), tuple(tuple(g) for g in groups.values()), tuple(lines), tuple(first), tuple(excl),
-                      tuple(firsts))
+                      tuple(firsts), names_condition)
 
     def _covers(self, refs: Sequence[str], code: str) -> bool:
         key = (tuple(refs), code)
@@ -192,13 +205,15 @@ class Rules:
                         rationale=[f"tabular {c.code}: code first {' '.join(sorted(words))} ({entry.code}) "
                                    "documented"], evidence=c.evidence, confidence=c.confidence * 0.9))
                     present.add(entry.code)
+            added = 0  # companions follow their code in the order of its notes
             for words, refs in notes.use_lines:
                 # The instruction names its companion in words ("insulin (Z79.4)"): documented -> add it.
                 if len(refs) != 1 or "-" in refs[0] or not words or not words <= clause_words | c.linked:
                     continue
                 entry = self.tab.get(refs[0])
                 if entry is not None and entry.billable and entry.code not in present:
-                    items.insert(items.index(c) + 1, Candidate(
+                    added += 1
+                    items.insert(items.index(c) + added, Candidate(
                         code=entry.code, title=entry.title, clause=c.clause, role="companion",
                         rationale=[f"tabular {c.code}: use additional code: {' '.join(sorted(words))} "
                                    f"({entry.code}) documented"], evidence=c.evidence, confidence=c.confidence * 0.9))
@@ -208,8 +223,18 @@ class Rules:
                     continue
                 companion = self._companion(c, group, clauses)
                 if companion is not None and companion.code not in present:
+                    added += 1
+                    items.insert(items.index(c) + added, companion)
+                    present.add(companion.code)
+                elif companion is None:
+                    queries.extend(self._companion_query(c, group))
+            # The condition itself, in its own chapter, right after the code that places it in the pregnancy.
+            for refs in self._condition_refs(notes, present):
+                companion = self._condition_elsewhere(c, refs, clauses)
+                if companion is not None and companion.code not in present:
                     items.insert(items.index(c) + 1, companion)
                     present.add(companion.code)
+                    break
         # 4. Excludes1 (I.A.12.a): two codes that exclude each other are not reported together.
         for c in list(items):
             if c not in items:
@@ -289,7 +314,61 @@ class Rules:
                              rationale=[hit.describe(), *done.steps,
                                         f"tabular {c.code}: use additional code ({', '.join(refs)})"],
                              evidence=c.evidence, confidence=c.confidence * 0.9)
-        return self._by_title_in_range(c, refs, clauses)
+        return self._condition_elsewhere(c, refs, clauses) or self._by_title_in_range(c, refs, clauses)
+
+    def _condition_refs(self, notes: _Notes, present: set[str]) -> list[tuple[str, ...]]:
+        """The "use additional code" instructions that ask for the condition itself: "to identify specific
+        condition" without a code (O99), or "from category E11" naming whole categories (O24.1), not yet met."""
+        found: list[tuple[str, ...]] = [()] if notes.names_condition else []
+        for _, refs in notes.use_lines:
+            if refs and all(len(r) == 3 for r in refs) and not any(self._covers(refs, p) for p in present):
+                found.append(refs)
+        return found
+
+    def _condition_elsewhere(self, c: Candidate, refs: tuple[str, ...], clauses: Sequence[Clause]) -> Candidate | None:
+        """The condition a chapter-15 code says complicates the pregnancy ("anemia complicating pregnancy" is
+        O99.01- + D64.9): its own code, found in the Index with the clause's words less the words of ``c``'s chapter
+        title, outside that chapter ("use additional code to identify specific condition", O99; "from category E11
+        to further identify any manifestations", O24.1; Guideline I.C.15.g)."""
+        from medcoder.coding.encoder import Candidate
+        from medcoder.coding.index_search import IndexSearch
+
+        entry = self.tab.get(c.code)
+        chapter = self.tab.chapter(entry.chapter) if entry is not None else None
+        if chapter is None or c.clause >= len(clauses):
+            return None
+        context_words = frozenset(tokens(chapter.title)) | _CONTEXT_WORDS
+        words = tuple(w for w in clauses[c.clause].words if w not in context_words)
+        if not words:
+            return None
+        for hit in IndexSearch.of(self.cs.index).search(words)[:8]:
+            if not hit.code or not frozenset(tokens(hit.titles[0])) & frozenset(words):
+                continue
+            done = complete(self.tab, hit.code, frozenset(words), clauses[c.clause].text)
+            if done.entry is None or not done.entry.billable or done.entry.chapter == chapter.number:
+                continue
+            if refs and not self._covers(refs, done.code):
+                continue
+            return Candidate(code=done.code, title=done.entry.title, clause=c.clause, role="companion",
+                             rationale=[hit.describe(), *done.steps,
+                                        f"tabular {c.code}: use additional code to identify the specific condition"
+                                        + (f" ({', '.join(refs)})" if refs else "")],
+                             evidence=c.evidence, confidence=c.confidence * 0.85)
+        return None
+
+    def _companion_query(self, c: Candidate, refs: tuple[str, ...]) -> list[DocumentationQuery]:
+        """A "use additional code ... to identify the specific week of the pregnancy, if known" note whose detail
+        is not documented: ask for it, named from the note's own words (lexicon ``query_dimensions``)."""
+        dimensions = lexicon().query_dimensions
+        for words, line_refs in self._notes(c.code).use_lines:
+            if not set(line_refs) & set(refs):
+                continue
+            for name in _COMPANION_QUERIES:
+                if words & dimensions.get(name, frozenset()):
+                    return [DocumentationQuery(code=c.code, missing=name, evidence=(c.evidence,), options=refs,
+                                               question=f"Please document the {name} for {c.code} "
+                                                        f"(use additional code {', '.join(refs)}).")]
+        return []
 
     def _range_codes(self, refs: tuple[str, ...]) -> list[tuple[str, str, frozenset[str]]]:
         key = tuple(refs)
