@@ -314,7 +314,43 @@ class Rules:
                              rationale=[hit.describe(), *done.steps,
                                         f"tabular {c.code}: use additional code ({', '.join(refs)})"],
                              evidence=c.evidence, confidence=c.confidence * 0.9)
-        return self._condition_elsewhere(c, refs, clauses) or self._by_title_in_range(c, refs, clauses)
+        return (self._condition_elsewhere(c, refs, clauses) or self._note_subject(c, refs, clauses)
+                or self._by_title_in_range(c, refs, clauses))
+
+    def _note_phrase(self, code: str, refs: tuple[str, ...]) -> tuple[str, ...]:
+        """The words of the "use additional code" note naming ``refs``, in the note's order."""
+        stop = lexicon().stopwords
+        for note in self.tab.notes(code):
+            if note.kind == "useAdditionalCode" and note.codes == refs:
+                return tuple(w for w in tokens(_CODES_IN_TEXT.sub(" ", note.text))
+                             if w not in _INSTRUCTION_WORDS and w not in stop)
+        return ()
+
+    def _note_subject(self, c: Candidate, refs: tuple[str, ...], clauses: Sequence[Clause]) -> Candidate | None:
+        """The note names its subject as an Index main term ("code to indicate outcome of delivery (Z37.0)"): walk
+        that main term with the record's words ("single liveborn" -> Outcome of delivery > single > liveborn)."""
+        from medcoder.coding.encoder import Candidate
+        from medcoder.coding.index_search import IndexSearch
+
+        documented = tuple(w for cl in clauses if cl.context == "present" for w in cl.words)
+        for note_words, line_refs in self._notes(c.code).use_lines:
+            if not set(line_refs) & set(refs) or not note_words:
+                continue
+            phrase = self._note_phrase(c.code, line_refs)
+            for hit in IndexSearch.of(self.cs.index).search((*phrase, *documented))[:4]:
+                # A main term of two words or more, all the note's ("outcome of delivery"), refined by the record.
+                main = frozenset(tokens(hit.titles[0])) - lexicon().stopwords
+                if not hit.code or len(main) < 2 or not main <= note_words or len(hit.path) < 2 \
+                        or not hit.used - note_words:
+                    continue
+                done = complete(self.tab, hit.code, frozenset(documented), clauses[c.clause].text)
+                if done.entry is None or not done.entry.billable or not self._covers(refs, done.code):
+                    continue
+                return Candidate(code=done.code, title=done.entry.title, clause=c.clause, role="companion",
+                                 rationale=[hit.describe(), *done.steps,
+                                            f"tabular {c.code}: use additional code ({', '.join(refs)})"],
+                                 evidence=c.evidence, confidence=c.confidence * 0.85)
+        return None
 
     def _condition_refs(self, notes: _Notes, present: set[str]) -> list[tuple[str, ...]]:
         """The "use additional code" instructions that ask for the condition itself: "to identify specific
