@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -299,7 +300,7 @@ class Encoder:
                     found.append(external)
             if found:
                 return found
-        hits = self.search.search(words, pooled=pooled, cues=cues)
+        hits = _obstetric_first(self.search.search(words, pooled=pooled, cues=cues), words)
         best = next((h for h in hits if h.code or h.see_also or h.see), None)
         sent = " ".join(x for x in (best.see if best else None, *(best.see_also if best else ())) if x).lower()
         if not status and "table of drugs" in sent:
@@ -486,6 +487,19 @@ def _trimester_words(statement: str) -> frozenset[str]:
         return frozenset()
     weeks = int(found.group(1))
     return frozenset({"trimester", "first" if weeks < 14 else "second" if weeks < 28 else "third"})
+
+
+_OBSTETRIC = frozenset({"pregnancy", "childbirth", "puerperium", "puerperal"})
+
+
+def _obstetric_first(hits: list[Hit], words: Sequence[str]) -> list[Hit]:
+    """A condition documented in the pregnancy is coded from chapter 15 (Guideline I.C.15.a: a pregnant
+    patient's conditions complicate the pregnancy unless documented incidental): the walks that explain the
+    pregnancy come before those that leave it unexplained ("COVID-19 infection in pregnancy" is O98.51-)."""
+    said = _OBSTETRIC.intersection(words)
+    if not said or not hits or said <= hits[0].used:
+        return hits
+    return sorted(hits, key=lambda h: not said <= h.used)
 
 
 def _statement_drug_kind(statement: str) -> str | None:
