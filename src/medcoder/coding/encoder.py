@@ -393,7 +393,8 @@ class Encoder:
         absent = after_without(clause.words)
         vocabulary = self.search.book("index").vocabulary
         left = tuple(w for w in clause.words if w not in used and w not in _IGNORABLE and w not in absent
-                     and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS and w in vocabulary)
+                     and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS and w in vocabulary
+                     and w not in lexicon().patient_words)
         if not left or len(left) == len(clause.words):
             return []
         hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)

@@ -54,6 +54,8 @@ class _Notes:
     first_lines: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = ()
     names_condition: bool = False
     """A "use additional code to identify specific condition" note without codes (O99, O98)."""
+    first_condition: bool = False
+    """A "code first the specific condition related to ..." note (U09.9): the clause's condition goes first."""
 
 
 class Rules:
@@ -74,6 +76,7 @@ class Rules:
         lines: list[tuple[frozenset[str], tuple[str, ...]]] = []
         firsts: list[tuple[frozenset[str], tuple[str, ...]]] = []
         names_condition = False
+        first_condition = False
         for note in self.tab.notes(code):
             target = {"useAdditionalCode": use, "codeFirst": first, "excludes1": excl}.get(note.kind)
             if target is not None:
@@ -85,11 +88,14 @@ class Rules:
             if note.kind == "useAdditionalCode" and not note.codes:
                 bare = frozenset(tokens(note.text))
                 names_condition = names_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS))
+            if note.kind == "codeFirst" and not note.codes:
+                bare = frozenset(tokens(note.text))
+                first_condition = first_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS))
             if note.kind == "codeFirst" and note.codes:
                 words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS
                 firsts.append((words, note.codes))
         return _Notes(tuple(use), tuple(tuple(g) for g in groups.values()), tuple(lines), tuple(first), tuple(excl),
-                      tuple(firsts), names_condition)
+                      tuple(firsts), names_condition, first_condition)
 
     def _covers(self, refs: Sequence[str], code: str) -> bool:
         key = (tuple(refs), code)
@@ -252,6 +258,11 @@ class Rules:
                 winner.rationale.append(f"tabular: Excludes1 resolved against {loser.code}")
                 if loser is c:
                     break
+        # Guideline I.C.1.g.1.a: only a confirmed COVID-19 is coded; "probable" is coded from its symptoms.
+        for c in [c for c in items if c.code in lexicon().confirmed_only and c.clause < len(clauses)
+                  and clauses[c.clause].context == "uncertain"]:
+            items.remove(c)
+            dropped.append((c.code, "uncertain diagnosis not coded even for an inpatient (guideline I.C.1.g.1.a)"))
         # Inpatient uncertain diagnoses coded as established (II.H) replace the symptoms that led to them
         # (I.B.5: signs and symptoms routinely associated with the diagnosis are not coded separately).
         if context.setting == "inpatient" and any(clauses[c.clause].context == "uncertain" for c in items
@@ -470,7 +481,16 @@ class Rules:
         etiologies before their manifestations (I.A.13); external causes last (I.C.20)."""
         rank = {"poisoning": 0, "primary": 1, "neoplasm": 1, "companion": 1, "manifestation": 1,
                 "adverse-effect": 2, "underdosing": 2, "external-cause": 3}
-        ordered = sorted(items, key=lambda c: (rank.get(c.role, 1), c.clause))
+        first = lexicon().first_prefixes
+        ordered = sorted(items, key=lambda c: (rank.get(c.role, 1), _priority(c.code, first), c.clause))
+        for c in [c for c in ordered if self._notes(c.code).first_condition]:
+            # "Code first the specific condition related to COVID-19" (U09.9): the condition documented with it.
+            position = ordered.index(c)
+            related = [o for o in ordered[position + 1:] if o.clause == c.clause and o.role == "primary"]
+            for moved in related:
+                ordered.remove(moved)
+                ordered.insert(ordered.index(c), moved)
+                c.rationale.append(f"tabular {c.code}: code first the specific condition -> {moved.code} before")
         changed = True
         guard = 0
         while changed and guard < 20:
@@ -513,6 +533,11 @@ def _weaker(a: _T, b: _T) -> _T:
     if abs(a.confidence - b.confidence) > 1e-9:
         return a if a.confidence < b.confidence else b
     return b if len(a.code) >= len(b.code) else a
+
+
+def _priority(code: str, first: tuple[str, ...]) -> int:
+    """Position of the first ``first`` prefix the code starts with (chapter guidelines' sequencing), else last."""
+    return next((n for n, prefix in enumerate(first) if code.startswith(prefix)), len(first))
 
 
 def ref_of(text: str) -> CodeRef:
