@@ -330,11 +330,43 @@ class Encoder:
         if made is None:
             dropped.append((best.code, f"{best.code} could not be completed to a billable code"))
             return []
+        self._classifiable_sibling(made, clause)
         out = [made]
         manifestation = self.rules.manifestation_for(best, made, clause)
         if manifestation is not None:
             out.append(manifestation)
         return out
+
+    def _classifiable_sibling(self, made: Candidate, clause: Clause) -> None:
+        """An unspecified history code whose siblings read "Conditions classifiable to C15-C26" (Z80-Z87): the site
+        the walk left unexplained ("family history of colon cancer") is coded in the Table of Neoplasms (or the
+        Index) and the sibling whose inclusion range covers that code is taken (Z80.9 -> Z80.0)."""
+        entry = self.tab.get(made.code)
+        if entry is None or entry.parent is None or "unspecified" not in entry.title.lower():
+            return
+        left = tuple(w for w in clause.words if w not in made.words and w not in _IGNORABLE
+                     and w not in lexicon().stopwords)
+        if not left:
+            return
+        siblings = [(sib, note.codes) for sib in self.tab.children(entry.parent) if sib.code != made.code
+                    for note in self.tab.notes(sib.code, inherited=False)
+                    if note.kind == "inclusionTerm" and note.codes and "classifiable" in note.text.lower()]
+        if not siblings:
+            return
+        if "neoplasm" in entry.title.lower():
+            site = next((h for h in self.search.search(("neoplasm", *left), book="neoplasm") if h.cells
+                         and h.cells[0] and len(h.path) > 1), None)
+            target = site.cells[0] if site is not None and site.cells else None
+        else:
+            target = next((h.code for h in self.search.search(left) if h.code), None)
+        if not target:
+            return
+        for sibling, refs in siblings:
+            if self.rules.covers_any(refs, target.rstrip("-")):
+                made.rationale.append(f"tabular {sibling.code}: conditions classifiable to {', '.join(refs)} "
+                                      f"include {target} ({' '.join(left)})")
+                made.code, made.title = sibling.code, sibling.title
+                return
 
     def _category_words(self, code: str) -> frozenset[str]:
         """Every word printed in the titles of a code's category: what can specify a code further."""
@@ -500,7 +532,10 @@ def _obstetric_first(hits: list[Hit], words: Sequence[str]) -> list[Hit]:
     said = _OBSTETRIC.intersection(words)
     if not said or not hits or said <= hits[0].used:
         return hits
-    return sorted(hits, key=lambda h: not said <= h.used)
+    # Only a chapter 15 walk that names the same condition ("infection") as the best walk.
+    condition = hits[0].used - said
+    return sorted(hits, key=lambda h: not (said <= h.used and (h.code or "").startswith("O")
+                                           and bool(h.used & condition)))
 
 
 def _statement_drug_kind(statement: str) -> str | None:

@@ -97,6 +97,10 @@ class Rules:
         return _Notes(tuple(use), tuple(tuple(g) for g in groups.values()), tuple(lines), tuple(first), tuple(excl),
                       tuple(firsts), names_condition, first_condition)
 
+    def covers_any(self, refs: Sequence[str], code: str) -> bool:
+        """Whether any of the Tabular references (codes, categories, ranges) includes ``code``."""
+        return self._covers(refs, code)
+
     def _covers(self, refs: Sequence[str], code: str) -> bool:
         key = (tuple(refs), code)
         hit = self._covered.get(key)
