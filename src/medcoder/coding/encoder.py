@@ -293,7 +293,8 @@ class Encoder:
                 cause = self._candidate(injury[0], injury[0].code or "", clause, index, "primary", queries)
                 if cause:
                     found.append(cause)
-            if best_ext is not None and best_ext.code:
+            if best_ext is not None and best_ext.code and not _names_no_cause(injury[0] if injury else None,
+                                                                               best_ext, words):
                 external = self._candidate(best_ext, best_ext.code, clause, index, "external-cause", queries)
                 if external:
                     external.rationale.append("guideline I.C.20: external cause code after the injury it explains")
@@ -520,6 +521,14 @@ def _trimester_words(statement: str) -> frozenset[str]:
         return frozenset()
     weeks = int(found.group(1))
     return frozenset({"trimester", "first" if weeks < 14 else "second" if weeks < 28 else "third"})
+
+
+def _names_no_cause(condition: Hit | None, external: Hit, words: Sequence[str]) -> bool:
+    """The Index explains the whole clause as a condition outside chapter 19 ("exposure to COVID-19" is
+    Z20.822) and the External Cause Index only its trigger word: no external cause is documented."""
+    if condition is None or not condition.code or condition.code[:1] in "ST":
+        return False
+    return not (frozenset(words) - condition.used - _IGNORABLE) and external.used <= condition.used
 
 
 _OBSTETRIC = frozenset({"pregnancy", "childbirth", "puerperium", "puerperal"})
