@@ -234,16 +234,19 @@ class Encoder:
         return out
 
     def _place_activity_status(self, clause: Clause, index: int, external: Candidate,
-                               queries: list[DocumentationQuery]) -> list[Candidate]:
+                               queries: list[DocumentationQuery], mechanism: frozenset[str] = frozenset()
+                               ) -> list[Candidate]:
         """Place of occurrence (Y92), activity (Y93) and external cause status (Y99) when the record states
-        them; reported once, at the initial encounter (Guideline I.C.20.b-c)."""
+        them; reported once, at the initial encounter (Guideline I.C.20.b-c). The words that named the mechanism
+        ("struck by a baseball") do not also name an activity (playing baseball)."""
         if not external.code.endswith("A"):
             return []
         words = tuple(w for c in split_statement(self._statement) for w in c.words)
         out: list[Candidate] = []
         for prefix, what in ((("place", "occurrence"), "place of occurrence"), (("activity",), "activity"),
                              (("external", "cause", "status"), "external cause status")):
-            hits = self.search.search((*prefix, *words), book="eindex")
+            said = tuple(w for w in words if w not in mechanism) if what == "activity" else words
+            hits = self.search.search((*prefix, *said), book="eindex")
             hit = next((h for h in hits if h.code and frozenset(tokens(h.titles[0])) >= frozenset(prefix)), None)
             if hit is None or hit.code is None or hit.code_is_default or len(hit.path) < 2:
                 continue
@@ -477,8 +480,9 @@ class Encoder:
         injury = next((c for c in candidates if c.code[:1] in "ST" and c.code.endswith("A")), None)
         if injury is not None and clauses:
             known = {c.code for c in candidates}
+            mechanism = frozenset(w for c in candidates if c.role == "external-cause" for w in c.words)
             candidates.extend(c for c in self._place_activity_status(clauses[injury.clause], injury.clause, injury,
-                                                                     queries) if c.code not in known)
+                                                                     queries, mechanism) if c.code not in known)
         final = self.rules.apply(candidates, clauses, context, queries, dropped)
         codes = tuple(CodeSuggestion(system="ICD-10-CM", code=c.code, title=c.title, sequence=n + 1,
                                      confidence=c.confidence, evidence=(c.evidence,), rationale=tuple(c.rationale))
