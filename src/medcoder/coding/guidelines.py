@@ -66,6 +66,7 @@ class Rules:
         self._notes = lru_cache(maxsize=65536)(self._load_notes)
         self._covered: dict[tuple[tuple[str, ...], str], bool] = {}
         self._ranges: dict[tuple[str, ...], list[tuple[str, str, frozenset[str]]]] = {}
+        self._phrases: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
 
     # -- notes -----------------------------------------------------------------------------------------
     def _load_notes(self, code: str) -> _Notes:
@@ -329,17 +330,28 @@ class Rules:
                              rationale=[hit.describe(), *done.steps,
                                         f"tabular {c.code}: use additional code ({', '.join(refs)})"],
                              evidence=c.evidence, confidence=c.confidence * 0.9)
-        return (self._condition_elsewhere(c, refs, clauses) or self._note_subject(c, refs, clauses)
-                or self._by_title_in_range(c, refs, clauses))
+        return self._note_subject(c, refs, clauses) or self._by_title_in_range(c, refs, clauses)
 
     def _note_phrase(self, code: str, refs: tuple[str, ...]) -> tuple[str, ...]:
-        """The words of the "use additional code" note naming ``refs``, in the note's order."""
-        stop = lexicon().stopwords
-        for note in self.tab.notes(code):
-            if note.kind == "useAdditionalCode" and note.codes == refs:
-                return tuple(w for w in tokens(_CODES_IN_TEXT.sub(" ", note.text))
-                             if w not in _INSTRUCTION_WORDS and w not in stop)
-        return ()
+        """The words of the "use additional code" note naming ``refs``, in the note's order, when they name an
+        Index main term of two words or more ("outcome of delivery"); else nothing (cached: notes repeat)."""
+        key = (code, refs)
+        found = self._phrases.get(key)
+        if found is None:
+            from medcoder.coding.index_search import IndexSearch
+
+            stop = lexicon().stopwords
+            found = ()
+            book = IndexSearch.of(self.cs.index).book("index")
+            for note in self.tab.notes(code):
+                if note.kind == "useAdditionalCode" and note.codes == refs:
+                    words = tuple(w for w in tokens(_CODES_IN_TEXT.sub(" ", note.text))
+                                  if w not in _INSTRUCTION_WORDS and w not in stop)
+                    if any(len(taken) >= 2 for _, taken in book.main_candidates(words)):
+                        found = words
+                    break
+            self._phrases[key] = found
+        return found
 
     def _note_subject(self, c: Candidate, refs: tuple[str, ...], clauses: Sequence[Clause]) -> Candidate | None:
         """The note names its subject as an Index main term ("code to indicate outcome of delivery (Z37.0)"): walk
@@ -352,6 +364,8 @@ class Rules:
             if not set(line_refs) & set(refs) or not note_words:
                 continue
             phrase = self._note_phrase(c.code, line_refs)
+            if not phrase:
+                continue
             for hit in IndexSearch.of(self.cs.index).search((*phrase, *documented))[:4]:
                 # A main term of two words or more, all the note's ("outcome of delivery"), refined by the record.
                 main = frozenset(tokens(hit.titles[0])) - lexicon().stopwords
