@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -109,7 +110,7 @@ class Encoder:
         for missing, question, options in (*done.queries, *done.noted):
             queries.append(DocumentationQuery(code=done.code, missing=missing, question=question, options=options,
                                               evidence=(evidence,)))
-        if not done.queries and hit.book == "index":
+        if hit.book == "index":
             # The Index stopped at a term whose subterms the documentation did not choose between
             # ("Diabetes" without a type, "Sepsis" without an organism): ask for that detail.
             last = self.search.book("index").nodes[hit.path[-1]]
@@ -117,7 +118,7 @@ class Encoder:
             coded = [o.title for o in subterms if o.code and o.connector is None and o.lead is None]
             if len(coded) >= 2 and hit.code == last.code:
                 dimension = dimension_of(coded, frozenset(tokens(last.title)))
-                if dimension != "specificity":
+                if dimension != "specificity" and dimension not in {m for m, _, _ in done.queries}:
                     queries.append(DocumentationQuery(
                         code=done.code, missing=dimension,
                         question=f"Please document the {dimension} of {' '.join(hit.titles).lower()}.",
@@ -233,16 +234,19 @@ class Encoder:
         return out
 
     def _place_activity_status(self, clause: Clause, index: int, external: Candidate,
-                               queries: list[DocumentationQuery]) -> list[Candidate]:
+                               queries: list[DocumentationQuery], mechanism: frozenset[str] = frozenset()
+                               ) -> list[Candidate]:
         """Place of occurrence (Y92), activity (Y93) and external cause status (Y99) when the record states
-        them; reported once, at the initial encounter (Guideline I.C.20.b-c)."""
+        them; reported once, at the initial encounter (Guideline I.C.20.b-c). The words that named the mechanism
+        ("struck by a baseball") do not also name an activity (playing baseball)."""
         if not external.code.endswith("A"):
             return []
         words = tuple(w for c in split_statement(self._statement) for w in c.words)
         out: list[Candidate] = []
         for prefix, what in ((("place", "occurrence"), "place of occurrence"), (("activity",), "activity"),
                              (("external", "cause", "status"), "external cause status")):
-            hits = self.search.search((*prefix, *words), book="eindex")
+            said = tuple(w for w in words if w not in mechanism) if what == "activity" else words
+            hits = self.search.search((*prefix, *said), book="eindex")
             hit = next((h for h in hits if h.code and frozenset(tokens(h.titles[0])) >= frozenset(prefix)), None)
             if hit is None or hit.code is None or hit.code_is_default or len(hit.path) < 2:
                 continue
@@ -292,14 +296,15 @@ class Encoder:
                 cause = self._candidate(injury[0], injury[0].code or "", clause, index, "primary", queries)
                 if cause:
                     found.append(cause)
-            if best_ext is not None and best_ext.code:
+            if best_ext is not None and best_ext.code and not _names_no_cause(injury[0] if injury else None,
+                                                                               best_ext, words):
                 external = self._candidate(best_ext, best_ext.code, clause, index, "external-cause", queries)
                 if external:
                     external.rationale.append("guideline I.C.20: external cause code after the injury it explains")
                     found.append(external)
             if found:
                 return found
-        hits = self.search.search(words, pooled=pooled, cues=cues)
+        hits = _obstetric_first(self.search.search(words, pooled=pooled, cues=cues), words)
         best = next((h for h in hits if h.code or h.see_also or h.see), None)
         sent = " ".join(x for x in (best.see if best else None, *(best.see_also if best else ())) if x).lower()
         if not status and "table of drugs" in sent:
@@ -329,6 +334,7 @@ class Encoder:
         if made is None:
             dropped.append((best.code, f"{best.code} could not be completed to a billable code"))
             return []
+        self._classifiable_sibling(made, clause)
         out = [made]
         manifestation = self.rules.manifestation_for(best, made, clause, queries)
         if manifestation is not None:
@@ -352,6 +358,37 @@ class Encoder:
             return []  # a "use additional code" companion (E11.22 -> N18.-) is chosen from the whole clause
         partner.rationale.append(f"tabular {partner.code}: code first {made.code} (convention I.A.13)")
         return [partner]
+
+    def _classifiable_sibling(self, made: Candidate, clause: Clause) -> None:
+        """An unspecified history code whose siblings read "Conditions classifiable to C15-C26" (Z80-Z87): the site
+        the walk left unexplained ("family history of colon cancer") is coded in the Table of Neoplasms (or the
+        Index) and the sibling whose inclusion range covers that code is taken (Z80.9 -> Z80.0)."""
+        entry = self.tab.get(made.code)
+        if entry is None or entry.parent is None or "unspecified" not in entry.title.lower():
+            return
+        left = tuple(w for w in clause.words if w not in made.words and w not in _IGNORABLE
+                     and w not in lexicon().stopwords)
+        if not left:
+            return
+        siblings = [(sib, note.codes) for sib in self.tab.children(entry.parent) if sib.code != made.code
+                    for note in self.tab.notes(sib.code, inherited=False)
+                    if note.kind == "inclusionTerm" and note.codes and "classifiable" in note.text.lower()]
+        if not siblings:
+            return
+        if "neoplasm" in entry.title.lower():
+            site = next((h for h in self.search.search(("neoplasm", *left), book="neoplasm") if h.cells
+                         and h.cells[0] and len(h.path) > 1), None)
+            target = site.cells[0] if site is not None and site.cells else None
+        else:
+            target = next((h.code for h in self.search.search(left) if h.code), None)
+        if not target:
+            return
+        for sibling, refs in siblings:
+            if self.rules.covers_any(refs, target.rstrip("-")):
+                made.rationale.append(f"tabular {sibling.code}: conditions classifiable to {', '.join(refs)} "
+                                      f"include {target} ({' '.join(left)})")
+                made.code, made.title = sibling.code, sibling.title
+                return
 
     def _category_words(self, code: str) -> frozenset[str]:
         """Every word printed in the titles of a code's category: what can specify a code further."""
@@ -413,7 +450,8 @@ class Encoder:
         absent = after_without(clause.words)
         vocabulary = self.search.book("index").vocabulary
         left = tuple(w for w in clause.words if w not in used and w not in _IGNORABLE and w not in absent
-                     and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS and w in vocabulary)
+                     and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS and w in vocabulary
+                     and w not in lexicon().patient_words)
         if not left or len(left) == len(clause.words):
             return []
         # "anemia in CKD stage 4": CKD took the clause, and "anemia" is indexed with its cause (Anemia, in (due
@@ -473,8 +511,9 @@ class Encoder:
         injury = next((c for c in candidates if c.code[:1] in "ST" and c.code.endswith("A")), None)
         if injury is not None and clauses:
             known = {c.code for c in candidates}
+            mechanism = frozenset(w for c in candidates if c.role == "external-cause" for w in c.words)
             candidates.extend(c for c in self._place_activity_status(clauses[injury.clause], injury.clause, injury,
-                                                                     queries) if c.code not in known)
+                                                                     queries, mechanism) if c.code not in known)
         final = self.rules.apply(candidates, clauses, context, queries, dropped)
         codes = tuple(CodeSuggestion(system="ICD-10-CM", code=c.code, title=c.title, sequence=n + 1,
                                      confidence=c.confidence, evidence=(c.evidence,), rationale=tuple(c.rationale))
@@ -519,6 +558,30 @@ def _trimester_words(statement: str) -> frozenset[str]:
         return frozenset()
     weeks = int(found.group(1))
     return frozenset({"trimester", "first" if weeks < 14 else "second" if weeks < 28 else "third"})
+
+
+def _names_no_cause(condition: Hit | None, external: Hit, words: Sequence[str]) -> bool:
+    """The Index explains the whole clause as a condition outside chapter 19 ("exposure to COVID-19" is
+    Z20.822) and the External Cause Index only its trigger word: no external cause is documented."""
+    if condition is None or not condition.code or condition.code[:1] in "ST":
+        return False
+    return not (frozenset(words) - condition.used - _IGNORABLE) and external.used <= condition.used
+
+
+_OBSTETRIC = frozenset({"pregnancy", "childbirth", "puerperium", "puerperal"})
+
+
+def _obstetric_first(hits: list[Hit], words: Sequence[str]) -> list[Hit]:
+    """A condition documented in the pregnancy is coded from chapter 15 (Guideline I.C.15.a: a pregnant
+    patient's conditions complicate the pregnancy unless documented incidental): the walks that explain the
+    pregnancy come before those that leave it unexplained ("COVID-19 infection in pregnancy" is O98.51-)."""
+    said = _OBSTETRIC.intersection(words)
+    if not said or not hits or said <= hits[0].used:
+        return hits
+    # Only a chapter 15 walk that names the same condition ("infection") as the best walk.
+    condition = hits[0].used - said
+    return sorted(hits, key=lambda h: not (said <= h.used and (h.code or "").startswith("O")
+                                           and bool(h.used & condition)))
 
 
 def _statement_drug_kind(statement: str) -> str | None:

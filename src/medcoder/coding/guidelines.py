@@ -31,6 +31,12 @@ _GENERIC_TITLE = frozenset({"unspecified", "other", "specified", "e", "the", "of
                             "classified", "elsewhere", "and", "or", "in", "with", "a"})
 _IDENTIFIES = frozenset({"infectious", "agent", "organism", "bacterial", "week", "weeks"})
 _SIDE_WORDS = frozenset({"right", "left", "bilateral", "unspecified", "initial", "subsequent", "sequela", "encounter"})
+# "Use additional code to identify specific condition" (O99, O98, O26.6): the condition coded in its own chapter.
+_CONDITION_WORDS = frozenset({"condition", "disease", "disorder"})
+# Words that place a condition in the pregnancy rather than name it.
+_CONTEXT_WORDS = frozenset({"complicating", "complicated", "in", "with", "week", "trimester"})
+# Details a "use additional code" note identifies that a documentation query can ask for.
+_COMPANION_QUERIES = ("weeks",)
 _INSTRUCTION_WORDS = frozenset({"code", "use", "additional", "identify", "to", "the", "of", "if", "applicable",
                                 "any", "associated", "for", "type", "such", "as", "using", "control", "a", "an",
                                 "and", "or", "with", "where", "specify", "long", "term", "current"})
@@ -46,6 +52,10 @@ class _Notes:
     code_first: tuple[str, ...]
     excludes1: tuple[str, ...]
     first_lines: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = ()
+    names_condition: bool = False
+    """A "use additional code to identify specific condition" note without codes (O99, O98)."""
+    first_condition: bool = False
+    """A "code first the specific condition related to ..." note (U09.9): the clause's condition goes first."""
 
 
 class Rules:
@@ -56,6 +66,7 @@ class Rules:
         self._notes = lru_cache(maxsize=65536)(self._load_notes)
         self._covered: dict[tuple[tuple[str, ...], str], bool] = {}
         self._ranges: dict[tuple[str, ...], list[tuple[str, str, frozenset[str]]]] = {}
+        self._phrases: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
 
     # -- notes -----------------------------------------------------------------------------------------
     def _load_notes(self, code: str) -> _Notes:
@@ -65,6 +76,8 @@ class Rules:
         groups: dict[tuple[str, int], list[str]] = {}
         lines: list[tuple[frozenset[str], tuple[str, ...]]] = []
         firsts: list[tuple[frozenset[str], tuple[str, ...]]] = []
+        names_condition = False
+        first_condition = False
         for note in self.tab.notes(code):
             target = {"useAdditionalCode": use, "codeFirst": first, "excludes1": excl}.get(note.kind)
             if target is not None:
@@ -73,11 +86,21 @@ class Rules:
                 groups.setdefault((note.source, note.group), []).extend(note.codes)
                 words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS
                 lines.append((words, note.codes))
+            if note.kind == "useAdditionalCode" and not note.codes:
+                bare = frozenset(tokens(note.text))
+                names_condition = names_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS))
+            if note.kind == "codeFirst" and not note.codes:
+                bare = frozenset(tokens(note.text))
+                first_condition = first_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS))
             if note.kind == "codeFirst" and note.codes:
                 words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS
                 firsts.append((words, note.codes))
         return _Notes(tuple(use), tuple(tuple(g) for g in groups.values()), tuple(lines), tuple(first), tuple(excl),
-                      tuple(firsts))
+                      tuple(firsts), names_condition, first_condition)
+
+    def covers_any(self, refs: Sequence[str], code: str) -> bool:
+        """Whether any of the Tabular references (codes, categories, ranges) includes ``code``."""
+        return self._covers(refs, code)
 
     def _covers(self, refs: Sequence[str], code: str) -> bool:
         key = (tuple(refs), code)
@@ -211,13 +234,15 @@ class Rules:
                         rationale=[f"tabular {c.code}: code first {' '.join(sorted(words))} ({entry.code}) "
                                    "documented"], evidence=c.evidence, confidence=c.confidence * 0.9))
                     present.add(entry.code)
+            added = 0  # companions follow their code in the order of its notes
             for words, refs in notes.use_lines:
                 # The instruction names its companion in words ("insulin (Z79.4)"): documented -> add it.
                 if len(refs) != 1 or "-" in refs[0] or not words or not words <= clause_words | c.linked:
                     continue
                 entry = self.tab.get(refs[0])
                 if entry is not None and entry.billable and entry.code not in present:
-                    items.insert(items.index(c) + 1, Candidate(
+                    added += 1
+                    items.insert(items.index(c) + added, Candidate(
                         code=entry.code, title=entry.title, clause=c.clause, role="companion",
                         rationale=[f"tabular {c.code}: use additional code: {' '.join(sorted(words))} "
                                    f"({entry.code}) documented"], evidence=c.evidence, confidence=c.confidence * 0.9))
@@ -227,8 +252,18 @@ class Rules:
                     continue
                 companion = self._companion(c, group, clauses)
                 if companion is not None and companion.code not in present:
+                    added += 1
+                    items.insert(items.index(c) + added, companion)
+                    present.add(companion.code)
+                elif companion is None:
+                    queries.extend(self._companion_query(c, group))
+            # The condition itself, in its own chapter, right after the code that places it in the pregnancy.
+            for refs in self._condition_refs(notes, present):
+                companion = self._condition_elsewhere(c, refs, clauses)
+                if companion is not None and companion.code not in present:
                     items.insert(items.index(c) + 1, companion)
                     present.add(companion.code)
+                    break
         # 4. Excludes1 (I.A.12.a): two codes that exclude each other are not reported together.
         for c in list(items):
             if c not in items:
@@ -246,6 +281,11 @@ class Rules:
                 winner.rationale.append(f"tabular: Excludes1 resolved against {loser.code}")
                 if loser is c:
                     break
+        # Guideline I.C.1.g.1.a: only a confirmed COVID-19 is coded; "probable" is coded from its symptoms.
+        for c in [c for c in items if c.code in lexicon().confirmed_only and c.clause < len(clauses)
+                  and clauses[c.clause].context == "uncertain"]:
+            items.remove(c)
+            dropped.append((c.code, "uncertain diagnosis not coded even for an inpatient (guideline I.C.1.g.1.a)"))
         # Inpatient uncertain diagnoses coded as established (II.H) replace the symptoms that led to them
         # (I.B.5: signs and symptoms routinely associated with the diagnosis are not coded separately).
         if context.setting == "inpatient" and any(clauses[c.clause].context == "uncertain" for c in items
@@ -308,7 +348,110 @@ class Rules:
                              rationale=[hit.describe(), *done.steps,
                                         f"tabular {c.code}: use additional code ({', '.join(refs)})"],
                              evidence=c.evidence, confidence=c.confidence * 0.9)
-        return self._by_title_in_range(c, refs, clauses)
+        return self._note_subject(c, refs, clauses) or self._by_title_in_range(c, refs, clauses)
+
+    def _note_phrase(self, code: str, refs: tuple[str, ...]) -> tuple[str, ...]:
+        """The words of the "use additional code" note naming ``refs``, in the note's order, when they name an
+        Index main term of two words or more ("outcome of delivery"); else nothing (cached: notes repeat)."""
+        key = (code, refs)
+        found = self._phrases.get(key)
+        if found is None:
+            from medcoder.coding.index_search import IndexSearch
+
+            stop = lexicon().stopwords
+            found = ()
+            book = IndexSearch.of(self.cs.index).book("index")
+            for note in self.tab.notes(code):
+                if note.kind == "useAdditionalCode" and note.codes == refs:
+                    words = tuple(w for w in tokens(_CODES_IN_TEXT.sub(" ", note.text))
+                                  if w not in _INSTRUCTION_WORDS and w not in stop)
+                    if any(len(taken) >= 2 for _, taken in book.main_candidates(words)):
+                        found = words
+                    break
+            self._phrases[key] = found
+        return found
+
+    def _note_subject(self, c: Candidate, refs: tuple[str, ...], clauses: Sequence[Clause]) -> Candidate | None:
+        """The note names its subject as an Index main term ("code to indicate outcome of delivery (Z37.0)"): walk
+        that main term with the record's words ("single liveborn" -> Outcome of delivery > single > liveborn)."""
+        from medcoder.coding.encoder import Candidate
+        from medcoder.coding.index_search import IndexSearch
+
+        documented = tuple(w for cl in clauses if cl.context == "present" for w in cl.words)
+        for note_words, line_refs in self._notes(c.code).use_lines:
+            if not set(line_refs) & set(refs) or not note_words:
+                continue
+            phrase = self._note_phrase(c.code, line_refs)
+            if not phrase:
+                continue
+            for hit in IndexSearch.of(self.cs.index).search((*phrase, *documented))[:4]:
+                # A main term of two words or more, all the note's ("outcome of delivery"), refined by the record.
+                main = frozenset(tokens(hit.titles[0])) - lexicon().stopwords
+                if not hit.code or len(main) < 2 or not main <= note_words or len(hit.path) < 2 \
+                        or not hit.used - note_words:
+                    continue
+                done = complete(self.tab, hit.code, frozenset(documented), clauses[c.clause].text)
+                if done.entry is None or not done.entry.billable or not self._covers(refs, done.code):
+                    continue
+                return Candidate(code=done.code, title=done.entry.title, clause=c.clause, role="companion",
+                                 rationale=[hit.describe(), *done.steps,
+                                            f"tabular {c.code}: use additional code ({', '.join(refs)})"],
+                                 evidence=c.evidence, confidence=c.confidence * 0.85)
+        return None
+
+    def _condition_refs(self, notes: _Notes, present: set[str]) -> list[tuple[str, ...]]:
+        """The "use additional code" instructions that ask for the condition itself: "to identify specific
+        condition" without a code (O99), or "from category E11" naming whole categories (O24.1), not yet met."""
+        found: list[tuple[str, ...]] = [()] if notes.names_condition else []
+        for _, refs in notes.use_lines:
+            if refs and all(len(r) == 3 for r in refs) and not any(self._covers(refs, p) for p in present):
+                found.append(refs)
+        return found
+
+    def _condition_elsewhere(self, c: Candidate, refs: tuple[str, ...], clauses: Sequence[Clause]) -> Candidate | None:
+        """The condition a chapter-15 code says complicates the pregnancy ("anemia complicating pregnancy" is
+        O99.01- + D64.9): its own code, found in the Index with the clause's words less the words of ``c``'s chapter
+        title, outside that chapter ("use additional code to identify specific condition", O99; "from category E11
+        to further identify any manifestations", O24.1; Guideline I.C.15.g)."""
+        from medcoder.coding.encoder import Candidate
+        from medcoder.coding.index_search import IndexSearch
+
+        entry = self.tab.get(c.code)
+        chapter = self.tab.chapter(entry.chapter) if entry is not None else None
+        if chapter is None or c.clause >= len(clauses):
+            return None
+        context_words = frozenset(tokens(chapter.title)) | _CONTEXT_WORDS
+        words = tuple(w for w in clauses[c.clause].words if w not in context_words)
+        if not words:
+            return None
+        for hit in IndexSearch.of(self.cs.index).search(words)[:8]:
+            if not hit.code or not frozenset(tokens(hit.titles[0])) & frozenset(words):
+                continue
+            done = complete(self.tab, hit.code, frozenset(words), clauses[c.clause].text)
+            if done.entry is None or not done.entry.billable or done.entry.chapter == chapter.number:
+                continue
+            if refs and not self._covers(refs, done.code):
+                continue
+            return Candidate(code=done.code, title=done.entry.title, clause=c.clause, role="companion",
+                             rationale=[hit.describe(), *done.steps,
+                                        f"tabular {c.code}: use additional code to identify the specific condition"
+                                        + (f" ({', '.join(refs)})" if refs else "")],
+                             evidence=c.evidence, confidence=c.confidence * 0.85)
+        return None
+
+    def _companion_query(self, c: Candidate, refs: tuple[str, ...]) -> list[DocumentationQuery]:
+        """A "use additional code ... to identify the specific week of the pregnancy, if known" note whose detail
+        is not documented: ask for it, named from the note's own words (lexicon ``query_dimensions``)."""
+        dimensions = lexicon().query_dimensions
+        for words, line_refs in self._notes(c.code).use_lines:
+            if not set(line_refs) & set(refs):
+                continue
+            for name in _COMPANION_QUERIES:
+                if words & dimensions.get(name, frozenset()):
+                    return [DocumentationQuery(code=c.code, missing=name, evidence=(c.evidence,), options=refs,
+                                               question=f"Please document the {name} for {c.code} "
+                                                        f"(use additional code {', '.join(refs)}).")]
+        return []
 
     def _range_codes(self, refs: tuple[str, ...]) -> list[tuple[str, str, frozenset[str]]]:
         key = tuple(refs)
@@ -379,7 +522,16 @@ class Rules:
         etiologies before their manifestations (I.A.13); external causes last (I.C.20)."""
         rank = {"poisoning": 0, "primary": 1, "neoplasm": 1, "companion": 1, "manifestation": 1,
                 "adverse-effect": 2, "underdosing": 2, "external-cause": 3}
-        ordered = sorted(items, key=lambda c: (rank.get(c.role, 1), c.clause))
+        first = lexicon().first_prefixes
+        ordered = sorted(items, key=lambda c: (rank.get(c.role, 1), _priority(c.code, first), c.clause))
+        for c in [c for c in ordered if self._notes(c.code).first_condition]:
+            # "Code first the specific condition related to COVID-19" (U09.9): the condition documented with it.
+            position = ordered.index(c)
+            related = [o for o in ordered[position + 1:] if o.clause == c.clause and o.role == "primary"]
+            for moved in related:
+                ordered.remove(moved)
+                ordered.insert(ordered.index(c), moved)
+                c.rationale.append(f"tabular {c.code}: code first the specific condition -> {moved.code} before")
         changed = True
         guard = 0
         while changed and guard < 20:
@@ -442,6 +594,11 @@ def _with_drug_classes(words: frozenset[str]) -> frozenset[str]:
     antidiabetic drugs (Z79.84)" (lexicon ``drug_classes``; Guideline I.C.4.a.3)."""
     classes = lexicon().drug_classes
     return words | frozenset(w for word in words if word in classes for w in tokens(classes[word]))
+
+
+def _priority(code: str, first: tuple[str, ...]) -> int:
+    """Position of the first ``first`` prefix the code starts with (chapter guidelines' sequencing), else last."""
+    return next((n for n, prefix in enumerate(first) if code.startswith(prefix)), len(first))
 
 
 def ref_of(text: str) -> CodeRef:

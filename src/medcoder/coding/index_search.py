@@ -425,7 +425,9 @@ class IndexSearch:
         if depth > 3:
             return hit
         reference = last.see if last.see and last.code is None else None
-        if reference is None and last.see_also and (bag - hit.used) and (hit.code is None or self._is_table(compiled)):
+        if reference is None and last.see_also and (bag - hit.used) and (
+                hit.code is None or hit.code_is_default or self._is_table(compiled)):
+            # A subterm without a code of its own ("Encounter > removal (of) - see also Removal") points on.
             # "see also": worth following only when it explains words the entry itself did not.
             also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth, optional=True)
             return also if also is not None and len(also.used) > len(hit.used) else hit

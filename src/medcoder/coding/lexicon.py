@@ -47,6 +47,12 @@ class Lexicon:
     implicit_subterms: tuple[str, ...] = ()
     """Index grouping subterms a statement need not say ("joint" in Pain > joint > knee)."""
     case_sensitive: frozenset[str] = frozenset()
+    patient_words: frozenset[str] = frozenset()
+    """Words naming who the patient is ("in a newborn"): not a condition of their own."""
+    first_prefixes: tuple[str, ...] = ()
+    """Codes sequenced before the others, in this order (chapter 15 I.C.15.a.1, U07.1 I.C.1.g.1.b)."""
+    confirmed_only: frozenset[str] = frozenset()
+    """Codes never reported for an uncertain diagnosis, even inpatient (U07.1, I.C.1.g.1.a)."""
     """Abbreviations expanded only when written in capitals ("MS" yes, "Ms. Jones" no)."""
     drug_classes: dict[str, str] = field(default_factory=dict)
     """Drug name -> the class words "use additional code" notes name ("metformin" -> "oral antidiabetic drug")."""
@@ -91,4 +97,7 @@ def lexicon() -> Lexicon:
         implicit_subterms=tuple(raw.get("implicit_subterms", {}).get("terms", ())),
         case_sensitive=frozenset(k.lower() for k in raw.get("case_sensitive_abbreviations", {}).get("keys", ())),
         drug_classes=_entries(raw.get("drug_classes", {})),
+        patient_words=frozenset(raw.get("patient_words", {}).get("terms", ())),
+        first_prefixes=tuple(raw.get("sequencing", {}).get("first_prefixes", ())),
+        confirmed_only=frozenset(raw.get("sequencing", {}).get("confirmed_only", ())),
     )

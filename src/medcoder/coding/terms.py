@@ -109,6 +109,7 @@ def split_statement(statement: str) -> list[Clause]:
     carried: tuple[str, str | None] | None = None
     stop = lexicon().stopwords
     joiner = ""
+    leading: tuple[str, ...] = ()
     for piece in _SPLIT.split(protected):
         if piece is None or not piece.strip():
             continue
@@ -134,6 +135,11 @@ def split_statement(statement: str) -> list[Clause]:
         words = tuple(w for w in tokens(rest) if w not in stop)
         if not words:
             continue
+        if not clauses and set(words) <= _MODIFIER_ONLY:
+            # "Subsequent encounter, routine healing of ...": a leading modifier belongs to the next clause.
+            leading = (*leading, *words)
+            continue
+        words, leading = (*leading, *words), ()
         if clauses and set(words) <= _MODIFIER_ONLY:
             # "..., initial encounter" / "..., left": a modifier of the clause before, not a condition.
             prev = clauses[-1]
