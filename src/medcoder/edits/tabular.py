@@ -68,6 +68,41 @@ class _Refs:
         return False
 
 
+    def cover_any(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str) -> bool:
+        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``: one
+        call per note instead of one per (note, code)."""
+        spans, other = self.spans, self.other
+        for position, code in coded:
+            if code == skip:
+                continue
+            if position is not None:
+                for lo, hi in spans:
+                    if lo <= position <= hi:
+                        return True
+            if other and self.cover(tabular, None, code):
+                return True
+        return False
+
+
+    def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
+        """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
+        found: set[str] = set()
+        if not (self.spans or self.other):
+            return found
+        for position, code in coded:
+            if position is not None:
+                for lo, hi in self.spans:
+                    if lo <= position <= hi:
+                        found.add(code)
+                        break
+                else:
+                    if self.other and self.cover(tabular, None, code):
+                        found.add(code)
+            elif self.other and self.cover(tabular, None, code):
+                found.add(code)
+        return found
+
+
 @dataclass(frozen=True, slots=True)
 class _CodeNotes:
     """One code's instructional notes, sorted by use once per (release reader, code)."""
@@ -143,12 +178,13 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                                lines=lines, release=release, fix=fix, details={**details, **stand_in}))
 
     # Guideline I.A.12.a: Excludes1, checked both ways and reported once per pair.
+    placed = [(notes[c].position, c) for _, _, c in coded]
+    excluded = {c: notes[c].excluded.covered(tabular, placed) for _, _, c in coded}
     for pos, (i, _, a) in enumerate(coded):
         for j, _, b in coded[pos + 1:]:
             if a == b:
                 continue  # a repeated code is the MCE's "duplicate of PDX" / completeness's business
-            na, nb = notes[a], notes[b]
-            if not (na.excluded.cover(tabular, nb.position, b) or nb.excluded.cover(tabular, na.position, a)):
+            if b not in excluded[a] and a not in excluded[b]:
                 continue
             hits = [(x, n) for x, y in ((a, b), (b, a)) for n, refs in notes[x].excludes1
                     if refs.cover(tabular, notes[y].position, y)]
@@ -193,7 +229,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     for i, _, code in coded:
         missing: list[str] = []
         for add_refs, text in notes[code].additional:
-            if any(add_refs.cover(tabular, notes[c].position, c) for _, _, c in coded if c != code):
+            if add_refs.cover_any(tabular, placed, code):
                 continue
             if text not in missing:
                 missing.append(text)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.pfs import Gpci, Pfs, Rvu, split_locality
@@ -231,15 +232,22 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
                     w.amount = (w.amount or Decimal(0)) + share
                     continue
                 indicator = w.rvu.mult_proc if w.rvu else "2"
-                factors = data["indicators"][indicator].get("factors", ["1"])
-                percent = Decimal(factors[min(rank, len(factors)) - 1])
+                factors = _factors(indicator)
+                percent, shown = factors[min(rank, len(factors)) - 1]
                 reason = (f"multiple procedures on {day.isoformat()}: ranked {rank} of {len(items)} by fee, "
-                          f"{percent * 100:g} percent")
+                          f"{shown} percent")
                 if rank > data["by_report_after"]:
                     reason += "; the MAC prices procedures after the fifth by report"
                 w.extra.append(Adjustment(rule=f"multiple-procedure.{indicator}", factor=percent, reason=reason,
                                           cite=data["cite"]))
                 w.amount = (w.amount or Decimal(0)) + cents(share * percent)
+
+
+@cache
+def _factors(indicator: str) -> tuple[tuple[Decimal, str], ...]:
+    """The multiple-procedure indicator's payment factors by rank, each with its percent as printed."""
+    factors = rules()["multiple-procedure"]["indicators"][indicator].get("factors", ["1"])
+    return tuple((percent, f"{percent * 100:g}") for percent in map(Decimal, factors))
 
 
 def _endoscopy_family(base: str, members: list[tuple[_Work, Decimal]],
