@@ -188,6 +188,7 @@ class Hcc:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._models: dict[str, str] = {key: name for name, key in conn.execute("SELECT name, key FROM model")}
+        self._models.update({name: name for name in list(self._models.values())})  # the file's own spelling
         # The KB is read-only (opened immutable): answers are memoised per release.
         self._has_memo: dict[tuple[str, str], str] = {}
         self._tuples: dict[tuple[str, str, str], tuple[str, ...]] = {}
@@ -197,11 +198,11 @@ class Hcc:
         self._labels: dict[tuple[str, str], str | None] = {}
 
     def models(self) -> tuple[str, ...]:
-        return tuple(sorted(self._models.values()))
+        return tuple(sorted(set(self._models.values())))
 
     def model(self, model: str) -> str:
         """The file's spelling of ``model`` ('CMS-HCC V28' -> 'CMS-HCC Model V28')."""
-        name = self._models.get(model_key(model))
+        name = self._models.get(model) or self._models.get(model_key(model))
         if name is None:
             raise NotFoundError(f"no HCC model {model!r} in this release", code="E520", where=model,
                                 fix=f"Known models: {', '.join(self.models())}")
