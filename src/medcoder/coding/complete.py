@@ -31,6 +31,9 @@ _DIMENSIONS = (
 )
 _UNSPECIFIED = frozenset({"unspecified"})
 _EPISODE_MEANING = frozenset({"initial", "subsequent", "sequela"})
+# Words that link a title's parts ("with (acute) exacerbation", "due to birth injury"): documented alone they
+# choose no subdivision; "COPD with pneumonia" says nothing of an exacerbation.
+_LINKS = frozenset({"with", "in", "due", "to", "from", "by", "of", "and", "or", "as"})
 # "Chronic kidney disease, unspecified" is unspecified; "... stage 1 through 4, or unspecified CKD" is a range.
 _UNSPECIFIED_TITLE = re.compile(r",\s*unspecified\b", re.IGNORECASE)
 
@@ -175,6 +178,8 @@ def _best_child(tab: Tabular, parent: TabularEntry, words: frozenset[str], *, co
         hit = extra & words
         if not hit & core:  # a title word only a synonym supplied does not choose on its own
             continue
+        if not hit - _LINKS - parent_count.keys():
+            continue  # only linking words, or words the parent already says ("injury ... due to birth injury")
         scored.append((len(hit) - 0.15 * len(extra - words - _UNSPECIFIED), position, child))
     scored.sort(key=lambda t: (-t[0], t[1]))
     scored = _break_tie(scored, text)
@@ -261,7 +266,8 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             # "unspecified site of female breast" by one more "unspecified".
             extra = frozenset((Counter(tokens(child.title)) - parent_count).keys())
             hit = extra & words
-            score = len(hit) - 0.15 * len(extra - words - _UNSPECIFIED) if hit & core else -0.15 * len(extra)
+            chooses = bool(hit & core) and bool(hit - _LINKS - parent_words)
+            score = len(hit) - 0.15 * len(extra - words - _UNSPECIFIED) if chooses else -0.15 * len(extra)
             scored.append((score, position, child))
         scored.sort(key=lambda t: (-t[0], t[1]))
         scored = _break_tie(scored, text)

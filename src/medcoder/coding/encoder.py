@@ -101,9 +101,19 @@ class Encoder:
         valid = (lambda c: self.cs.mce.is_valid(c, day)) if day is not None else None
         return complete(self.tab, code, words, f"{clause.text} {self._statement}", core=core, valid=valid)
 
+    def _nonessential(self, hit: Hit) -> frozenset[str]:
+        """Words the walk explained only by a nonessential modifier ("heart (acute)"): the Index does not
+        choose by them, so they stay available to the Tabular ("acute on chronic" -> I50.23)."""
+        if hit.book != "index":
+            return frozenset()
+        nodes = self.search.book(hit.book).nodes
+        nemod = frozenset().union(*(nodes[i].nemod for i in hit.path if i in nodes))
+        essential = frozenset(w for i in hit.path if i in nodes for form in nodes[i].forms for w in form)
+        return nemod - essential
+
     def _candidate(self, hit: Hit, code: str, clause: Clause, index: int, role: str, queries: list[DocumentationQuery],
                    *, source: str | None = None) -> Candidate | None:
-        done = self._complete(code, clause, hit.used)
+        done = self._complete(code, clause, hit.used - self._nonessential(hit))
         if done.entry is None or not done.entry.billable:
             return None
         evidence = Evidence(start=clause.start, end=clause.end, text=clause.text, context=clause.context)

@@ -250,7 +250,7 @@ class Rules:
             for group in notes.use_groups:
                 if any(self._covers(group, p) for p in present if p != c.code):
                     continue
-                companion = self._companion(c, group, clauses)
+                companion = self._companion(c, group, clauses, queries)
                 if companion is not None and companion.code not in present:
                     added += 1
                     items.insert(items.index(c) + added, companion)
@@ -323,8 +323,10 @@ class Rules:
                     break
         return losers
 
-    def _companion(self, c: Candidate, refs: tuple[str, ...], clauses: Sequence[Clause]) -> Candidate | None:
-        """Code the words of ``c``'s own clause that a "use additional code" note asks for (I13.0 -> I50.-)."""
+    def _companion(self, c: Candidate, refs: tuple[str, ...], clauses: Sequence[Clause],
+                   queries: list[DocumentationQuery]) -> Candidate | None:
+        """Code the words of ``c``'s own clause that a "use additional code" note asks for (I13.0 -> I50.-); the
+        companion's own gaps are queried like any code's ("type of heart failure" for I50.9)."""
         from medcoder.coding.encoder import Candidate
         from medcoder.coding.index_search import IndexSearch
 
@@ -344,6 +346,8 @@ class Rules:
             done = complete(self.tab, hit.code, frozenset(words), clause.text)
             if done.entry is None or not done.entry.billable or not self._covers(refs, done.code):
                 continue
+            queries.extend(DocumentationQuery(code=done.code, missing=missing, question=question, options=options,
+                                              evidence=(c.evidence,)) for missing, question, options in done.queries)
             return Candidate(code=done.code, title=done.entry.title, clause=c.clause, role="companion",
                              rationale=[hit.describe(), *done.steps,
                                         f"tabular {c.code}: use additional code ({', '.join(refs)})"],

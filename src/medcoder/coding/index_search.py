@@ -411,7 +411,7 @@ class IndexSearch:
             if banned and taken <= banned:
                 continue  # "... without heart failure" does not name "Failure" as the condition
             hit = compiled.walk_from(main_id, taken, bag, pooled, cues, banned)
-            hit = self._follow(compiled, hit, bag, pooled, cues)
+            hit = self._follow(compiled, hit, bag, pooled, cues, banned=banned)
             hits.append(hit)
         # Between equal walks, one ending on a code of its own beats one falling back to its main term's
         # default ("Bell's, palsy" G51.0 over "Palsy, Bell's" with no code in the derived Index).
@@ -419,8 +419,9 @@ class IndexSearch:
         return hits
 
     def _follow(self, compiled: CompiledBook, hit: Hit, bag: frozenset[str], pooled: frozenset[str],
-                cues: frozenset[str], depth: int = 0) -> Hit:
-        """Follow a "see" on the last term of the path, continuing the walk with the words left."""
+                cues: frozenset[str], depth: int = 0, *, banned: frozenset[str] = frozenset()) -> Hit:
+        """Follow a "see" on the last term of the path, continuing the walk with the words left (words after
+        "without" stay barred from "with" subterms on the far side of the reference too)."""
         last = compiled.nodes[hit.path[-1]]
         if depth > 3:
             return hit
@@ -429,11 +430,12 @@ class IndexSearch:
                 hit.code is None or hit.code_is_default or self._is_table(compiled)):
             # A subterm without a code of its own ("Encounter > removal (of) - see also Removal") points on.
             # "see also": worth following only when it explains words the entry itself did not.
-            also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth, optional=True)
+            also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth, optional=True,
+                                          banned=banned)
             return also if also is not None and len(also.used) > len(hit.used) else hit
         if reference is None:
             return hit
-        followed = self._follow_reference(compiled, hit, reference, bag, pooled, cues, depth)
+        followed = self._follow_reference(compiled, hit, reference, bag, pooled, cues, depth, banned=banned)
         return hit if followed is None else followed
 
     @staticmethod
@@ -445,7 +447,7 @@ class IndexSearch:
 
     def _follow_reference(self, compiled: CompiledBook, hit: Hit, reference: str, bag: frozenset[str],
                           pooled: frozenset[str], cues: frozenset[str], depth: int,
-                          optional: bool = False) -> Hit | None:
+                          optional: bool = False, banned: frozenset[str] = frozenset()) -> Hit | None:
         target = compiled.resolve(reference)
         if target is None:
             return None
@@ -462,7 +464,7 @@ class IndexSearch:
             node = compiled.nodes.get(node.parent) if node.parent else None
         # The target path restates words already read ("see Hypertension, heart" from "Failure, heart, with
         # hypertension"): only its own words are taken again; every other word may still refine it.
-        best = compiled.descend(target, frozenset(bag - target_words), pooled, cues, {})
+        best = compiled.descend(target, frozenset(bag - target_words), pooled, cues, {}, banned=banned)
         chain = compiled.index.path(target)
         path = (*(t.id for t in chain), *best.path)
         used = hit.used | best.used | (bag & target_words)
@@ -474,7 +476,7 @@ class IndexSearch:
                      linked=followed.linked, see_also=hit.see_also + followed.see_also, cells=followed.cells,
                      followed=(*hit.followed, " > ".join(hit.titles) + " -> see " + reference),
                      after_link=followed.after_link, see=followed.see)
-        return self._follow(compiled, merged, bag, pooled, cues, depth + 1)
+        return self._follow(compiled, merged, bag, pooled, cues, depth + 1, banned=banned)
 
 
 def _alternatives(part: str) -> list[str]:
@@ -523,10 +525,11 @@ def statement_for_path(titles: Sequence[str]) -> str:
 
 
 def after_without(words: Sequence[str]) -> frozenset[str]:
-    """Words documented after "without" (or "no") in a clause: absent findings, never "with" complications."""
+    """Words documented after "without" (or "no") in a clause: absent findings, never "with" complications. A
+    word also written before it names the condition itself ("heart disease without heart failure")."""
     for position, word in enumerate(words):
         if word in ("without", "no"):
-            return frozenset(words[position + 1:])
+            return frozenset(words[position + 1:]) - frozenset(words[:position])
     return frozenset()
 
 

@@ -15,7 +15,9 @@ from functools import lru_cache
 from medcoder.codesets.icd10cm_index_model import normalize
 from medcoder.coding.lexicon import lexicon
 
-_SPLIT = re.compile(r"\s*(;|,|\band\b|\balso\b|\bplus\b|\+)\s*", re.IGNORECASE)
+# "X in a patient with Y" documents two conditions: Y is the patient's, not a "with" subterm of X.
+_IN_PATIENT_WITH = r"\bin (?:a |an |the |this )?(?:patient|pt) (?:with|who has)\b"
+_SPLIT = re.compile(r"\s*(;|,|\band\b|\balso\b|\bplus\b|\+|" + _IN_PATIENT_WITH + r")\s*", re.IGNORECASE)
 _SEPARATORS = frozenset({";", ",", "and", "also", "plus", "+"})
 _MODIFIER_ONLY = frozenset({"initial", "encounter", "subsequent", "sequela", "right", "left", "bilateral", "side",
                             "unilateral", "active", "treatment", "routine", "healing", "delayed", "first", "visit",
@@ -113,8 +115,8 @@ def split_statement(statement: str) -> list[Clause]:
     for piece in _SPLIT.split(protected):
         if piece is None or not piece.strip():
             continue
-        if piece.strip().lower() in _SEPARATORS:
-            joiner = piece.strip().lower()
+        if piece.strip().lower() in _SEPARATORS or re.fullmatch(_IN_PATIENT_WITH, piece.strip(), re.IGNORECASE):
+            joiner = piece.strip().lower() if piece.strip().lower() in _SEPARATORS else "with"
             if joiner == ";":
                 carried = None  # a semicolon ends a cue's scope (ConText termination)
             continue
