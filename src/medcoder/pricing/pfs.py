@@ -47,11 +47,9 @@ def resolve_locality(pfs: Pfs, locality: str | None) -> Gpci | None:
 class _Work:
     """A line being priced: its result so far, its RVU row and one unit's amount after line-level rules."""
 
-    number: int
+    line: ServiceLine
     code: str
-    modifiers: tuple[str, ...]
-    service_date: date
-    units: Decimal
+    """The line's code as priced (normalised once it is known to be priceable)."""
     setting: Setting | None
     locality: str | None
     releases: tuple[str, ...]
@@ -146,9 +144,8 @@ def _select_row(line: ServiceLine, pfs: Pfs, work: _Work) -> Rvu | None:
 
 def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str | None, setting: Setting | None,
                covers: bool, releases: tuple[str, ...]) -> _Work:
-    work = _Work(number=line.number, code=line.code.strip().upper(), modifiers=tuple(line.modifiers),
-                 service_date=line.service_date, units=line.units, setting=setting, locality=locality,
-                 releases=releases, gpci=gpci)
+    work = _Work(line=line, code=line.code.strip().upper(), setting=setting, locality=locality, releases=releases,
+                 gpci=gpci)
     if not covers:
         work.problems = (_problem(
             line, "E814", f"no PFS release covers the date of service {line.service_date.isoformat()} "
@@ -202,7 +199,7 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
     for w in works:
         meaning = data["indicators"].get(w.rvu.mult_proc if w.rvu else "9", {})
         if w.rvu is not None and w.unit and meaning.get("ranked"):
-            by_date.setdefault(w.service_date, []).append(w)
+            by_date.setdefault(w.line.service_date, []).append(w)
         elif w.rvu is not None and w.unit and meaning.get("not_applied"):
             w.notes.append(f"multiple procedure indicator {w.rvu.mult_proc}: {meaning['meaning']}")
     for day, group in by_date.items():
@@ -213,8 +210,8 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
         for w in group:
             unit = w.unit or Decimal(0)
             # each unit is a procedure; absurd unit counts (an MUE matter) are ranked as one item
-            whole = w.units == w.units.to_integral_value() and w.units <= 99
-            count, share = (int(w.units), unit) if whole else (1, cents(unit * w.units))
+            whole = w.line.units == w.line.units.to_integral_value() and w.line.units <= 99
+            count, share = (int(w.line.units), unit) if whole else (1, cents(unit * w.line.units))
             family = _family(w, bases)
             for _ in range(count):
                 if family is None:
@@ -258,7 +255,7 @@ def _endoscopy_family(base: str, members: list[tuple[_Work, Decimal]],
     base_rvu = pfs.rvu(base)
     base_fee = Decimal(0)
     if base_rvu is not None and first.setting is not None:
-        parts, _ = breakdown(base_rvu, first.gpci, first.setting, first.service_date)
+        parts, _ = breakdown(base_rvu, first.gpci, first.setting, first.line.service_date)
         base_fee = fee_schedule_amount(parts)
     shares = [members[0]]
     for w, share in members[1:]:
@@ -270,9 +267,9 @@ def _endoscopy_family(base: str, members: list[tuple[_Work, Decimal]],
 
 def _bundle_injections(works: list[_Work]) -> None:
     """Status T lines are paid only when no other PFS-payable service is billed on the same date."""
-    payable = {w.service_date for w in works if w.rvu and w.rvu.status in ("A", "R", "C") and w.unit != 0}
+    payable = {w.line.service_date for w in works if w.rvu and w.rvu.status in ("A", "R", "C") and w.unit != 0}
     for w in works:
-        if w.rvu is not None and w.rvu.status == "T" and w.unit and w.service_date in payable:
+        if w.rvu is not None and w.rvu.status == "T" and w.unit and w.line.service_date in payable:
             w.notes.append("status T bundled: another PFS-payable service is billed on the same date")
             w.unit = Decimal(0)
 
@@ -284,13 +281,14 @@ def _finish(works: list[_Work], pfs: Pfs) -> list[LineFee]:
     for w in works:
         amount = w.amount
         if amount is None and w.unit is not None:
-            amount = cents(w.unit * w.units)
+            amount = cents(w.unit * w.line.units)
         allowed = amount
         if amount is not None and 0 < w.charge < amount:
             allowed = w.charge
             w.notes.append(f"the charge {w.charge} is below the fee schedule amount: Medicare allows the lower")
-        done.append(LineFee(line=w.number, code=w.code, modifiers=w.modifiers, service_date=w.service_date,
-                            units=w.units, setting=w.setting, locality=w.locality, releases=w.releases,
+        done.append(LineFee(line=w.line.number, code=w.code, modifiers=tuple(w.line.modifiers),
+                            service_date=w.line.service_date, units=w.line.units, setting=w.setting,
+                            locality=w.locality, releases=w.releases,
                             status=w.status, breakdown=w.breakdown, fee_schedule_amount=w.fee_schedule_amount,
                             amount=amount, allowed=allowed, problems=w.problems, adjustments=tuple(w.extra),
                             notes=tuple(w.notes)))
@@ -320,9 +318,8 @@ def _price_lines(lines: Sequence[ServiceLine], *, codesets: Codesets, gpci: Gpci
             work = _price_one(line, pfs=pfs, gpci=gpci, locality=locality, setting=setting, covers=covers,
                               releases=releases)
         except MedcoderError as e:  # bad input never stops the claim: the line reports it
-            work = _Work(number=line.number, code=line.code, modifiers=tuple(line.modifiers),
-                         service_date=line.service_date, units=line.units, setting=setting, locality=locality,
-                         releases=releases, problems=(_problem(line, e.code, e.message, e.fix),))
+            work = _Work(line=line, code=line.code, setting=setting, locality=locality, releases=releases,
+                         problems=(_problem(line, e.code, e.message, e.fix),))
         if why is not None:
             work.problems = (*work.problems, _problem(
                 line, "E813", why, "Use a two-digit CMS place-of-service code (11 office, 21 inpatient, ...)"))
