@@ -80,7 +80,9 @@ def codesets_on(kb_settings: Settings) -> Any:
             made[day] = Codesets.for_date(day, settings=kb_settings)
         return made[day]
 
-    return get
+    yield get
+    for codesets in made.values():
+        codesets.close()
 
 
 # -- working database (issue 5): every store/service/api test runs on SQLite and on PostgreSQL ----------

@@ -6,7 +6,7 @@ checked against the mirrored CMS files (read independently in ``ncci_sources``) 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from importlib import resources
@@ -19,24 +19,14 @@ from medcoder.codesets.codesets import Codesets
 from medcoder.edits.ncci import check_aoc, check_mue, check_ptp, rules
 from medcoder.model.claim import Claim, ClaimKind, Diagnosis, Patient, Payer, Provider, ServiceLine
 from medcoder.model.findings import EditFinding
-from medcoder.settings import Settings
 from tests.edits.ncci_sources import AOC, DAY, MUE, PTP, aoc_rows, julian, mirror_file, mue_rows, ptp_scan
 
 # -- fixtures -----------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def on_day(kb_settings: Settings) -> Iterator[Callable[[date], Codesets]]:
-    """The code sets in force on a date of service (``Codesets.for_date``), opened once per date."""
-    opened: dict[date, Codesets] = {}
-
-    def get(day: date) -> Codesets:
-        if day not in opened:
-            opened[day] = Codesets.for_date(day, settings=kb_settings)
-        return opened[day]
-
-    yield get
-    for codesets in opened.values():
-        codesets.close()
+def on_day(codesets_on: Callable[[date], Codesets]) -> Callable[[date], Codesets]:
+    """The code sets in force on a date of service (the shared ``codesets_on``), opened once per date."""
+    return codesets_on
 
 
 @pytest.fixture(scope="module")
