@@ -182,26 +182,19 @@ class _RuleTable:
     by_attribute: dict[str, tuple[int, ...]]
 
 
-_APPLICABLE: dict[tuple[int, str, str | None], _RuleTable] = {}
-
-
-def _applicable(rules: MceRules, kind: str, setting: str | None) -> _RuleTable:
-    """Sorted out once per rules document and claim kind: a claim then runs only the rules whose attributes
-    one of its codes carries (most claims carry a few attributes, the rules name dozens)."""
-    key = (id(rules), kind, setting)
-    found = _APPLICABLE.get(key)
-    if found is None:
-        chosen = tuple(rule for rule in rules.rules
-                       if kind in rule.claims and (rule.settings is None or setting in rule.settings))
-        by_attribute: dict[str, list[int]] = {}
-        for i, rule in enumerate(chosen):
-            if rule.check not in _UNFLAGGED:
-                for attribute in dict.fromkeys(rule.attributes):
-                    by_attribute.setdefault(attribute, []).append(i)
-        found = _APPLICABLE[key] = _RuleTable(
-            rules=chosen, always=tuple(i for i, rule in enumerate(chosen) if rule.check in _UNFLAGGED),
-            by_attribute={a: tuple(ids) for a, ids in by_attribute.items()})
-    return found
+@lru_cache(maxsize=16)
+def _applicable(kind: str, setting: str | None) -> _RuleTable:
+    """The rules document's rules for one kind of claim, sorted out once: a claim then runs only the rules whose
+    attributes one of its codes carries (most claims carry a few attributes, the rules name dozens)."""
+    chosen = tuple(rule for rule in mce_rules().rules
+                   if kind in rule.claims and (rule.settings is None or setting in rule.settings))
+    by_attribute: dict[str, list[int]] = {}
+    for i, rule in enumerate(chosen):
+        if rule.check not in _UNFLAGGED:
+            for attribute in dict.fromkeys(rule.attributes):
+                by_attribute.setdefault(attribute, []).append(i)
+    return _RuleTable(rules=chosen, always=tuple(i for i, rule in enumerate(chosen) if rule.check in _UNFLAGGED),
+                      by_attribute={a: tuple(ids) for a, ids in by_attribute.items()})
 
 
 def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
@@ -231,7 +224,7 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     ctx = _Context(claim=claim, codesets=codesets, day=day, age=age_on(claim.patient.birth_date, start), sex=sex,
                    dx=tuple(dx), pcs=tuple(pcs))
     out: list[EditFinding] = []
-    table = _applicable(rules, claim.kind, claim.setting)
+    table = _applicable(claim.kind, claim.setting)
     # The rules keyed to an attribute run only when a code carries one of their attributes; in file order.
     triggered = {i for c in (*dx, *pcs) for a in c.attributes for i in table.by_attribute.get(a, ())}
     for i in sorted(triggered.union(table.always)) if triggered else table.always:

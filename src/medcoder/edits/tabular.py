@@ -67,40 +67,15 @@ class _Refs:
                 continue
         return False
 
-
     def cover_any(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str) -> bool:
-        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``: one
-        call per note instead of one per (note, code)."""
-        spans, other = self.spans, self.other
-        for position, code in coded:
-            if code == skip:
-                continue
-            if position is not None:
-                for lo, hi in spans:
-                    if lo <= position <= hi:
-                        return True
-            if other and self.cover(tabular, None, code):
-                return True
-        return False
-
+        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``."""
+        return any(code != skip and self.cover(tabular, position, code) for position, code in coded)
 
     def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
         """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
-        found: set[str] = set()
         if not (self.spans or self.other):
-            return found
-        for position, code in coded:
-            if position is not None:
-                for lo, hi in self.spans:
-                    if lo <= position <= hi:
-                        found.add(code)
-                        break
-                else:
-                    if self.other and self.cover(tabular, None, code):
-                        found.add(code)
-            elif self.other and self.cover(tabular, None, code):
-                found.add(code)
-        return found
+            return set()
+        return {code for position, code in coded if self.cover(tabular, position, code)}
 
 
 @dataclass(frozen=True, slots=True)
