@@ -80,7 +80,7 @@ def dx_line_map(claim: Claim) -> dict[int, tuple[int, ...]]:
     for line in claim.lines:
         for pointer in dict.fromkeys(line.diagnosis_pointers):
             found.setdefault(pointer - 1, []).append(line.number)
-    return {index: tuple(numbers) for index, numbers in found.items()}
+    return {index: tuple(sorted(numbers)) for index, numbers in found.items()}
 
 
 def dx_days(claim: Claim, index: int) -> list[date]:
@@ -105,6 +105,35 @@ def dx_code(code: str) -> str | None:
 def ordered_dx(claim: Claim) -> list[tuple[int, Diagnosis]]:
     """(position in ``claim.diagnoses``, diagnosis) by sequence: principal / first-listed first."""
     return sorted(enumerate(claim.diagnoses), key=lambda item: (item[1].sequence, item[0]))
+
+
+@dataclass(frozen=True, slots=True)
+class DxView:
+    """A claim's diagnoses as the rule sets read them, computed once per claim: ``check_claim`` runs the
+    validity, Tabular and MCE rule sets one after the other on the same (immutable) claim."""
+
+    coded: tuple[tuple[int, int, str], ...]
+    """(position in ``claim.diagnoses``, sequence, dotted code) by sequence; malformed codes are left out."""
+    lines: dict[int, tuple[int, ...]]
+    """``dx_line_map``: the service lines pointing at each diagnosis position."""
+    day: date | None
+    """``edit_day``."""
+
+
+_LAST_VIEW: tuple[Claim, DxView] | None = None
+
+
+def dx_view(claim: Claim) -> DxView:
+    """The claim's ``DxView``, reused while the same claim object is being edited (one-entry identity memo:
+    the tuple is replaced in one assignment, so threads at worst recompute it)."""
+    global _LAST_VIEW
+    last = _LAST_VIEW
+    if last is not None and last[0] is claim:
+        return last[1]
+    coded = tuple((index, dx.sequence, code) for index, dx in ordered_dx(claim) if (code := dx_code(dx.code)))
+    view = DxView(coded=coded, lines=dx_line_map(claim), day=edit_day(claim))
+    _LAST_VIEW = (claim, view)
+    return view
 
 
 def listing(codes: list[str], limit: int = _SHOWN) -> str:

@@ -9,7 +9,6 @@ these rules needs a code set, so the release recorded is this rule set's own ver
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
@@ -131,32 +130,41 @@ def _parties(claim: Claim, add: Add) -> None:
         add("completeness.birth-date", "error", "the patient's birth date is missing", "Give the birth date")
     if patient.sex is None:
         add("completeness.sex", "error", "the patient's sex is missing", "Give F, M or U (unknown)")
-    providers: list[tuple[str, Provider | None, bool, Severity]] = [
+    roles: tuple[tuple[str, Provider | None, bool, Severity], ...] = (
         ("billing", claim.billing_provider, True, "warning"),
         ("rendering", claim.rendering_provider, False, "info"),
         ("attending", claim.attending_provider, claim.kind == "institutional", "info"),
         ("service facility", claim.service_facility, False, "info"),
-    ]
-    for role, provider, required, taxonomy_severity in providers:
-        rule = f"completeness.{role.replace(' ', '-')}"
-        if provider is None:
-            if required:
-                add(f"{rule}-provider", "error", f"the claim has no {role} provider",
-                    f"Give the {role} provider's name and NPI")
-            continue
-        if provider.npi is None or not provider.npi.strip():
-            add(f"{rule}-npi", "error", f"the {role} provider {provider.name!r} has no NPI",
-                "Give the 10-digit NPI (look it up in NPPES)")
-        elif not npi_is_valid(provider.npi.strip()):
-            add(f"{rule}-npi", "error", f"the {role} provider's NPI {provider.npi!r} is not valid (10 digits with "
-                "a Luhn check digit over the prefix 80840)", "Retype the NPI from NPPES")
-        if provider.taxonomy is None or not provider.taxonomy.strip():
-            if role != "service facility":
-                add(f"{rule}-taxonomy", taxonomy_severity, f"the {role} provider {provider.name!r} has no taxonomy",
-                    "Give the NUCC taxonomy code (e.g. 207Q00000X); many payers require it")
-        elif not _TAXONOMY.fullmatch(provider.taxonomy.strip().upper()):
-            add(f"{rule}-taxonomy", "error", f"the {role} provider's taxonomy {provider.taxonomy!r} is not a NUCC "
-                "code (10 characters ending in X)", "Write it like 207Q00000X")
+    )
+    for role, provider, required, taxonomy_severity in roles:
+        for rule, severity, message, fix in _provider_problems(role, provider, required, taxonomy_severity):
+            add(rule, severity, message, fix)
+
+
+@lru_cache(maxsize=4096)
+def _provider_problems(role: str, provider: Provider | None, required: bool,
+                       taxonomy_severity: Severity) -> tuple[tuple[str, Severity, str, str], ...]:
+    """(rule, severity, message, fix) for one provider in one role. Memoised: a batch bills from a few
+    providers over and over, and a provider's problems depend on nothing else."""
+    rule = f"completeness.{role.replace(' ', '-')}"
+    if provider is None:
+        return ((f"{rule}-provider", "error", f"the claim has no {role} provider",
+                 f"Give the {role} provider's name and NPI"),) if required else ()
+    out: list[tuple[str, Severity, str, str]] = []
+    if provider.npi is None or not provider.npi.strip():
+        out.append((f"{rule}-npi", "error", f"the {role} provider {provider.name!r} has no NPI",
+                    "Give the 10-digit NPI (look it up in NPPES)"))
+    elif not npi_is_valid(provider.npi.strip()):
+        out.append((f"{rule}-npi", "error", f"the {role} provider's NPI {provider.npi!r} is not valid (10 digits "
+                    "with a Luhn check digit over the prefix 80840)", "Retype the NPI from NPPES"))
+    if provider.taxonomy is None or not provider.taxonomy.strip():
+        if role != "service facility":
+            out.append((f"{rule}-taxonomy", taxonomy_severity, f"the {role} provider {provider.name!r} has no "
+                        "taxonomy", "Give the NUCC taxonomy code (e.g. 207Q00000X); many payers require it"))
+    elif not _TAXONOMY.fullmatch(provider.taxonomy.strip().upper()):
+        out.append((f"{rule}-taxonomy", "error", f"the {role} provider's taxonomy {provider.taxonomy!r} is not a "
+                    "NUCC code (10 characters ending in X)", "Write it like 207Q00000X"))
+    return tuple(out)
 
 
 def _dates(claim: Claim, add: Add) -> None:
@@ -205,7 +213,7 @@ def _lines(claim: Claim, add: Add) -> None:
         add("completeness.no-lines", "error", "professional claim without service lines",
             "Add the CPT/HCPCS service lines")
     n_dx = len(claim.diagnoses)
-    seen: Counter[tuple[str, tuple[str, ...], date]] = Counter()
+    seen: dict[tuple[str, tuple[str, ...], date], int] = {}
     for line in claim.lines:
         at = (line.number,)
         if claim.kind == "professional":
@@ -231,7 +239,8 @@ def _lines(claim: Claim, add: Add) -> None:
             add("completeness.units", "error", f"line {line.number} ({line.code}) has {line.units} units",
                 "Units must be positive", lines=at)
         if line.code.strip() or not line.revenue_code:  # revenue-only lines (room and board ...) may repeat
-            seen[(line.code.strip().upper(), _modifier_key(line.modifiers), line.service_date)] += 1
+            key = (line.code.strip().upper(), _modifier_key(line.modifiers), line.service_date)
+            seen[key] = seen.get(key, 0) + 1
     for (code, modifiers, day), count in seen.items():
         if count > 1:
             numbers = tuple(line.number for line in claim.lines if line.code.strip().upper() == code

@@ -23,7 +23,7 @@ from typing import Any, cast
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10pcs_reader import normalize_code as normalize_pcs
-from medcoder.edits.codes import dx_code, dx_lines, edit_day, ordered_dx, release_notes, release_of
+from medcoder.edits.codes import dx_view, release_notes, release_of
 from medcoder.errors import ClaimError, CodeFormatError
 from medcoder.model.claim import Claim
 from medcoder.model.findings import SEVERITIES, EditFinding, Severity
@@ -182,6 +182,12 @@ class _RuleTable:
     by_attribute: dict[str, tuple[int, ...]]
 
 
+@lru_cache(maxsize=4096)
+def _attribute_set(attributes: tuple[str, ...]) -> frozenset[str]:
+    """A window's attributes as a set, shared: the MCE tables use a few hundred distinct combinations."""
+    return frozenset(attributes)
+
+
 @lru_cache(maxsize=16)
 def _applicable(kind: str, setting: str | None) -> _RuleTable:
     """The rules document's rules for one kind of claim, sorted out once: a claim then runs only the rules whose
@@ -199,17 +205,17 @@ def _applicable(kind: str, setting: str | None) -> _RuleTable:
 
 def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     """Run every MCE rule that applies to this kind of claim, on the MCE tables of the claim's edit day."""
-    day = edit_day(claim)
+    view = dx_view(claim)
+    day = view.day
     if day is None or "mce" not in codesets.choices:
         return []  # no date: the validity rule set says so; no MCE table: nothing to check against
     rules = mce_rules()
     mce = codesets.mce
     dx: list[_Code] = []
-    for index, diagnosis in ordered_dx(claim):
-        code = dx_code(diagnosis.code)
-        window = mce.window_on(code, day) if code else None
-        if code and window is not None:
-            dx.append(_Code(index=index, code=code, attributes=frozenset(window.attributes)))
+    for index, _, code in view.coded:
+        window = mce.window_on(code, day)
+        if window is not None:
+            dx.append(_Code(index=index, code=code, attributes=_attribute_set(window.attributes)))
     pcs: list[_Code] = []
     for proc in claim.procedures:
         try:
@@ -218,12 +224,13 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             continue
         window = mce.window_on(code, day, system="pcs")
         if window is not None:
-            pcs.append(_Code(index=-1, code=code, attributes=frozenset(window.attributes)))
+            pcs.append(_Code(index=-1, code=code, attributes=_attribute_set(window.attributes)))
     start = claim.admission_date or claim.statement_from or claim.first_service_date
     sex = claim.patient.sex if claim.patient.sex in ("F", "M") else None
     ctx = _Context(claim=claim, codesets=codesets, day=day, age=age_on(claim.patient.birth_date, start), sex=sex,
                    dx=tuple(dx), pcs=tuple(pcs))
     out: list[EditFinding] = []
+    release, stand_in = release_of(codesets, "mce"), release_notes(codesets, "mce")
     table = _applicable(claim.kind, claim.setting)
     # The rules keyed to an attribute run only when a code carries one of their attributes; in file order.
     triggered = {i for c in (*dx, *pcs) for a in c.attributes for i in table.by_attribute.get(a, ())}
@@ -234,11 +241,11 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             out.append(EditFinding(
                 rule_set=RULE_SET, rule=rule.id, severity=rule.severity, message=rule.message.format(**fields),
                 codes=tuple(dict.fromkeys(c.code for c in codes)),
-                lines=tuple(sorted({n for x in indexes for n in dx_lines(claim, x)})),
-                release=release_of(codesets, "mce"), fix=rule.fix.format(**fields),
+                lines=tuple(sorted({n for x in indexes for n in view.lines.get(x, ())})),
+                release=release, fix=rule.fix.format(**fields),
                 details={"citation": f"{rules.source}, {rule.citation}", "rules_version": rules.version,
                          "attributes": sorted({a for c in codes for a in c.attributes & set(rule.attributes)}),
-                         **release_notes(codesets, "mce")}))
+                         **stand_in}))
     return out
 
 

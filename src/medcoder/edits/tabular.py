@@ -13,14 +13,16 @@ each finding can name the note's text and the category, block or chapter it is p
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10cm_tabular import Note, Tabular
-from medcoder.edits.codes import dx_code, dx_line_map, edit_day, listing, ordered_dx, release_notes, release_of
+from medcoder.edits.codes import dx_view, listing, release_notes, release_of
 from medcoder.errors import CodeFormatError, NotFoundError
 from medcoder.model.claim import Claim
 from medcoder.model.findings import EditFinding, Severity
@@ -32,10 +34,12 @@ _MANIFESTATION_TITLE = "diseases classified elsewhere"
 
 @dataclass(frozen=True, slots=True)
 class _Refs:
-    """A note's code references as Tabular-order intervals, so "does this note cover code X" is a few integer
-    comparisons per claim; references whose ends are not Tabular codes stay text for ``Tabular.covers``."""
+    """A note's code references as Tabular-order intervals, so "does this note cover code X" is one binary search
+    per code of the claim; references whose ends are not Tabular codes stay text for ``Tabular.covers``."""
 
-    spans: tuple[tuple[int, int], ...]
+    starts: tuple[int, ...]
+    """Merged, disjoint intervals in Tabular order: ``starts[i]..ends[i]``."""
+    ends: tuple[int, ...]
     other: tuple[str, ...]
 
     @classmethod
@@ -51,14 +55,20 @@ class _Refs:
                 other.append(ref)
             else:
                 spans.append(bounds)
-        return cls(tuple(spans), tuple(other))
+        merged: list[list[int]] = []
+        for lo, hi in sorted(spans):
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        return cls(tuple(m[0] for m in merged), tuple(m[1] for m in merged), tuple(other))
 
     def cover(self, tabular: Tabular, position: int | None, code: str) -> bool:
         """Whether any reference includes ``code`` (at ``position``, from ``Tabular.position``)."""
-        if position is not None:
-            for lo, hi in self.spans:
-                if lo <= position <= hi:
-                    return True
+        if position is not None and self.starts:
+            i = bisect_right(self.starts, position) - 1
+            if i >= 0 and position <= self.ends[i]:
+                return True
         for ref in self.other:
             try:
                 if tabular.covers(ref, code):
@@ -73,7 +83,7 @@ class _Refs:
 
     def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
         """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
-        if not (self.spans or self.other):
+        if not (self.starts or self.other):
             return set()
         return {code for position, code in coded if self.cover(tabular, position, code)}
 
@@ -95,7 +105,7 @@ class _CodeNotes:
     """Per "use additional code" group with references: (the codes it names, its text)."""
 
 
-_NO_REFS = _Refs((), ())
+_NO_REFS = _Refs((), (), ())
 _NO_NOTES = _CodeNotes(None, (), _NO_REFS, (), (), _NO_REFS, ())
 
 
@@ -141,16 +151,23 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     tabular = codesets.tabular
     release = release_of(codesets, "icd10cm-tabular")
     stand_in = release_notes(codesets, "icd10cm-tabular")
-    coded = [(index, dx.sequence, code) for index, dx in ordered_dx(claim) if (code := dx_code(dx.code))]
+    view = dx_view(claim)
+    coded = view.coded
     notes = {code: _code_notes(tabular, code) for _, _, code in coded}
-    pointed = dx_line_map(claim)
+    pointed = view.lines
     out: list[EditFinding] = []
 
     def add(rule: str, severity: Severity, message: str, codes: tuple[str, ...], indexes: Sequence[int],
             fix: str, details: dict[str, Any]) -> None:
-        lines = tuple(sorted({n for i in indexes for n in pointed.get(i, ())})) if pointed else ()
+        if not pointed:
+            lines: tuple[int, ...] = ()
+        elif len(indexes) == 1:
+            lines = pointed.get(indexes[0], ())  # already in line order
+        else:
+            lines = tuple(sorted({n for i in indexes for n in pointed.get(i, ())}))
         out.append(EditFinding(rule_set=RULE_SET, rule=rule, severity=severity, message=message, codes=codes,
-                               lines=lines, release=release, fix=fix, details={**details, **stand_in}))
+                               lines=lines, release=release, fix=fix,
+                               details={**details, **stand_in} if stand_in else details))
 
     # Guideline I.A.12.a: Excludes1, checked both ways and reported once per pair.
     placed = [(notes[c].position, c) for _, _, c in coded]
@@ -175,7 +192,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                 {"notes": [{"code": x, "under": where_printed(tabular, n), "text": n.text} for x, n in hits]})
 
     # Guideline I.A.13: etiology/manifestation ("code first") sequencing.
-    manifestations = _manifestation_codes(codesets, claim, [c for _, _, c in coded if notes[c].first_refs])
+    manifestations = _manifestation_codes(codesets, view.day, [c for _, _, c in coded if notes[c].first_refs])
     for i, sequence, code in coded:
         first, ref_tuple, match = notes[code].first, notes[code].first_refs, notes[code].first_match
         if not ref_tuple:
@@ -216,9 +233,10 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     return out
 
 
-def _manifestation_codes(codesets: Codesets, claim: Claim, codes: list[str]) -> set[str]:
+def _manifestation_codes(codesets: Codesets, day: date | None, codes: list[str]) -> set[str]:
     """Codes that are manifestations: the MCE attribute on the date, else the Tabular title's wording."""
-    day = edit_day(claim)
+    if not codes:
+        return set()
     found: set[str] = set()
     for code in codes:
         if day is not None and "mce" in codesets.choices:

@@ -61,6 +61,7 @@ def codesets_for(claim: Claim, *, settings: Settings) -> Codesets:
 
 
 def releases_of(codesets: Codesets) -> dict[str, str]:
+    """The release id of each kind, by kind: recorded on every checked and priced claim."""
     return {kind: choice.release.id for kind, choice in sorted(codesets.choices.items())}
 
 
