@@ -69,13 +69,9 @@ def edit_day(claim: Claim) -> date | None:
     return dates[-1] if dates else None
 
 
-def dx_lines(claim: Claim, index: int) -> tuple[int, ...]:
-    """Service lines pointing at ``claim.diagnoses[index]`` (pointers are 1-based positions)."""
-    return tuple(line.number for line in claim.lines if index + 1 in line.diagnosis_pointers)
-
-
 def dx_line_map(claim: Claim) -> dict[int, tuple[int, ...]]:
-    """``dx_lines`` for every diagnosis at once (only those some line points at), for rule sets that ask often."""
+    """The service lines (numbers, in order) pointing at each diagnosis position (pointers are 1-based);
+    only the diagnoses some line points at."""
     found: dict[int, list[int]] = {}
     for line in claim.lines:
         for pointer in dict.fromkeys(line.diagnosis_pointers):
@@ -86,12 +82,12 @@ def dx_line_map(claim: Claim) -> dict[int, tuple[int, ...]]:
 def dx_days(claim: Claim, index: int) -> list[date]:
     """Dates a diagnosis must be valid on: its lines' dates of service (professional/outpatient), else the
     claim's edit day (inpatient stays are coded by discharge date)."""
+    view = dx_view(claim)
     if not (claim.kind == "institutional" and claim.setting == "inpatient"):
-        days = sorted({line.service_date for line in claim.lines if index + 1 in line.diagnosis_pointers})
+        days = view.days.get(index)
         if days:
-            return days
-    day = edit_day(claim)
-    return [day] if day is not None else []
+            return list(days)
+    return [view.day] if view.day is not None else []
 
 
 def dx_code(code: str) -> str | None:
@@ -116,6 +112,8 @@ class DxView:
     """(position in ``claim.diagnoses``, sequence, dotted code) by sequence; malformed codes are left out."""
     lines: dict[int, tuple[int, ...]]
     """``dx_line_map``: the service lines pointing at each diagnosis position."""
+    days: dict[int, tuple[date, ...]]
+    """The dates of service of those lines, in order."""
     day: date | None
     """``edit_day``."""
 
@@ -131,7 +129,12 @@ def dx_view(claim: Claim) -> DxView:
     if last is not None and last[0] is claim:
         return last[1]
     coded = tuple((index, dx.sequence, code) for index, dx in ordered_dx(claim) if (code := dx_code(dx.code)))
-    view = DxView(coded=coded, lines=dx_line_map(claim), day=edit_day(claim))
+    days: dict[int, set[date]] = {}
+    for line in claim.lines:
+        for pointer in line.diagnosis_pointers:
+            days.setdefault(pointer - 1, set()).add(line.service_date)
+    view = DxView(coded=coded, lines=dx_line_map(claim), days={i: tuple(sorted(d)) for i, d in days.items()},
+                  day=edit_day(claim))
     _LAST_VIEW = (claim, view)
     return view
 
@@ -173,7 +176,8 @@ def check_validity(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     """Every diagnosis, ICD-10-PCS procedure, CPT/HCPCS line code and modifier, checked on its date."""
     out: list[EditFinding] = []
     dx_release = ("mce", "icd10cm-tabular")
-    if claim.diagnoses and edit_day(claim) is None:
+    view = dx_view(claim)
+    if claim.diagnoses and view.day is None:
         out.append(_finding(codesets, dx_release, _Problem(
             rule="validity.no-date", severity="warning",
             message="the claim has no date of service, so code validity cannot be checked",
@@ -183,9 +187,9 @@ def check_validity(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             problem = _check_dx(codesets, dx.code, day)
             if problem is not None:
                 out.append(_finding(codesets, dx_release, problem, codes=(dx.code,),
-                                    lines=dx_lines(claim, index)))
+                                    lines=view.lines.get(index, ())))
                 break
-    admitting, discharged = claim.admitting_diagnosis, edit_day(claim)
+    admitting, discharged = claim.admitting_diagnosis, view.day
     if admitting is not None and discharged is not None:
         # The MCE checks the admitting diagnosis for validity too (edit 1), on the discharge date.
         problem = _check_dx(codesets, admitting, discharged)
@@ -194,7 +198,7 @@ def check_validity(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             out.append(_finding(codesets, dx_release, problem, codes=(admitting,)))
     for proc in claim.procedures:
         # Inpatient stays are coded with the ICD-10-PCS release of the discharge date.
-        proc_day = (edit_day(claim) if claim.setting == "inpatient" else None) or proc.performed_on
+        proc_day = (view.day if claim.setting == "inpatient" else None) or proc.performed_on
         problem = _check_pcs(codesets, proc.code, proc_day)
         if problem is not None:
             out.append(_finding(codesets, ("mce", "icd10pcs"), problem, codes=(proc.code,)))
