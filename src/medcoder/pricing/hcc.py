@@ -155,20 +155,18 @@ def _label(kb: Hcc, hcc: str, model: str) -> str | None:
         return None
 
 
-def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: Codesets,
-               model: str = DEFAULT_MODEL) -> RiskScore:
-    """The raw CMS-HCC score of ``beneficiary`` with ``diagnoses`` under ``model`` of the payment year."""
-    segment = _check(beneficiary)
-    kb = codesets.hcc
-    name = kb.model(model)
-    prefix = beneficiary.segment
+@lru_cache(maxsize=4096)
+def _demographics(kb: Hcc, name: str, beneficiary: Beneficiary) -> tuple[RiskFactor, ...]:
+    """The demographic factors of ``beneficiary`` under model ``name``. Memoised: a batch's beneficiaries fall in
+    a few hundred (segment, sex, age, flags) cells, and the factors are immutable."""
+    segment, prefix = SEGMENTS[beneficiary.segment], beneficiary.segment
     aged, female = beneficiary.age >= 65, beneficiary.sex == "F"
     factors: list[RiskFactor] = []
 
-    def add(variable: str, kind: FactorKind, detail: str) -> float | None:
+    def add(variable: str, detail: str) -> float | None:
         value = kb.coefficient(f"{prefix}_{variable}", model=name)
         if value is not None:
-            factors.append(RiskFactor(name=f"{prefix}_{variable}", kind=kind, value=value, detail=detail))
+            factors.append(RiskFactor(name=f"{prefix}_{variable}", kind="demographic", value=value, detail=detail))
         return value
 
     if segment.new_enrollee:
@@ -177,14 +175,33 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
                 f"NE{beneficiary.sex}{_new_enrollee_band(beneficiary.age, beneficiary.originally_disabled)}")
     else:
         cell = f"{beneficiary.sex}{_band(beneficiary.age)}"
-    if add(cell, "demographic", f"{SEGMENTS[prefix].title}, {beneficiary.sex} age {beneficiary.age}") is None:
+    if add(cell, f"{SEGMENTS[prefix].title}, {beneficiary.sex} age {beneficiary.age}") is None:
         raise ClaimError(f"{name} has no factor {prefix}_{cell}", code="E847", where=f"{prefix}_{cell}",
                          fix="This release's coefficient file lacks the segment; try another model or segment")
     if aged and beneficiary.originally_disabled and not segment.new_enrollee:
-        add(f"OriginallyDisabled_{'Female' if female else 'Male'}", "demographic", "originally disabled")
+        add(f"OriginallyDisabled_{'Female' if female else 'Male'}", "originally disabled")
     if prefix == "INS" and beneficiary.medicaid:
-        add("LTIMCAID", "demographic", "institutional and Medicaid")
+        add("LTIMCAID", "institutional and Medicaid")
 
+    return tuple(factors)
+
+
+def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: Codesets,
+               model: str = DEFAULT_MODEL) -> RiskScore:
+    """The raw CMS-HCC score of ``beneficiary`` with ``diagnoses`` under ``model`` of the payment year."""
+    segment = _check(beneficiary)
+    kb = codesets.hcc
+    name = kb.model(model)
+    prefix = beneficiary.segment
+    factors: list[RiskFactor] = []
+
+    def add(variable: str, kind: FactorKind, detail: str) -> float | None:
+        value = kb.coefficient(f"{prefix}_{variable}", model=name)
+        if value is not None:
+            factors.append(RiskFactor(name=f"{prefix}_{variable}", kind=kind, value=value, detail=detail))
+        return value
+
+    factors.extend(_demographics(kb, name, beneficiary))
     codes = _codes(diagnoses)
     by_hcc: dict[str, list[str]] = {}
     unmapped = []
