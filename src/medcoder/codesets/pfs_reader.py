@@ -128,8 +128,7 @@ class Pfs:
         return Rvu(**kwargs)  # type: ignore[arg-type]
 
     def rvu(self, code: str, modifier: str = "") -> Rvu | None:
-        wanted = modifier.strip().upper()
-        return next((r for r in self._rows(code) if r.modifier == wanted), None)
+        return self.rvu_rows(code).get(modifier.strip().upper())
 
     def rvu_rows(self, code: str) -> Mapping[str, Rvu]:
         """The code's rows by modifier ('' = global), built once per code; read-only, shared by every caller."""

@@ -255,8 +255,7 @@ def _endoscopy_family(base: str, members: list[tuple[_Work, Decimal]],
     base_rvu = pfs.rvu(base)
     base_fee = Decimal(0)
     if base_rvu is not None and first.setting is not None:
-        parts, _ = breakdown(base_rvu, first.gpci, first.setting, first.line.service_date)
-        base_fee = fee_schedule_amount(parts)
+        _, _, base_fee = cached_breakdown(base_rvu, first.gpci, first.setting, first.line.service_date)
     shares = [members[0]]
     for w, share in members[1:]:
         reduced = max(share - base_fee, Decimal(0))
