@@ -25,7 +25,7 @@ from medcoder.codesets.cpt import CODE as CPT_CODE
 from medcoder.codesets.hcpcs import normalize_modifier
 from medcoder.codesets.icd10pcs_reader import normalize_code as normalize_pcs
 from medcoder.errors import CodeFormatError, NotFoundError
-from medcoder.model.claim import Claim, Diagnosis
+from medcoder.model.claim import Claim
 from medcoder.model.code import normalize_icd10cm
 from medcoder.model.findings import EditFinding, Severity
 
@@ -69,16 +69,6 @@ def edit_day(claim: Claim) -> date | None:
     return dates[-1] if dates else None
 
 
-def dx_line_map(claim: Claim) -> dict[int, tuple[int, ...]]:
-    """The service lines (numbers, in order) pointing at each diagnosis position (pointers are 1-based);
-    only the diagnoses some line points at."""
-    found: dict[int, list[int]] = {}
-    for line in claim.lines:
-        for pointer in dict.fromkeys(line.diagnosis_pointers):
-            found.setdefault(pointer - 1, []).append(line.number)
-    return {index: tuple(sorted(numbers)) for index, numbers in found.items()}
-
-
 def dx_days(claim: Claim, index: int) -> list[date]:
     """Dates a diagnosis must be valid on: its lines' dates of service (professional/outpatient), else the
     claim's edit day (inpatient stays are coded by discharge date)."""
@@ -98,11 +88,6 @@ def dx_code(code: str) -> str | None:
         return None
 
 
-def ordered_dx(claim: Claim) -> list[tuple[int, Diagnosis]]:
-    """(position in ``claim.diagnoses``, diagnosis) by sequence: principal / first-listed first."""
-    return sorted(enumerate(claim.diagnoses), key=lambda item: (item[1].sequence, item[0]))
-
-
 @dataclass(frozen=True, slots=True)
 class DxView:
     """A claim's diagnoses as the rule sets read them, computed once per claim: ``check_claim`` runs the
@@ -111,7 +96,7 @@ class DxView:
     coded: tuple[tuple[int, int, str], ...]
     """(position in ``claim.diagnoses``, sequence, dotted code) by sequence; malformed codes are left out."""
     lines: dict[int, tuple[int, ...]]
-    """``dx_line_map``: the service lines pointing at each diagnosis position."""
+    """The service lines (numbers, in order) pointing at each diagnosis position (pointers are 1-based)."""
     days: dict[int, tuple[date, ...]]
     """The dates of service of those lines, in order."""
     day: date | None
@@ -128,13 +113,20 @@ def dx_view(claim: Claim) -> DxView:
     last = _LAST_VIEW
     if last is not None and last[0] is claim:
         return last[1]
-    coded = tuple((index, dx.sequence, code) for index, dx in ordered_dx(claim) if (code := dx_code(dx.code)))
+    by_sequence = sorted([(dx.sequence, index, dx.code) for index, dx in enumerate(claim.diagnoses)])
+    coded = tuple((index, sequence, code) for sequence, index, raw in by_sequence if (code := dx_code(raw)))
+    numbers: dict[int, list[int]] = {}
     days: dict[int, set[date]] = {}
     for line in claim.lines:
         for pointer in line.diagnosis_pointers:
-            days.setdefault(pointer - 1, set()).add(line.service_date)
-    view = DxView(coded=coded, lines=dx_line_map(claim), days={i: tuple(sorted(d)) for i, d in days.items()},
-                  day=edit_day(claim))
+            found = numbers.get(pointer - 1)
+            if found is None:
+                numbers[pointer - 1], days[pointer - 1] = [line.number], {line.service_date}
+            elif found[-1] != line.number:  # a pointer repeated on one line counts once
+                found.append(line.number)
+                days[pointer - 1].add(line.service_date)
+    view = DxView(coded=coded, lines={i: tuple(sorted(n)) for i, n in numbers.items()},
+                  days={i: tuple(sorted(d)) for i, d in days.items()}, day=edit_day(claim))
     _LAST_VIEW = (claim, view)
     return view
 
