@@ -271,7 +271,8 @@ class NcciPtp:
                 found[(setting_id, row[1], row[2])].append((row[3], self._edit(row)))
             memo.update(found)
         day = _day(on)
-        return self._in_force([edit for key in keys for deleted, edit in memo[key] if deleted >= day])
+        found_edits = [edit for key in keys for deleted, edit in memo[key] if deleted >= day]
+        return self._in_force(found_edits) if found_edits else []
 
     def edit(self, column_1: str, column_2: str, *, setting: PtpSetting, on: date) -> PtpEdit | None:
         """The edit of this ordered pair in force on ``on``, if any."""

@@ -238,7 +238,7 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
         flags.add("DISABLED")
     if kept:
         for variable, terms in _INTERACTIONS.get(name, {}).items():
-            if all(t in flags for t in terms):
+            if flags.issuperset(terms):
                 add(variable, "interaction", " x ".join(terms))
         add(f"D{len(kept)}" if len(kept) < 10 else "D10P", "count", f"{len(kept)} payment HCC(s)")
     lost = [HccHit(hcc=h, label=_label(kb, h, name), codes=tuple(by_hcc[h]), dropped_by=by)

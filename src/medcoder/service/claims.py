@@ -92,9 +92,9 @@ def _drg_dict(payment: DrgPayment) -> dict[str, Any]:
 
 
 def _risk_dict(risk: RiskScore) -> dict[str, Any]:
-    b = risk.beneficiary
+    b, demographic = risk.beneficiary, risk.demographic_score  # disease_score is score - demographic_score
     return {"model": risk.model, "release": risk.release, "score": round(risk.score, 3),
-            "demographic_score": round(risk.demographic_score, 3), "disease_score": round(risk.disease_score, 3),
+            "demographic_score": round(demographic, 3), "disease_score": round(risk.score - demographic, 3),
             "beneficiary": {"age": b.age, "sex": b.sex, "segment": b.segment,
                             "originally_disabled": b.originally_disabled, "medicaid": b.medicaid},
             "factors": [{"name": f.name, "kind": f.kind, "value": f.value, "detail": f.detail} for f in risk.factors],
