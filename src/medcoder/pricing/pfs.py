@@ -121,6 +121,8 @@ def _select_row(line: ServiceLine, pfs: Pfs, work: _Work) -> Rvu | None:
             line, "E810", f"{code} is not in the PFS RVU file of this release",
             "Check the code (CPT/HCPCS, five characters) and the date of service"),)
         return None
+    if not line.modifiers:
+        return rows[""]  # the global row (most lines): no PC/TC or terminated-service rule applies
     mods = [m.upper() for m in line.modifiers]
     components = [m for m in mods if m in rules()["pctc"]["components"]]
     glob = rows.get("") or next(iter(rows.values()))
