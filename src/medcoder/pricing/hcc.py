@@ -155,6 +155,15 @@ def _label(kb: Hcc, hcc: str, model: str) -> str | None:
         return None
 
 
+def _add_factor(factors: list[RiskFactor], kb: Hcc, model: str, name: str, kind: FactorKind,
+                detail: str) -> float | None:
+    """Append the model's factor ``name`` when the model has it; its value, or None when it has not."""
+    value = kb.coefficient(name, model=model)
+    if value is not None:
+        factors.append(RiskFactor(name=name, kind=kind, value=value, detail=detail))
+    return value
+
+
 @lru_cache(maxsize=4096)
 def _demographics(kb: Hcc, name: str, beneficiary: Beneficiary) -> tuple[RiskFactor, ...]:
     """The demographic factors of ``beneficiary`` under model ``name``. Memoised: a batch's beneficiaries fall in
@@ -164,10 +173,7 @@ def _demographics(kb: Hcc, name: str, beneficiary: Beneficiary) -> tuple[RiskFac
     factors: list[RiskFactor] = []
 
     def add(variable: str, detail: str) -> float | None:
-        value = kb.coefficient(f"{prefix}_{variable}", model=name)
-        if value is not None:
-            factors.append(RiskFactor(name=f"{prefix}_{variable}", kind="demographic", value=value, detail=detail))
-        return value
+        return _add_factor(factors, kb, name, f"{prefix}_{variable}", "demographic", detail)
 
     if segment.new_enrollee:
         origdis = aged and beneficiary.originally_disabled
@@ -196,10 +202,7 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
     factors: list[RiskFactor] = []
 
     def add(variable: str, kind: FactorKind, detail: str) -> float | None:
-        value = kb.coefficient(f"{prefix}_{variable}", model=name)
-        if value is not None:
-            factors.append(RiskFactor(name=f"{prefix}_{variable}", kind=kind, value=value, detail=detail))
-        return value
+        return _add_factor(factors, kb, name, f"{prefix}_{variable}", kind, detail)
 
     factors.extend(_demographics(kb, name, beneficiary))
     codes = _codes(diagnoses)
