@@ -19,10 +19,12 @@ from functools import lru_cache
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.coding import guidelines
+from medcoder.coding.adverse import adverse_effects
 from medcoder.coding.complete import Completion, complete, dimension_of
 from medcoder.coding.index_search import Hit, IndexSearch, after_without
 from medcoder.coding.lexicon import lexicon
-from medcoder.coding.terms import Clause, split_statement, tokens
+from medcoder.coding.restated import drop_restated
+from medcoder.coding.terms import Clause, split_statement, stem, tokens
 from medcoder.model.suggestion import CodeSuggestion, DocumentationQuery, Evidence
 
 PIPELINE_VERSION = "encoder-0.1"
@@ -55,6 +57,10 @@ class Candidate:
     linked: frozenset[str] = frozenset()
     words: frozenset[str] = frozenset()
     after_link: frozenset[str] = frozenset()
+    anchor: str | None = None
+    """The code this one is sequenced right after (an adverse-effect T code after the effect, I.C.19.e.5.a)."""
+    focus: bool = False
+    """The record says the encounter is for this condition: sequenced first among its rank (Section II)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,8 +186,8 @@ class Encoder:
                           "neoplasm", "tumor", "mass", "lesion"} else 0)
             plans.append((text, column))
         for site_text, column in plans:
-            words = tuple(w for w in tokens(site_text) if w not in lex.stopwords and w not in lex.neoplasm_words
-                          and w not in _BEHAVIOR_WORDS)
+            # Histology words stay: the Table prints some by site ("nose > skin > basal cell carcinoma").
+            words = tuple(w for w in tokens(site_text) if w not in lex.stopwords and w not in _BEHAVIOR_WORDS)
             site_hits = self.search.search(("neoplasm", *words), book="neoplasm")
             site = next((h for h in site_hits if h.cells and h.cells[column]), None)
             if site is None or site.cells is None:
@@ -193,6 +199,8 @@ class Encoder:
                       + (f"; {hit.describe()}" if hit else ""))
             made = self._candidate(site, cell, clause, index, "neoplasm", queries, source=source)
             if made is not None:
+                # The behavior words chose the column: they are explained, not left for another condition.
+                made.words |= frozenset(tokens(site_text)) & (lex.neoplasm_words | _BEHAVIOR_WORDS)
                 made.rationale.append("guideline I.C.2: neoplasms by site from the Table of Neoplasms")
                 out.append(made)
         if plans and all(col == 1 for _, col in plans) and out:
@@ -338,6 +346,11 @@ class Encoder:
             if neoplasms:
                 return neoplasms
         if best is None or best.code is None:
+            # "on long-term prednisone": the Index lists drug therapies by class (Long-term > steroids > systemic).
+            classed = _named_by_class(words)
+            best = next((h for h in self.search.search(classed, pooled=pooled, cues=cues) if h.code
+                         and not frozenset(classed) - h.used - _IGNORABLE), None) if classed != tuple(words) else None
+        if best is None or best.code is None:
             dropped.append((clause.text, "no Alphabetic Index entry found for these words"))
             return []
         made = self._candidate(best, best.code, clause, index, "primary", queries)
@@ -459,7 +472,7 @@ class Encoder:
         used: frozenset[str] = frozenset().union(*(c.words for c in made)) if made else frozenset()
         absent = after_without(clause.words)
         vocabulary = self.search.book("index").vocabulary
-        left = tuple(w for w in clause.words if w not in used and w not in _IGNORABLE and w not in absent
+        left = tuple(w for w in _named_by_class(clause.words) if w not in used and w not in _IGNORABLE and w not in absent
                      and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS and w in vocabulary
                      and w not in lexicon().patient_words)
         if not left or len(left) == len(clause.words):
@@ -524,6 +537,11 @@ class Encoder:
             mechanism = frozenset(w for c in candidates if c.role == "external-cause" for w in c.words)
             candidates.extend(c for c in self._place_activity_status(clauses[injury.clause], injury.clause, injury,
                                                                      queries, mechanism) if c.code not in known)
+        drop_restated(candidates, clauses, dropped)
+        for effect in adverse_effects(candidates, clauses, search=self.search, tab=self.tab,
+                                      covers=self.rules.covers_any, text=statement):
+            anchor = next(i for i, c in enumerate(candidates) if c.code == effect.anchor)
+            candidates.insert(anchor + 1, effect)
         final = self.rules.apply(candidates, clauses, context, queries, dropped)
         codes = tuple(CodeSuggestion(system="ICD-10-CM", code=c.code, title=c.title, sequence=n + 1,
                                      confidence=c.confidence, evidence=(c.evidence,), rationale=tuple(c.rationale))
@@ -539,6 +557,18 @@ class Encoder:
         return EncodeResult(statement=statement, codes=codes, queries=tuple(unique_queries), dropped=tuple(dropped),
                             clauses=tuple(c.text for c in clauses), releases=releases,
                             seconds=time.perf_counter() - started)
+
+
+def _named_by_class(words: Sequence[str]) -> tuple[str, ...]:
+    """Drug names replaced by the class words the Index prints ("Eliquis" -> Long-term > anticoagulants; lexicon
+    ``drug_classes``)."""
+    classes = _class_words()
+    return tuple(w for word in words for w in classes.get(word, (word,)))
+
+
+@lru_cache(maxsize=1)
+def _class_words() -> dict[str, tuple[str, ...]]:
+    return {stem(name): tokens(words) for name, words in lexicon().drug_classes.items()}
 
 
 def _joined(prev: Clause, clause: Clause) -> Clause:

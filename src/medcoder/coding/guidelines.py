@@ -527,7 +527,7 @@ class Rules:
         rank = {"poisoning": 0, "primary": 1, "neoplasm": 1, "companion": 1, "manifestation": 1,
                 "adverse-effect": 2, "underdosing": 2, "external-cause": 3}
         first = lexicon().first_prefixes
-        ordered = sorted(items, key=lambda c: (rank.get(c.role, 1), _priority(c.code, first), c.clause))
+        ordered = sorted(items, key=lambda c: (rank.get(c.role, 1), _priority(c.code, first), not c.focus, c.clause))
         for c in [c for c in ordered if self._notes(c.code).first_condition]:
             # "Code first the specific condition related to COVID-19" (U09.9): the condition documented with it.
             position = ordered.index(c)
@@ -554,7 +554,7 @@ class Rules:
                         break
                 if changed:
                     break
-        return ordered
+        return _anchored(ordered)
 
 
 class _Scored(Protocol):
@@ -598,6 +598,19 @@ def _with_drug_classes(words: frozenset[str]) -> frozenset[str]:
     antidiabetic drugs (Z79.84)" (lexicon ``drug_classes``; Guideline I.C.4.a.3)."""
     classes = lexicon().drug_classes
     return words | frozenset(w for word in words if word in classes for w in tokens(classes[word]))
+
+
+def _anchored(ordered: list[Candidate]) -> list[Candidate]:
+    """Codes anchored to another (an adverse-effect T code to the effect it explains, I.C.19.e.5.a) move right
+    after it, in their order; an anchor not reported leaves the code where it is."""
+    placed = [c for c in ordered if c.anchor is None or all(o.code != c.anchor for o in ordered)]
+    for c in ordered:
+        if c not in placed:
+            at = next(i for i, o in enumerate(placed) if o.code == c.anchor)
+            while at + 1 < len(placed) and placed[at + 1].anchor == c.anchor:
+                at += 1
+            placed.insert(at + 1, c)
+    return placed
 
 
 def _priority(code: str, first: tuple[str, ...]) -> int:

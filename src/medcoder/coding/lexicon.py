@@ -56,6 +56,10 @@ class Lexicon:
     """Abbreviations expanded only when written in capitals ("MS" yes, "Ms. Jones" no)."""
     drug_classes: dict[str, str] = field(default_factory=dict)
     """Drug name -> the class words "use additional code" notes name ("metformin" -> "oral antidiabetic drug")."""
+    drug_cause_words: frozenset[str] = frozenset()
+    """Title words that name a drug therapy as a condition's cause ("due to antineoplastic chemotherapy")."""
+    focus_cues: frozenset[str] = frozenset()
+    """Words saying the encounter is for a condition ("admitted to treat the anemia")."""
 
 
 def _entries(raw: dict[str, object]) -> dict[str, str]:
@@ -100,4 +104,6 @@ def lexicon() -> Lexicon:
         patient_words=frozenset(raw.get("patient_words", {}).get("terms", ())),
         first_prefixes=tuple(raw.get("sequencing", {}).get("first_prefixes", ())),
         confirmed_only=frozenset(raw.get("sequencing", {}).get("confirmed_only", ())),
+        drug_cause_words=frozenset(w for t in raw.get("drug_cause_words", {}).get("terms", ()) for w in t.lower().split()),
+        focus_cues=frozenset(w for t in raw.get("focus_cues", {}).get("terms", ()) for w in t.lower().split()),
     )
