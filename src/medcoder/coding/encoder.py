@@ -32,6 +32,9 @@ _NEOPLASM_COLUMNS = ("malignant primary", "malignant secondary", "in situ", "ben
 _DRUG_COLUMNS = ("poisoning accidental", "intentional self-harm", "assault", "undetermined", "adverse effect",
                  "underdosing")
 _SEE_NEOPLASM = re.compile(r"Neoplasm,\s*([a-z ]+?),\s*by site", re.IGNORECASE)
+# "Meningioma - see also Neoplasm, meninges, benign": a histology that fixes both the site and the behavior.
+_SEE_NEOPLASM_AT = re.compile(r"Neoplasm,\s*([a-z ,]+?),\s*(malignant|benign|uncertain behavior|in situ)\s*$",
+                              re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,10 +157,14 @@ class Encoder:
         lex = lexicon()
         text = clause.text.lower()
         behavior = None
-        for see_also in hit.see_also if hit else ():
+        fixed_site = ""
+        for see_also in (*hit.see_also, hit.see) if hit else ():
             found = _SEE_NEOPLASM.search(see_also or "")
+            at = _SEE_NEOPLASM_AT.search(see_also or "") if found is None else None
             if found:
                 behavior = found.group(1).strip().lower()
+            elif at:
+                fixed_site, behavior = at.group(1).strip().lower(), at.group(2).lower()
         for name, cues in lex.neoplasm_behavior.items():
             if name in ("secondary", "in situ", "benign", "uncertain") and any(c in text for c in cues):
                 behavior = name if name != "secondary" or behavior in (None, "malignant") else behavior
@@ -184,7 +191,7 @@ class Encoder:
             column = {"malignant": 0, "secondary": 1, "in situ": 2, "benign": 3, "uncertain behavior": 4,
                       "uncertain": 4, "unspecified behavior": 5}.get(behavior or "", 5 if not neo_words - {
                           "neoplasm", "tumor", "mass", "lesion"} else 0)
-            plans.append((text, column))
+            plans.append((f"{fixed_site} {text}".strip(), column))
         for site_text, column in plans:
             # Histology words stay: the Table prints some by site ("nose > skin > basal cell carcinoma").
             words = tuple(w for w in tokens(site_text) if w not in lex.stopwords and w not in _BEHAVIOR_WORDS)
@@ -338,7 +345,8 @@ class Encoder:
         complete_in_index = best is not None and best.code is not None and not best.followed and not (
             frozenset(words) - best.used - _IGNORABLE)
         if not status and not complete_in_index and (frozenset(words) & lex.neoplasm_words or (
-                best is not None and any(_SEE_NEOPLASM.search(s or "") for s in best.see_also))):
+                best is not None and any(_SEE_NEOPLASM.search(s or "") or _SEE_NEOPLASM_AT.search(s or "")
+                                         for s in (*best.see_also, best.see)))):
             # The histology's own entry ("Adenocarcinoma - see also Neoplasm, malignant, by site") gives the
             # behavior; the site comes from the Table of Neoplasms.
             histology = next((h for h in hits if frozenset(tokens(h.titles[0])) & lex.neoplasm_words), best)

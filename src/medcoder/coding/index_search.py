@@ -148,7 +148,8 @@ class CompiledBook:
             always: list[int] = []
             for child_id in node.children:
                 child = self.nodes[child_id]
-                if child.connector is not None or not child.forms or all(f <= _implicit() for f in child.forms):
+                if child.connector is not None or not child.forms or all(f <= _implicit() for f in child.forms) \
+                        or (child.code is not None and child.code == node.code and child.children):
                     always.append(child_id)
                     continue
                 for child_form in child.forms:
@@ -179,9 +180,10 @@ class CompiledBook:
             # A subterm printed inverted ("abuse, physical", "valve, heart") needs all its words; parts that
             # restate the first word ("senescent, senile") are variants of it.
             first = tokens(parts[0])[:1]
-            # A part led by "of" ("chronic lymphocytic, of B-cell type") describes; it is not required.
+            # A part led by "of" ("chronic lymphocytic, of B-cell type") describes; it is not required, unless it
+            # restricts ("malignant, of soft parts except skin" is not every malignant melanoma).
             quals = [p for p in parts[1:] if not (first and tokens(p)[:1] and tokens(p)[0][:3] == first[0][:3])
-                     and not p.lower().startswith("of ")]
+                     and not (p.lower().startswith("of ") and " except " not in p.lower())]
             prepositions = all(w in _PREPOSITIONS for w in tokens(parts[0]))  # "from, off, out of" lists variants
             if quals and not prepositions and not any(_OR.search(q) for q in quals):
                 qualifiers = frozenset(w for q in quals for w in tokens(q) if w not in stop and w not in _MARKERS)
@@ -273,7 +275,10 @@ class CompiledBook:
                     if chosen is None or len(form) > len(chosen[0] | chosen[1]):
                         chosen = (own, link)
                 if chosen is None:
-                    if child.children and child.forms and all(f <= _implicit() for f in child.forms):
+                    # A subterm printing its parent's own code ("Melanoma C43.9 > skin C43.9") is the parent's
+                    # default reading: documentation leaves it unsaid as it does grouping subterms.
+                    restates = child.code is not None and child.code == self.nodes[node_id].code
+                    if child.children and child.forms and (restates or all(f <= _implicit() for f in child.forms)):
                         # "knee pain" is Pain > joint > knee: documentation leaves grouping subterms
                         # ("joint", "limb, lower") implicit; a deeper match may pass through one unsaid.
                         through = self.descend(child_id, avail, pooled, cues, memo, seen=seen, banned=banned)
@@ -433,6 +438,11 @@ class IndexSearch:
             also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth, optional=True,
                                           banned=banned)
             return also if also is not None and len(also.used) > len(hit.used) else hit
+        if reference is None and last.see_also and last.code is None and hit.code_is_default and not last.cells:
+            # A subterm that prints no code of its own, only "see also" ("Palsy, Bell's - see also Palsy, facial"):
+            # the reference gives its code, not the main term's default (G51.0, not G83.9).
+            also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth, banned=banned)
+            return also if also is not None and also.code and not also.code_is_default else hit
         if reference is None:
             return hit
         followed = self._follow_reference(compiled, hit, reference, bag, pooled, cues, depth, banned=banned)
