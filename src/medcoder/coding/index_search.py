@@ -53,6 +53,9 @@ class Node:
     cells: tuple[str | None, ...] | None
     parent: int | None
     children: tuple[int, ...]
+    span: tuple[float, float] | None = None
+    """A subterm printed as a range of values ("40.0-44.9", "19.9 or less", "70 and over"): a documented number
+    inside it names the subterm (Body > mass index > adult > 40.0-44.9 for "BMI 42")."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,7 +152,8 @@ class CompiledBook:
             for child_id in node.children:
                 child = self.nodes[child_id]
                 if child.connector is not None or not child.forms or all(f <= _implicit() for f in child.forms) \
-                        or (child.code is not None and child.code == node.code and child.children):
+                        or (child.code is not None and child.code == node.code and child.children) \
+                        or child.span is not None:
                     always.append(child_id)
                     continue
                 for child_form in child.forms:
@@ -196,7 +200,7 @@ class CompiledBook:
         nemod_words = frozenset(tokens(" ".join(_NEMOD.findall(printed)) or (term.nemod or ""))) - stop
         return Node(id=term.id, title=term.title, forms=forms, nemod=nemod_words, connector=connector, lead=lead,
                     code=term.code, see=term.see, see_also=term.see_also, cells=term.cells, parent=term.parent_id,
-                    children=kids)
+                    children=kids, span=_span(term.title))
 
     def size(self, node_id: int) -> int:
         """Terms under a main term: between equally good main terms the general entry ("Fracture,
@@ -262,7 +266,10 @@ class CompiledBook:
                     continue
                 may_link = in_with or child.lead == "with"
                 chosen: tuple[frozenset[str], frozenset[str]] | None = None
-                for form in child.forms:
+                number = _number_in(child.span, avail) if child.span else None
+                if number is not None:
+                    chosen = (frozenset({number}), frozenset())
+                for form in child.forms if number is None else ():
                     required = _required(form)
                     own = form & avail
                     link: frozenset[str]
@@ -487,6 +494,37 @@ class IndexSearch:
                      followed=(*hit.followed, " > ".join(hit.titles) + " -> see " + reference),
                      after_link=followed.after_link, see=followed.see)
         return self._follow(compiled, merged, bag, pooled, cues, depth + 1, banned=banned)
+
+
+_RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*$")
+_BOUND = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+(?:or|and)\s+(less|under|below|more|over|greater|above)\s*$",
+                    re.IGNORECASE)
+
+
+def _span(title: str) -> tuple[float, float] | None:
+    """The values a subterm printed as a range covers: "40.0-44.9", "19.9 or less", "70 and over"."""
+    found = _RANGE.match(title)
+    if found:
+        return float(found.group(1)), float(found.group(2))
+    bound = _BOUND.match(title)
+    if bound:
+        value = float(bound.group(1))
+        return (float("-inf"), value) if bound.group(2).lower() in ("less", "under", "below") else (value, float("inf"))
+    return None
+
+
+def _number_in(span: tuple[float, float] | None, words: frozenset[str]) -> str | None:
+    """A documented number inside ``span`` (words are tokens: "42", "42.5")."""
+    if span is None:
+        return None
+    for word in sorted(words):
+        try:
+            value = float(word)
+        except ValueError:
+            continue
+        if span[0] <= value <= span[1]:
+            return word
+    return None
 
 
 def _alternatives(part: str) -> list[str]:
