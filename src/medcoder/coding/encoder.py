@@ -282,6 +282,21 @@ class Encoder:
                 out.append(made)
         return out
 
+    def _linked_category(self, clause: Clause) -> frozenset[str]:
+        """The condition written after "with" named by its Tabular category too: "DM2 with ESRD" links ESRD (N18.6)
+        to the subterm "with chronic kidney disease", the title of category N18 (Guideline I.A.15: "with"
+        presumes the link; the Index names the linked condition by its category)."""
+        if "with" not in clause.words:
+            return frozenset()
+        tail = clause.words[clause.words.index("with") + 1:]
+        hit = next((h for h in self.search.search(tail) if h.code and h.used & frozenset(tail)), None) if tail \
+            else None
+        category = self.tab.get(hit.code[:3]) if hit is not None and hit.code else None
+        if category is None or hit is None or hit.code_is_default:
+            return frozenset()
+        # Only the words the clause does not say itself ("chronic" of "chronic kidney disease" for ESRD).
+        return frozenset(tokens(category.title)) - lexicon().stopwords - frozenset(clause.words)
+
     def _names_substance(self, clause: Clause) -> bool:
         """Whether the clause names a Table of Drugs substance as a whole main term ("metoprolol")."""
         hits = self.search.search(clause.words, book="drug")
@@ -530,7 +545,7 @@ class Encoder:
             if clause.context == "family" and not clause.words:
                 continue
             pooled = frozenset(w for j, other in enumerate(clauses) if j != i and other.context == "present"
-                               for w in other.words) | linked_words
+                               for w in other.words) | linked_words | self._linked_category(clause)
             made = self._clause(clause, i, pooled, context, queries, dropped)
             if made and made[0].role not in ("external-cause",):
                 made.extend(self._leftover(clause, i, made, pooled, queries))

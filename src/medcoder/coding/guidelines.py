@@ -218,7 +218,10 @@ class Rules:
                     dropped.append((other.code, f"combination code {c.code} includes it (guideline I.B.9)"))
         # 3. "Use additional code" companions the documentation supports.
         present = {c.code for c in items}
-        for c in list(items):
+        # A companion's own notes apply too (E11.22 -> N18.6 -> "use additional code to identify dialysis status").
+        pending = list(items)
+        while pending:
+            c = pending.pop(0)
             notes = self._notes(c.code)
             # Documented anywhere in the record, as present (not negated, uncertain or historical).
             clause_words = _with_drug_classes(frozenset(w for cl in clauses if cl.context == "present"
@@ -255,6 +258,7 @@ class Rules:
                     added += 1
                     items.insert(items.index(c) + added, companion)
                     present.add(companion.code)
+                    pending.append(companion)
                 elif companion is None:
                     queries.extend(self._companion_query(c, group))
             # The condition itself, in its own chapter, right after the code that places it in the pregnancy.
