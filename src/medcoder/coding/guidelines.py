@@ -254,6 +254,12 @@ class Rules:
                 if any(self._covers(group, p) for p in present if p != c.code):
                     continue
                 companion = self._companion(c, group, clauses, queries)
+                if companion is not None and _identified_by(companion, items):
+                    # "Use additional code to identify the infectious agent" when another code already names
+                    # it (A41.51 Sepsis due to E. coli beside N39.0): the detail is not coded twice.
+                    dropped.append((companion.code, f"{c.code}: use additional code already met by the title of "
+                                                    "another code"))
+                    continue
                 if companion is not None and companion.code not in present:
                     added += 1
                     items.insert(items.index(c) + added, companion)
@@ -602,6 +608,13 @@ def _with_drug_classes(words: frozenset[str]) -> frozenset[str]:
     antidiabetic drugs (Z79.84)" (lexicon ``drug_classes``; Guideline I.C.4.a.3)."""
     classes = lexicon().drug_classes
     return words | frozenset(w for word in words if word in classes for w in tokens(classes[word]))
+
+
+def _identified_by(companion: Candidate, items: Sequence[Candidate]) -> bool:
+    """Whether another code's title already says everything distinctive of the companion's title."""
+    distinctive = frozenset(tokens(companion.title)) - _GENERIC_TITLE
+    return bool(distinctive) and any(distinctive <= frozenset(tokens(o.title)) for o in items
+                                     if o.code != companion.code)
 
 
 def _anchored(ordered: list[Candidate]) -> list[Candidate]:
