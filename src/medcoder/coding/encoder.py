@@ -21,7 +21,7 @@ from medcoder.codesets.codesets import Codesets
 from medcoder.coding import guidelines
 from medcoder.coding.adverse import adverse_effects
 from medcoder.coding.complete import Completion, complete, dimension_of
-from medcoder.coding.index_search import Hit, IndexSearch, after_without
+from medcoder.coding.index_search import Hit, IndexSearch, Node, after_without
 from medcoder.coding.lexicon import lexicon
 from medcoder.coding.restated import drop_restated
 from medcoder.coding.terms import Clause, split_statement, stem, tokens
@@ -142,6 +142,7 @@ class Encoder:
                         code=done.code, missing=dimension,
                         question=f"Please document the {dimension} of {' '.join(hit.titles).lower()}.",
                         options=tuple(coded[:20]), evidence=(evidence,)))
+                queries.extend(self._subterm_axis(subterms, done, dimension, evidence))
         unexplained = frozenset(clause.words) - hit.used - done.used - _IGNORABLE
         confidence = 0.95 - 0.1 * len(done.queries) - (0.1 if hit.code_is_default else 0.0)
         confidence -= 0.3 * len(unexplained) / max(1, len(clause.words))
@@ -149,6 +150,23 @@ class Encoder:
         return Candidate(code=done.code, title=done.entry.title, clause=index, role=role, rationale=rationale,
                          evidence=evidence, confidence=max(0.05, min(0.99, confidence)), linked=hit.linked,
                          words=hit.used | done.used, after_link=hit.after_link)
+
+    def _subterm_axis(self, subterms: Sequence[Node], done: Completion, asked: str,
+                      evidence: Evidence) -> list[DocumentationQuery]:
+        """The subterms the documentation did not choose between print incomplete codes ("Cataract > senile >
+        cortical H25.01-") whose Tabular children differ by another axis (the eye): that detail is asked too,
+        since any of those codes needs it (Guideline I.B.13 laterality)."""
+        incomplete = [o.code.rstrip("-").rstrip(".") for o in subterms if o.code and o.code.endswith("-")]
+        if len(incomplete) < 2:
+            return []
+        titles = [child.title for code in incomplete[:6] for child in self.tab.children(code) if child.seventh is None]
+        parents = frozenset(w for code in incomplete[:6] if (e := self.tab.get(code)) for w in tokens(e.title))
+        dimension = dimension_of(titles, parents) if titles else "specificity"
+        if dimension in ("specificity", asked) or dimension in {m for m, _, _ in done.queries}:
+            return []
+        return [DocumentationQuery(code=done.code, missing=dimension, evidence=(evidence,),
+                                   question=f"Please document the {dimension} ({', '.join(incomplete[:6])}).",
+                                   options=tuple(titles[:20]))]
 
     def _neoplasm(self, clause: Clause, index: int, hit: Hit | None,
                   queries: list[DocumentationQuery]) -> list[Candidate]:
