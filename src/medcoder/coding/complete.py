@@ -218,6 +218,27 @@ def _axes_of(tab: Tabular, entry: TabularEntry) -> tuple[tuple[tuple[str, str, t
     return tuple(found)
 
 
+def _documented_side(tab: Tabular, entry: TabularEntry, core: frozenset[str],
+                      valid: Callable[[str], bool] | None) -> TabularEntry | None:
+    """The code of the same category whose title is this one's with "unspecified" replaced by the documented side:
+    "Varicose veins of unspecified lower extremity with ulcer of calf" (I83.002) for a left leg is I83.022, a
+    subcategory away, where the sibling refinement cannot reach (Guideline I.B.13 laterality)."""
+    sides = [w for w in ("right", "left", "bilateral") if w in core]
+    own = Counter(tokens(entry.title))
+    if len(sides) != 1 or not entry.billable or entry.seventh is not None or not own["unspecified"] or own[sides[0]]:
+        return None
+    target = own - Counter({"unspecified": 1}) + Counter({sides[0]: 1})
+    stack = [entry.code[:3]]
+    while stack:
+        current = tab.get(stack.pop())
+        if current is None:
+            continue
+        if current.billable and Counter(tokens(current.title)) == target and (valid is None or valid(current.code)):
+            return current
+        stack.extend(c.code for c in tab.children(current.code) if c.seventh is None)
+    return None
+
+
 def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
              core: frozenset[str] | None = None, valid: Callable[[str], bool] | None = None) -> Completion:
     """Descend from ``code`` to a billable code using the statement's ``words`` (``core``: the words actually
@@ -302,6 +323,10 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             best_sibling = max(richer, key=lambda t: t[0])[1]
             steps.append(f"tabular: {entry.code} -> {best_sibling.code} {best_sibling.title} (documented specificity)")
             entry = best_sibling
+    sided = _documented_side(tab, entry, core, valid)
+    if sided is not None:
+        steps.append(f"tabular: {entry.code} -> {sided.code} {sided.title} (documented laterality, I.B.13)")
+        entry = sided
     noted: list[tuple[str, str, tuple[str, ...]]] = []
     if entry.billable and entry.parent and entry.seventh is None:
         axes = _unspecified_axes(tab, entry, {q[0] for q in queries})

@@ -486,6 +486,10 @@ class Encoder:
                 best = next((h for h in hits if h.code), None)
                 if best is not None and best.code:
                     vocab = self._category_words(best.code.rstrip("-").rstrip("."))
+                    # The piece may specify the companion a "use additional code" note asks for ("..., limited to
+                    # breakdown of skin" is the severity of the L97 ulcer I83.0- asks for).
+                    for ref in self.rules.use_additional_refs(best.code.rstrip("-").rstrip(".")):
+                        vocab = vocab | self._category_words(ref.split("-")[0].rstrip("."))
                     if set(clause.words) <= vocab | _IGNORABLE | {"both", "ear", "eye"}:
                         merged[-1] = _joined(prev, clause)
                         continue

@@ -118,6 +118,12 @@ class Rules:
                 continue
         return False
 
+    def use_additional_refs(self, code: str) -> tuple[str, ...]:
+        """The codes and ranges ``code``'s "use additional code" notes name (its own or inherited)."""
+        if self.tab.get(code) is None:
+            return ()
+        return self._notes(code).use_additional
+
     def codes_first(self, code: str, etiology: str) -> bool:
         """Whether ``code``'s "code first" note (its own or inherited) names ``etiology``."""
         return self._covers(self._notes(code).code_first, etiology)
@@ -514,8 +520,9 @@ class Rules:
         pairs = frozenset(pair for cl in clauses if cl.context == "present"
                           for pair in zip(cl.words, cl.words[1:], strict=False))
         best: tuple[tuple[int, int], str, str] | None = None
+        stop = lexicon().stopwords  # never in a clause's words ("limited to breakdown of skin")
         for code, title, title_words in codes:
-            distinctive = title_words - common
+            distinctive = title_words - common - stop
             if distinctive <= _SIDE_WORDS:
                 continue
             # Between codes equally named by their distinctive words ("estrogen" in Z17.0 and Z17.1), the one
@@ -610,11 +617,16 @@ def _with_drug_classes(words: frozenset[str]) -> frozenset[str]:
     return words | frozenset(w for word in words if word in classes for w in tokens(classes[word]))
 
 
+_AGENT_TITLE = frozenset({"cause", "classified", "elsewhere"})
+
+
 def _identified_by(companion: Candidate, items: Sequence[Candidate]) -> bool:
-    """Whether another code's title already says everything distinctive of the companion's title."""
-    distinctive = frozenset(tokens(companion.title)) - _GENERIC_TITLE
-    return bool(distinctive) and any(distinctive <= frozenset(tokens(o.title)) for o in items
-                                     if o.code != companion.code)
+    """Whether the companion only names an infectious agent "as the cause of diseases classified elsewhere"
+    (B95-B97) that another code's title already names (A41.51 "Sepsis due to Escherichia coli")."""
+    words = frozenset(tokens(companion.title))
+    distinctive = words - _GENERIC_TITLE
+    return _AGENT_TITLE <= words and bool(distinctive) and any(
+        distinctive <= frozenset(tokens(o.title)) for o in items if o.code != companion.code)
 
 
 def _anchored(ordered: list[Candidate]) -> list[Candidate]:
