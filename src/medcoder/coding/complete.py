@@ -268,6 +268,16 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
                     steps.append(f"tabular: {entry.code} -> {better.code} {better.title} (documented specificity)")
                     entry = better
                     continue
+            upper = tab.get(parent.parent) if parent is not None and parent.parent else None
+            if parent is not None and upper is not None and upper.level == "subcategory" and "unspecified" in (
+                    Counter(tokens(parent.title)) - Counter(tokens(upper.title))):
+                # The unspecified part is one level up ("unspecified deep veins", I82.40-): the documented
+                # vein ("femoral") chooses the sibling subcategory (I82.41-), completed below.
+                better = _best_child(tab, upper, words, core=core, exclude_unspecified=True, text=text, valid=valid)
+                if better is not None and better.code != parent.code:
+                    steps.append(f"tabular: {entry.code} -> {better.code} {better.title} (documented specificity)")
+                    entry = better
+                    continue
         if entry.billable:
             break
         if entry.needs_seventh:
