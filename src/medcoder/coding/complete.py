@@ -270,7 +270,8 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
                     continue
             upper = tab.get(parent.parent) if parent is not None and parent.parent else None
             if parent is not None and upper is not None and upper.level == "subcategory" and "unspecified" in (
-                    Counter(tokens(parent.title)) - Counter(tokens(upper.title))):
+                    Counter(tokens(parent.title)) - Counter(tokens(upper.title))) \
+                    and _documented_side(tab, entry, core, valid) is None:
                 # The unspecified part is one level up ("unspecified deep veins", I82.40-): the documented
                 # vein ("femoral") chooses the sibling subcategory (I82.41-), completed below.
                 better = _best_child(tab, upper, words, core=core, exclude_unspecified=True, text=text, valid=valid)
