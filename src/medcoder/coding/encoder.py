@@ -315,6 +315,11 @@ class Encoder:
         # Only the words the clause does not say itself ("chronic" of "chronic kidney disease" for ESRD).
         return frozenset(tokens(category.title)) - lexicon().stopwords - frozenset(clause.words)
 
+    def _is_encounter_reason(self, words: Sequence[str]) -> bool:
+        """Whether the words are only a main term of the Index that indexes reasons for an encounter with the
+        condition they are for (Chemotherapy > neoplasm, Radiotherapy > ... : lexicon ``encounter_terms``)."""
+        return bool(words) and frozenset(words) <= lexicon().encounter_terms
+
     def _names_substance(self, clause: Clause) -> bool:
         """Whether the clause names a Table of Drugs substance as a whole main term ("metoprolol")."""
         hits = self.search.search(clause.words, book="drug")
@@ -534,6 +539,12 @@ class Encoder:
         if hit is None:
             hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)
                         and frozenset(tokens(h.titles[0])) & frozenset(left)), None)
+        if hit is None and self._is_encounter_reason(left):
+            # "encounter for chemotherapy for sigmoid colon cancer": the reason for the encounter is indexed with
+            # the condition the other code took (Chemotherapy > neoplasm -> Z51.11, I.C.2.e.2).
+            hit = next((h for h in self.search.search(_named_by_class(clause.words), pooled=pooled)
+                        if h.code and not (frozenset(left) - h.used) and frozenset(tokens(h.titles[0])) & frozenset(left)
+                        and h.used & used), None)
         if hit is None or hit.code is None:
             return []
         extra = self._candidate(hit, hit.code, clause, index, "primary", queries)
