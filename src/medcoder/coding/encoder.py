@@ -23,6 +23,7 @@ from medcoder.coding.adverse import adverse_effects
 from medcoder.coding.complete import Completion, complete, dimension_of
 from medcoder.coding.index_search import Hit, IndexSearch, Node, after_without
 from medcoder.coding.lexicon import lexicon
+from medcoder.coding.neoplasm_history import drop_unknown_primary, eradicated_as_history
 from medcoder.coding.restated import drop_restated
 from medcoder.coding.terms import Clause, split_statement, stem, tokens
 from medcoder.model.suggestion import CodeSuggestion, DocumentationQuery, Evidence
@@ -566,7 +567,7 @@ class Encoder:
         queries: list[DocumentationQuery] = []
         dropped: list[tuple[str, str]] = []
         candidates: list[Candidate] = []
-        clauses = self._merge_specifiers(clauses, context)
+        clauses = eradicated_as_history(self._merge_specifiers(clauses, context), statement)
         for i, clause in enumerate(clauses):
             if clause.context == "negated":
                 dropped.append((clause.text, f"negated ('{clause.cue}'): not coded"))
@@ -593,6 +594,7 @@ class Encoder:
             mechanism = frozenset(w for c in candidates if c.role == "external-cause" for w in c.words)
             candidates.extend(c for c in self._place_activity_status(clauses[injury.clause], injury.clause, injury,
                                                                      queries, mechanism) if c.code not in known)
+        drop_unknown_primary(candidates, dropped)
         drop_restated(candidates, clauses, dropped)
         for effect in adverse_effects(candidates, clauses, search=self.search, tab=self.tab,
                                       covers=self.rules.covers_any, text=statement):

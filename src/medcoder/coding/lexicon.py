@@ -58,6 +58,10 @@ class Lexicon:
     """Drug name -> the class words "use additional code" notes name ("metformin" -> "oral antidiabetic drug")."""
     drug_cause_words: frozenset[str] = frozenset()
     """Title words that name a drug therapy as a condition's cause ("due to antineoplastic chemotherapy")."""
+    eradicated_cues: tuple[str, ...] = ()
+    """Phrases saying no malignancy remains ("no residual disease"): an excised primary is history (I.C.2.d)."""
+    excision_words: frozenset[str] = frozenset()
+    """Words saying a neoplasm was excised ("resected")."""
     encounter_terms: frozenset[str] = frozenset()
     """Index main terms for a service the encounter is for, indexed with its condition ("chemotherapy")."""
     focus_cues: frozenset[str] = frozenset()
@@ -107,6 +111,8 @@ def lexicon() -> Lexicon:
         first_prefixes=tuple(raw.get("sequencing", {}).get("first_prefixes", ())),
         confirmed_only=frozenset(raw.get("sequencing", {}).get("confirmed_only", ())),
         drug_cause_words=frozenset(w for t in raw.get("drug_cause_words", {}).get("terms", ()) for w in t.lower().split()),
+        eradicated_cues=tuple(raw.get("eradicated_neoplasm", {}).get("cues", ())),
+        excision_words=frozenset(raw.get("eradicated_neoplasm", {}).get("excision_words", ())),
         encounter_terms=frozenset(w for t in raw.get("encounter_terms", {}).get("terms", ()) for w in t.lower().split()),
         focus_cues=frozenset(w for t in raw.get("focus_cues", {}).get("terms", ()) for w in t.lower().split()),
     )
