@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from medcoder.codesets.codesets import Codesets
+from medcoder.codesets.icd10cm_tabular import TabularEntry
 from medcoder.coding.complete import complete
 from medcoder.coding.index_search import Hit
 from medcoder.coding.lexicon import lexicon
@@ -91,9 +92,11 @@ class Rules:
                 names_condition = names_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS))
             if note.kind == "codeFirst" and not note.codes:
                 bare = frozenset(tokens(note.text))
-                first_condition = first_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS))
+                # "code first underlying infection, such as: ..." (R65.2): the infection documented with it first.
+                first_condition = first_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS)) \
+                    or "underlying" in bare
             if note.kind == "codeFirst" and note.codes:
-                words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS
+                words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS - {"nos"}
                 firsts.append((words, note.codes))
         return _Notes(tuple(use), tuple(tuple(g) for g in groups.values()), tuple(lines), tuple(first), tuple(excl),
                       tuple(firsts), names_condition, first_condition)
@@ -117,6 +120,24 @@ class Rules:
             except (ValueError, LookupError):
                 continue
         return False
+
+    def _indexed_as(self, words: frozenset[str], clause: Clause | None, taken: frozenset[str],
+                    chapter: int) -> TabularEntry | None:
+        """The code the Index gives the condition a "code first" line names by example ("sepsis NOS (A41.9)"),
+        walked from that main term with the clause's words the noted code did not explain ("pneumococcal" ->
+        Sepsis > pneumococcal, A40.3); only in the example's chapter (the same kind of condition)."""
+        from medcoder.coding.index_search import IndexSearch
+
+        if clause is None:
+            return None
+        rest = tuple(w for w in clause.words if w not in taken)
+        for hit in IndexSearch.of(self.cs.index).search((*sorted(words), *rest))[:8]:
+            main = frozenset(tokens(hit.titles[0])) - lexicon().stopwords
+            if hit.code and main and main <= words and not hit.code_is_default:
+                done = complete(self.tab, hit.code, frozenset(rest) | words, clause.text)
+                if done.entry is not None and done.entry.billable and done.entry.chapter == chapter:
+                    return done.entry
+        return None
 
     def use_additional_refs(self, code: str) -> tuple[str, ...]:
         """The codes and ranges ``code``'s "use additional code" notes name (its own or inherited)."""
@@ -237,6 +258,10 @@ class Rules:
                 if len(refs) != 1 or "-" in refs[0] or not words or not words <= clause_words:
                     continue
                 entry = self.tab.get(refs[0])
+                walked = self._indexed_as(words, clauses[c.clause] if c.clause < len(clauses) else None, c.words,
+                                          entry.chapter if entry is not None else -1)
+                if entry is not None and walked is not None and walked.code != c.code:
+                    entry = walked  # the example's own chapter: the same kind of condition, more specific
                 if entry is not None and entry.billable and entry.code not in present:
                     items.insert(items.index(c), Candidate(
                         code=entry.code, title=entry.title, clause=c.clause, role="primary",
