@@ -444,10 +444,13 @@ class IndexSearch:
             # "see also": worth following only when it explains words the entry itself did not.
             also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth, optional=True,
                                           banned=banned)
-            return also if also is not None and len(also.used) > len(hit.used) else hit
-        if reference is None and last.see_also and last.code is None and hit.code_is_default and not last.cells:
+            if also is not None and len(also.used) > len(hit.used):
+                return also
+        if reference is None and last.see_also and last.code is None and not last.cells and (
+                hit.code_is_default or (hit.code is None and len(hit.path) == 1)):
             # A subterm that prints no code of its own, only "see also" ("Palsy, Bell's - see also Palsy, facial"):
-            # the reference gives its code, not the main term's default (G51.0, not G83.9).
+            # the reference gives its code, not the main term's default (G51.0, not G83.9); a main term that
+            # prints nothing else ("Atherosclerosis - see also Arteriosclerosis") is coded there too.
             also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth, banned=banned)
             return also if also is not None and also.code and not also.code_is_default else hit
         if reference is None:
