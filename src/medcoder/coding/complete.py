@@ -218,6 +218,21 @@ def _axes_of(tab: Tabular, entry: TabularEntry) -> tuple[tuple[tuple[str, str, t
     return tuple(found)
 
 
+_DOMINANCE = frozenset({"dominant", "nondominant"})
+
+
+def _dominance_default(children: list[TabularEntry], core: frozenset[str]) -> frozenset[str]:
+    """Guideline I.C.9.d.1 / I.C.6.a: when the codes choose between the dominant and non-dominant side and the
+    record does not say, a right side affected is dominant and a left side non-dominant."""
+    if core & _DOMINANCE or not any({"dominant", "side"} <= set(tokens(c.title)) for c in children):
+        return frozenset()
+    if "right" in core and "left" not in core:
+        return frozenset({"dominant"})
+    if "left" in core and "right" not in core:
+        return frozenset({"non", "dominant"})
+    return frozenset()
+
+
 def _documented_side(tab: Tabular, entry: TabularEntry, core: frozenset[str],
                       valid: Callable[[str], bool] | None) -> TabularEntry | None:
     """The code of the same category whose title is this one's with "unspecified" replaced by the documented side:
@@ -292,6 +307,8 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             break
         parent_words = frozenset(tokens(entry.title))
         parent_count = Counter(tokens(entry.title))
+        default_side = _dominance_default(children, core)
+        words, core = words | default_side, core | default_side
         scored: list[tuple[float, int, TabularEntry]] = []
         for position, child in enumerate(children):
             # A multiset difference: "unspecified site of unspecified female breast" differs from its parent
