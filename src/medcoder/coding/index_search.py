@@ -28,9 +28,9 @@ _MARKERS = frozenset({"nec", "no", "nos"})
 _PREPOSITIONS = frozenset({"from", "off", "out", "of", "on", "onto", "in", "into", "at", "by", "to", "with", "against",
                            "over", "under", "through", "down", "up"})
 W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR, W_IMPLICIT = 1.0, 0.9, 0.3, 0.2, 0.5, 0.3
-# Words a subterm may print without them being essential to the match ("kidney involvement").
+# Words a subterm may print without them being essential to the match ("kidney involvement", "native vessel").
 _GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end",
-                      "part", "region"})
+                      "part", "region", "vessel"})
 _NOT_SPECIFIED = ("not specified", "not stated")
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 _NEMOD = re.compile(r"\(([^()]*)\)")
