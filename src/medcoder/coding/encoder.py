@@ -523,7 +523,8 @@ class Encoder:
         used: frozenset[str] = frozenset().union(*(c.words for c in made)) if made else frozenset()
         absent = after_without(clause.words)
         vocabulary = self.search.book("index").vocabulary
-        left = tuple(w for w in _named_by_class(clause.words) if w not in used and w not in _IGNORABLE and w not in absent
+        left = tuple(w for w in _named_by_class(clause.words) if w not in used and w not in _IGNORABLE
+                     and w not in absent
                      and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS and w in vocabulary
                      and w not in lexicon().patient_words)
         if not left or len(left) == len(clause.words):
@@ -544,7 +545,8 @@ class Encoder:
             # "encounter for chemotherapy for sigmoid colon cancer": the reason for the encounter is indexed with
             # the condition the other code took (Chemotherapy > neoplasm -> Z51.11, I.C.2.e.2).
             hit = next((h for h in self.search.search(_named_by_class(clause.words), pooled=pooled)
-                        if h.code and not (frozenset(left) - h.used) and frozenset(tokens(h.titles[0])) & frozenset(left)
+                        if h.code and not (frozenset(left) - h.used)
+                        and frozenset(tokens(h.titles[0])) & frozenset(left)
                         and h.used & used), None)
         if hit is None or hit.code is None:
             return []

@@ -72,6 +72,13 @@ def _entries(raw: dict[str, object]) -> dict[str, str]:
     return {k.lower(): str(v) for k, v in raw.items() if not k.startswith("$")}
 
 
+def _words(raw: dict[str, object], section: str) -> frozenset[str]:
+    """The lower-case words of a section's ``terms`` list."""
+    entry = raw.get(section, {})
+    terms = entry.get("terms", ()) if isinstance(entry, dict) else ()
+    return frozenset(w for term in terms for w in str(term).lower().split())
+
+
 @cache
 def lexicon() -> Lexicon:
     text = resources.files("medcoder.coding").joinpath("data/lexicon.json").read_text("utf-8")
@@ -110,9 +117,9 @@ def lexicon() -> Lexicon:
         patient_words=frozenset(raw.get("patient_words", {}).get("terms", ())),
         first_prefixes=tuple(raw.get("sequencing", {}).get("first_prefixes", ())),
         confirmed_only=frozenset(raw.get("sequencing", {}).get("confirmed_only", ())),
-        drug_cause_words=frozenset(w for t in raw.get("drug_cause_words", {}).get("terms", ()) for w in t.lower().split()),
+        drug_cause_words=_words(raw, "drug_cause_words"),
         eradicated_cues=tuple(raw.get("eradicated_neoplasm", {}).get("cues", ())),
         excision_words=frozenset(raw.get("eradicated_neoplasm", {}).get("excision_words", ())),
-        encounter_terms=frozenset(w for t in raw.get("encounter_terms", {}).get("terms", ()) for w in t.lower().split()),
-        focus_cues=frozenset(w for t in raw.get("focus_cues", {}).get("terms", ()) for w in t.lower().split()),
+        encounter_terms=_words(raw, "encounter_terms"),
+        focus_cues=_words(raw, "focus_cues"),
     )
