@@ -447,7 +447,8 @@ class IndexSearch:
             if also is not None and len(also.used) > len(hit.used):
                 return also
         if reference is None and last.see_also and last.code is None and not last.cells and (
-                hit.code_is_default or (hit.code is None and len(hit.path) == 1)):
+                hit.code_is_default or (hit.code is None and len(hit.path) == 1)) \
+                and "condition" not in last.see_also.lower():  # "see also condition": look up the condition
             # A subterm that prints no code of its own, only "see also" ("Palsy, Bell's - see also Palsy, facial"):
             # the reference gives its code, not the main term's default (G51.0, not G83.9); a main term that
             # prints nothing else ("Atherosclerosis - see also Arteriosclerosis") is coded there too.
