@@ -218,6 +218,42 @@ def _axes_of(tab: Tabular, entry: TabularEntry) -> tuple[tuple[tuple[str, str, t
     return tuple(found)
 
 
+_DOMINANCE = frozenset({"dominant", "nondominant"})
+
+
+def _dominance_default(children: list[TabularEntry], core: frozenset[str]) -> frozenset[str]:
+    """Guideline I.C.9.d.1 / I.C.6.a: when the codes choose between the dominant and non-dominant side and the
+    record does not say, a right side affected is dominant and a left side non-dominant."""
+    if core & _DOMINANCE or not any({"dominant", "side"} <= set(tokens(c.title)) for c in children):
+        return frozenset()
+    if "right" in core and "left" not in core:
+        return frozenset({"dominant"})
+    if "left" in core and "right" not in core:
+        return frozenset({"non", "dominant"})
+    return frozenset()
+
+
+def _documented_side(tab: Tabular, entry: TabularEntry, core: frozenset[str],
+                      valid: Callable[[str], bool] | None) -> TabularEntry | None:
+    """The code of the same category whose title is this one's with "unspecified" replaced by the documented side:
+    "Varicose veins of unspecified lower extremity with ulcer of calf" (I83.002) for a left leg is I83.022, a
+    subcategory away, where the sibling refinement cannot reach (Guideline I.B.13 laterality)."""
+    sides = [w for w in ("right", "left", "bilateral") if w in core]
+    own = Counter(tokens(entry.title))
+    if len(sides) != 1 or not entry.billable or entry.seventh is not None or not own["unspecified"] or own[sides[0]]:
+        return None
+    target = own - Counter({"unspecified": 1}) + Counter({sides[0]: 1})
+    stack = [entry.code[:3]]
+    while stack:
+        current = tab.get(stack.pop())
+        if current is None:
+            continue
+        if current.billable and Counter(tokens(current.title)) == target and (valid is None or valid(current.code)):
+            return current
+        stack.extend(c.code for c in tab.children(current.code) if c.seventh is None)
+    return None
+
+
 def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
              core: frozenset[str] | None = None, valid: Callable[[str], bool] | None = None) -> Completion:
     """Descend from ``code`` to a billable code using the statement's ``words`` (``core``: the words actually
@@ -247,6 +283,17 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
                     steps.append(f"tabular: {entry.code} -> {better.code} {better.title} (documented specificity)")
                     entry = better
                     continue
+            upper = tab.get(parent.parent) if parent is not None and parent.parent else None
+            if parent is not None and upper is not None and upper.level == "subcategory" and "unspecified" in (
+                    Counter(tokens(parent.title)) - Counter(tokens(upper.title))) \
+                    and _documented_side(tab, entry, core, valid) is None:
+                # The unspecified part is one level up ("unspecified deep veins", I82.40-): the documented
+                # vein ("femoral") chooses the sibling subcategory (I82.41-), completed below.
+                better = _best_child(tab, upper, words, core=core, exclude_unspecified=True, text=text, valid=valid)
+                if better is not None and better.code != parent.code:
+                    steps.append(f"tabular: {entry.code} -> {better.code} {better.title} (documented specificity)")
+                    entry = better
+                    continue
         if entry.billable:
             break
         if entry.needs_seventh:
@@ -260,6 +307,8 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             break
         parent_words = frozenset(tokens(entry.title))
         parent_count = Counter(tokens(entry.title))
+        default_side = _dominance_default(children, core)
+        words, core = words | default_side, core | default_side
         scored: list[tuple[float, int, TabularEntry]] = []
         for position, child in enumerate(children):
             # A multiset difference: "unspecified site of unspecified female breast" differs from its parent
@@ -302,6 +351,10 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             best_sibling = max(richer, key=lambda t: t[0])[1]
             steps.append(f"tabular: {entry.code} -> {best_sibling.code} {best_sibling.title} (documented specificity)")
             entry = best_sibling
+    sided = _documented_side(tab, entry, core, valid)
+    if sided is not None:
+        steps.append(f"tabular: {entry.code} -> {sided.code} {sided.title} (documented laterality, I.B.13)")
+        entry = sided
     noted: list[tuple[str, str, tuple[str, ...]]] = []
     if entry.billable and entry.parent and entry.seventh is None:
         axes = _unspecified_axes(tab, entry, {q[0] for q in queries})

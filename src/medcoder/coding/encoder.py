@@ -19,10 +19,13 @@ from functools import lru_cache
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.coding import guidelines
+from medcoder.coding.adverse import adverse_effects
 from medcoder.coding.complete import Completion, complete, dimension_of
-from medcoder.coding.index_search import Hit, IndexSearch, after_without
+from medcoder.coding.index_search import Hit, IndexSearch, Node, after_without
 from medcoder.coding.lexicon import lexicon
-from medcoder.coding.terms import Clause, split_statement, tokens
+from medcoder.coding.neoplasm_history import drop_unknown_primary, eradicated_as_history
+from medcoder.coding.restated import drop_restated
+from medcoder.coding.terms import Clause, split_statement, stem, tokens
 from medcoder.model.suggestion import CodeSuggestion, DocumentationQuery, Evidence
 
 PIPELINE_VERSION = "encoder-0.1"
@@ -30,6 +33,9 @@ _NEOPLASM_COLUMNS = ("malignant primary", "malignant secondary", "in situ", "ben
 _DRUG_COLUMNS = ("poisoning accidental", "intentional self-harm", "assault", "undetermined", "adverse effect",
                  "underdosing")
 _SEE_NEOPLASM = re.compile(r"Neoplasm,\s*([a-z ]+?),\s*by site", re.IGNORECASE)
+# "Meningioma - see also Neoplasm, meninges, benign": a histology that fixes both the site and the behavior.
+_SEE_NEOPLASM_AT = re.compile(r"Neoplasm,\s*([a-z ,]+?),\s*(malignant|benign|uncertain behavior|in situ)\s*$",
+                              re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +61,10 @@ class Candidate:
     linked: frozenset[str] = frozenset()
     words: frozenset[str] = frozenset()
     after_link: frozenset[str] = frozenset()
+    anchor: str | None = None
+    """The code this one is sequenced right after (an adverse-effect T code after the effect, I.C.19.e.5.a)."""
+    focus: bool = False
+    """The record says the encounter is for this condition: sequenced first among its rank (Section II)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +143,7 @@ class Encoder:
                         code=done.code, missing=dimension,
                         question=f"Please document the {dimension} of {' '.join(hit.titles).lower()}.",
                         options=tuple(coded[:20]), evidence=(evidence,)))
+                queries.extend(self._subterm_axis(subterms, done, dimension, evidence))
         unexplained = frozenset(clause.words) - hit.used - done.used - _IGNORABLE
         confidence = 0.95 - 0.1 * len(done.queries) - (0.1 if hit.code_is_default else 0.0)
         confidence -= 0.3 * len(unexplained) / max(1, len(clause.words))
@@ -141,6 +152,23 @@ class Encoder:
                          evidence=evidence, confidence=max(0.05, min(0.99, confidence)), linked=hit.linked,
                          words=hit.used | done.used, after_link=hit.after_link)
 
+    def _subterm_axis(self, subterms: Sequence[Node], done: Completion, asked: str,
+                      evidence: Evidence) -> list[DocumentationQuery]:
+        """The subterms the documentation did not choose between print incomplete codes ("Cataract > senile >
+        cortical H25.01-") whose Tabular children differ by another axis (the eye): that detail is asked too,
+        since any of those codes needs it (Guideline I.B.13 laterality)."""
+        incomplete = [o.code.rstrip("-").rstrip(".") for o in subterms if o.code and o.code.endswith("-")]
+        if len(incomplete) < 2:
+            return []
+        titles = [child.title for code in incomplete[:6] for child in self.tab.children(code) if child.seventh is None]
+        parents = frozenset(w for code in incomplete[:6] if (e := self.tab.get(code)) for w in tokens(e.title))
+        dimension = dimension_of(titles, parents) if titles else "specificity"
+        if dimension in ("specificity", asked) or dimension in {m for m, _, _ in done.queries}:
+            return []
+        return [DocumentationQuery(code=done.code, missing=dimension, evidence=(evidence,),
+                                   question=f"Please document the {dimension} ({', '.join(incomplete[:6])}).",
+                                   options=tuple(titles[:20]))]
+
     def _neoplasm(self, clause: Clause, index: int, hit: Hit | None,
                   queries: list[DocumentationQuery]) -> list[Candidate]:
         """Table of Neoplasms (Guideline I.C.2): behavior from the histology's "see Neoplasm, X, by site" or the
@@ -148,10 +176,14 @@ class Encoder:
         lex = lexicon()
         text = clause.text.lower()
         behavior = None
-        for see_also in hit.see_also if hit else ():
+        fixed_site = ""
+        for see_also in (*hit.see_also, hit.see) if hit else ():
             found = _SEE_NEOPLASM.search(see_also or "")
+            at = _SEE_NEOPLASM_AT.search(see_also or "") if found is None else None
             if found:
                 behavior = found.group(1).strip().lower()
+            elif at:
+                fixed_site, behavior = at.group(1).strip().lower(), at.group(2).lower()
         for name, cues in lex.neoplasm_behavior.items():
             if name in ("secondary", "in situ", "benign", "uncertain") and any(c in text for c in cues):
                 behavior = name if name != "secondary" or behavior in (None, "malignant") else behavior
@@ -178,10 +210,10 @@ class Encoder:
             column = {"malignant": 0, "secondary": 1, "in situ": 2, "benign": 3, "uncertain behavior": 4,
                       "uncertain": 4, "unspecified behavior": 5}.get(behavior or "", 5 if not neo_words - {
                           "neoplasm", "tumor", "mass", "lesion"} else 0)
-            plans.append((text, column))
+            plans.append((f"{fixed_site} {text}".strip(), column))
         for site_text, column in plans:
-            words = tuple(w for w in tokens(site_text) if w not in lex.stopwords and w not in lex.neoplasm_words
-                          and w not in _BEHAVIOR_WORDS)
+            # Histology words stay: the Table prints some by site ("nose > skin > basal cell carcinoma").
+            words = tuple(w for w in tokens(site_text) if w not in lex.stopwords and w not in _BEHAVIOR_WORDS)
             site_hits = self.search.search(("neoplasm", *words), book="neoplasm")
             site = next((h for h in site_hits if h.cells and h.cells[column]), None)
             if site is None or site.cells is None:
@@ -193,6 +225,8 @@ class Encoder:
                       + (f"; {hit.describe()}" if hit else ""))
             made = self._candidate(site, cell, clause, index, "neoplasm", queries, source=source)
             if made is not None:
+                # The behavior words chose the column: they are explained, not left for another condition.
+                made.words |= frozenset(tokens(site_text)) & (lex.neoplasm_words | _BEHAVIOR_WORDS)
                 made.rationale.append("guideline I.C.2: neoplasms by site from the Table of Neoplasms")
                 out.append(made)
         if plans and all(col == 1 for _, col in plans) and out:
@@ -267,6 +301,26 @@ class Encoder:
                 out.append(made)
         return out
 
+    def _linked_category(self, clause: Clause) -> frozenset[str]:
+        """The condition written after "with" named by its Tabular category too: "DM2 with ESRD" links ESRD (N18.6)
+        to the subterm "with chronic kidney disease", the title of category N18 (Guideline I.A.15: "with"
+        presumes the link; the Index names the linked condition by its category)."""
+        if "with" not in clause.words:
+            return frozenset()
+        tail = clause.words[clause.words.index("with") + 1:]
+        hit = next((h for h in self.search.search(tail) if h.code and h.used & frozenset(tail)), None) if tail \
+            else None
+        category = self.tab.get(hit.code[:3]) if hit is not None and hit.code else None
+        if category is None or hit is None or hit.code_is_default:
+            return frozenset()
+        # Only the words the clause does not say itself ("chronic" of "chronic kidney disease" for ESRD).
+        return frozenset(tokens(category.title)) - lexicon().stopwords - frozenset(clause.words)
+
+    def _is_encounter_reason(self, words: Sequence[str]) -> bool:
+        """Whether the words are only a main term of the Index that indexes reasons for an encounter with the
+        condition they are for (Chemotherapy > neoplasm, Radiotherapy > ... : lexicon ``encounter_terms``)."""
+        return bool(words) and frozenset(words) <= lexicon().encounter_terms
+
     def _names_substance(self, clause: Clause) -> bool:
         """Whether the clause names a Table of Drugs substance as a whole main term ("metoprolol")."""
         hits = self.search.search(clause.words, book="drug")
@@ -330,13 +384,19 @@ class Encoder:
         complete_in_index = best is not None and best.code is not None and not best.followed and not (
             frozenset(words) - best.used - _IGNORABLE)
         if not status and not complete_in_index and (frozenset(words) & lex.neoplasm_words or (
-                best is not None and any(_SEE_NEOPLASM.search(s or "") for s in best.see_also))):
+                best is not None and any(_SEE_NEOPLASM.search(s or "") or _SEE_NEOPLASM_AT.search(s or "")
+                                         for s in (*best.see_also, best.see)))):
             # The histology's own entry ("Adenocarcinoma - see also Neoplasm, malignant, by site") gives the
             # behavior; the site comes from the Table of Neoplasms.
             histology = next((h for h in hits if frozenset(tokens(h.titles[0])) & lex.neoplasm_words), best)
             neoplasms = self._neoplasm(clause, index, histology, queries)
             if neoplasms:
                 return neoplasms
+        if best is None or best.code is None:
+            # "on long-term prednisone": the Index lists drug therapies by class (Long-term > steroids > systemic).
+            classed = _named_by_class(words)
+            best = next((h for h in self.search.search(classed, pooled=pooled, cues=cues) if h.code
+                         and not frozenset(classed) - h.used - _IGNORABLE), None) if classed != tuple(words) else None
         if best is None or best.code is None:
             dropped.append((clause.text, "no Alphabetic Index entry found for these words"))
             return []
@@ -432,6 +492,10 @@ class Encoder:
                 best = next((h for h in hits if h.code), None)
                 if best is not None and best.code:
                     vocab = self._category_words(best.code.rstrip("-").rstrip("."))
+                    # The piece may specify the companion a "use additional code" note asks for ("..., limited to
+                    # breakdown of skin" is the severity of the L97 ulcer I83.0- asks for).
+                    for ref in self.rules.use_additional_refs(best.code.rstrip("-").rstrip(".")):
+                        vocab = vocab | self._category_words(ref.split("-")[0].rstrip("."))
                     if set(clause.words) <= vocab | _IGNORABLE | {"both", "ear", "eye"}:
                         merged[-1] = _joined(prev, clause)
                         continue
@@ -459,7 +523,8 @@ class Encoder:
         used: frozenset[str] = frozenset().union(*(c.words for c in made)) if made else frozenset()
         absent = after_without(clause.words)
         vocabulary = self.search.book("index").vocabulary
-        left = tuple(w for w in clause.words if w not in used and w not in _IGNORABLE and w not in absent
+        left = tuple(w for w in _named_by_class(clause.words) if w not in used and w not in _IGNORABLE
+                     and w not in absent
                      and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS and w in vocabulary
                      and w not in lexicon().patient_words)
         if not left or len(left) == len(clause.words):
@@ -476,8 +541,18 @@ class Encoder:
         if hit is None:
             hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)
                         and frozenset(tokens(h.titles[0])) & frozenset(left)), None)
+        if hit is None and self._is_encounter_reason(left):
+            # "encounter for chemotherapy for sigmoid colon cancer": the reason for the encounter is indexed with
+            # the condition the other code took (Chemotherapy > neoplasm -> Z51.11, I.C.2.e.2).
+            hit = next((h for h in self.search.search(_named_by_class(clause.words), pooled=pooled)
+                        if h.code and not (frozenset(left) - h.used)
+                        and frozenset(tokens(h.titles[0])) & frozenset(left)
+                        and h.used & used), None)
         if hit is None or hit.code is None:
             return []
+        titled = frozenset(w for c in made for w in tokens(c.title))
+        if len(hit.path) == 1 and frozenset(tokens(hit.titles[0])) & titled:
+            return []  # "dependence" of "on dialysis" is Z99.2's own title word, not a condition of its own
         extra = self._candidate(hit, hit.code, clause, index, "primary", queries)
         return [extra] if extra is not None and extra.code not in {c.code for c in made} else []
 
@@ -497,7 +572,7 @@ class Encoder:
         queries: list[DocumentationQuery] = []
         dropped: list[tuple[str, str]] = []
         candidates: list[Candidate] = []
-        clauses = self._merge_specifiers(clauses, context)
+        clauses = eradicated_as_history(self._merge_specifiers(clauses, context), statement)
         for i, clause in enumerate(clauses):
             if clause.context == "negated":
                 dropped.append((clause.text, f"negated ('{clause.cue}'): not coded"))
@@ -509,7 +584,7 @@ class Encoder:
             if clause.context == "family" and not clause.words:
                 continue
             pooled = frozenset(w for j, other in enumerate(clauses) if j != i and other.context == "present"
-                               for w in other.words) | linked_words
+                               for w in other.words) | linked_words | self._linked_category(clause)
             made = self._clause(clause, i, pooled, context, queries, dropped)
             if made and made[0].role not in ("external-cause",):
                 made.extend(self._leftover(clause, i, made, pooled, queries))
@@ -524,6 +599,12 @@ class Encoder:
             mechanism = frozenset(w for c in candidates if c.role == "external-cause" for w in c.words)
             candidates.extend(c for c in self._place_activity_status(clauses[injury.clause], injury.clause, injury,
                                                                      queries, mechanism) if c.code not in known)
+        drop_unknown_primary(candidates, dropped)
+        drop_restated(candidates, clauses, dropped)
+        for effect in adverse_effects(candidates, clauses, search=self.search, tab=self.tab,
+                                      covers=self.rules.covers_any, text=statement):
+            anchor = next(i for i, c in enumerate(candidates) if c.code == effect.anchor)
+            candidates.insert(anchor + 1, effect)
         final = self.rules.apply(candidates, clauses, context, queries, dropped)
         codes = tuple(CodeSuggestion(system="ICD-10-CM", code=c.code, title=c.title, sequence=n + 1,
                                      confidence=c.confidence, evidence=(c.evidence,), rationale=tuple(c.rationale))
@@ -539,6 +620,18 @@ class Encoder:
         return EncodeResult(statement=statement, codes=codes, queries=tuple(unique_queries), dropped=tuple(dropped),
                             clauses=tuple(c.text for c in clauses), releases=releases,
                             seconds=time.perf_counter() - started)
+
+
+def _named_by_class(words: Sequence[str]) -> tuple[str, ...]:
+    """Drug names replaced by the class words the Index prints ("Eliquis" -> Long-term > anticoagulants; lexicon
+    ``drug_classes``)."""
+    classes = _class_words()
+    return tuple(w for word in words for w in classes.get(word, (word,)))
+
+
+@lru_cache(maxsize=1)
+def _class_words() -> dict[str, tuple[str, ...]]:
+    return {stem(name): tokens(words) for name, words in lexicon().drug_classes.items()}
 
 
 def _joined(prev: Clause, clause: Clause) -> Clause:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from medcoder.codesets.codesets import Codesets
+from medcoder.codesets.icd10cm_tabular import TabularEntry
 from medcoder.coding.complete import complete
 from medcoder.coding.index_search import Hit
 from medcoder.coding.lexicon import lexicon
@@ -91,9 +92,11 @@ class Rules:
                 names_condition = names_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS))
             if note.kind == "codeFirst" and not note.codes:
                 bare = frozenset(tokens(note.text))
-                first_condition = first_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS))
+                # "code first underlying infection, such as: ..." (R65.2): the infection documented with it first.
+                first_condition = first_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS)) \
+                    or "underlying" in bare
             if note.kind == "codeFirst" and note.codes:
-                words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS
+                words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS - {"nos"}
                 firsts.append((words, note.codes))
         return _Notes(tuple(use), tuple(tuple(g) for g in groups.values()), tuple(lines), tuple(first), tuple(excl),
                       tuple(firsts), names_condition, first_condition)
@@ -117,6 +120,30 @@ class Rules:
             except (ValueError, LookupError):
                 continue
         return False
+
+    def _indexed_as(self, words: frozenset[str], clause: Clause | None, taken: frozenset[str],
+                    chapter: int) -> TabularEntry | None:
+        """The code the Index gives the condition a "code first" line names by example ("sepsis NOS (A41.9)"),
+        walked from that main term with the clause's words the noted code did not explain ("pneumococcal" ->
+        Sepsis > pneumococcal, A40.3); only in the example's chapter (the same kind of condition)."""
+        from medcoder.coding.index_search import IndexSearch
+
+        if clause is None:
+            return None
+        rest = tuple(w for w in clause.words if w not in taken)
+        for hit in IndexSearch.of(self.cs.index).search((*sorted(words), *rest))[:8]:
+            main = frozenset(tokens(hit.titles[0])) - lexicon().stopwords
+            if hit.code and main and main <= words and not hit.code_is_default:
+                done = complete(self.tab, hit.code, frozenset(rest) | words, clause.text)
+                if done.entry is not None and done.entry.billable and done.entry.chapter == chapter:
+                    return done.entry
+        return None
+
+    def use_additional_refs(self, code: str) -> tuple[str, ...]:
+        """The codes and ranges ``code``'s "use additional code" notes name (its own or inherited)."""
+        if self.tab.get(code) is None:
+            return ()
+        return self._notes(code).use_additional
 
     def codes_first(self, code: str, etiology: str) -> bool:
         """Whether ``code``'s "code first" note (its own or inherited) names ``etiology``."""
@@ -218,7 +245,10 @@ class Rules:
                     dropped.append((other.code, f"combination code {c.code} includes it (guideline I.B.9)"))
         # 3. "Use additional code" companions the documentation supports.
         present = {c.code for c in items}
-        for c in list(items):
+        # A companion's own notes apply too (E11.22 -> N18.6 -> "use additional code to identify dialysis status").
+        pending = list(items)
+        while pending:
+            c = pending.pop(0)
             notes = self._notes(c.code)
             # Documented anywhere in the record, as present (not negated, uncertain or historical).
             clause_words = _with_drug_classes(frozenset(w for cl in clauses if cl.context == "present"
@@ -228,6 +258,10 @@ class Rules:
                 if len(refs) != 1 or "-" in refs[0] or not words or not words <= clause_words:
                     continue
                 entry = self.tab.get(refs[0])
+                walked = self._indexed_as(words, clauses[c.clause] if c.clause < len(clauses) else None, c.words,
+                                          entry.chapter if entry is not None else -1)
+                if entry is not None and walked is not None and walked.code != c.code:
+                    entry = walked  # the example's own chapter: the same kind of condition, more specific
                 if entry is not None and entry.billable and entry.code not in present:
                     items.insert(items.index(c), Candidate(
                         code=entry.code, title=entry.title, clause=c.clause, role="primary",
@@ -251,10 +285,17 @@ class Rules:
                 if any(self._covers(group, p) for p in present if p != c.code):
                     continue
                 companion = self._companion(c, group, clauses, queries)
+                if companion is not None and _identified_by(companion, items):
+                    # "Use additional code to identify the infectious agent" when another code already names
+                    # it (A41.51 Sepsis due to E. coli beside N39.0): the detail is not coded twice.
+                    dropped.append((companion.code, f"{c.code}: use additional code already met by the title of "
+                                                    "another code"))
+                    continue
                 if companion is not None and companion.code not in present:
                     added += 1
                     items.insert(items.index(c) + added, companion)
                     present.add(companion.code)
+                    pending.append(companion)
                 elif companion is None:
                     queries.extend(self._companion_query(c, group))
             # The condition itself, in its own chapter, right after the code that places it in the pregnancy.
@@ -504,8 +545,9 @@ class Rules:
         pairs = frozenset(pair for cl in clauses if cl.context == "present"
                           for pair in zip(cl.words, cl.words[1:], strict=False))
         best: tuple[tuple[int, int], str, str] | None = None
+        stop = lexicon().stopwords  # never in a clause's words ("limited to breakdown of skin")
         for code, title, title_words in codes:
-            distinctive = title_words - common
+            distinctive = title_words - common - stop
             if distinctive <= _SIDE_WORDS:
                 continue
             # Between codes equally named by their distinctive words ("estrogen" in Z17.0 and Z17.1), the one
@@ -527,7 +569,7 @@ class Rules:
         rank = {"poisoning": 0, "primary": 1, "neoplasm": 1, "companion": 1, "manifestation": 1,
                 "adverse-effect": 2, "underdosing": 2, "external-cause": 3}
         first = lexicon().first_prefixes
-        ordered = sorted(items, key=lambda c: (rank.get(c.role, 1), _priority(c.code, first), c.clause))
+        ordered = sorted(items, key=lambda c: (rank.get(c.role, 1), _priority(c.code, first), not c.focus, c.clause))
         for c in [c for c in ordered if self._notes(c.code).first_condition]:
             # "Code first the specific condition related to COVID-19" (U09.9): the condition documented with it.
             position = ordered.index(c)
@@ -554,7 +596,7 @@ class Rules:
                         break
                 if changed:
                     break
-        return ordered
+        return _anchored(ordered)
 
 
 class _Scored(Protocol):
@@ -598,6 +640,31 @@ def _with_drug_classes(words: frozenset[str]) -> frozenset[str]:
     antidiabetic drugs (Z79.84)" (lexicon ``drug_classes``; Guideline I.C.4.a.3)."""
     classes = lexicon().drug_classes
     return words | frozenset(w for word in words if word in classes for w in tokens(classes[word]))
+
+
+_AGENT_TITLE = frozenset({"cause", "classified", "elsewhere"})
+
+
+def _identified_by(companion: Candidate, items: Sequence[Candidate]) -> bool:
+    """Whether the companion only names an infectious agent "as the cause of diseases classified elsewhere"
+    (B95-B97) that another code's title already names (A41.51 "Sepsis due to Escherichia coli")."""
+    words = frozenset(tokens(companion.title))
+    distinctive = words - _GENERIC_TITLE
+    return _AGENT_TITLE <= words and bool(distinctive) and any(
+        distinctive <= frozenset(tokens(o.title)) for o in items if o.code != companion.code)
+
+
+def _anchored(ordered: list[Candidate]) -> list[Candidate]:
+    """Codes anchored to another (an adverse-effect T code to the effect it explains, I.C.19.e.5.a) move right
+    after it, in their order; an anchor not reported leaves the code where it is."""
+    placed = [c for c in ordered if c.anchor is None or all(o.code != c.anchor for o in ordered)]
+    for c in ordered:
+        if c not in placed:
+            at = next(i for i, o in enumerate(placed) if o.code == c.anchor)
+            while at + 1 < len(placed) and placed[at + 1].anchor == c.anchor:
+                at += 1
+            placed.insert(at + 1, c)
+    return placed
 
 
 def _priority(code: str, first: tuple[str, ...]) -> int:

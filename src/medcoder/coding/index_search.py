@@ -28,9 +28,9 @@ _MARKERS = frozenset({"nec", "no", "nos"})
 _PREPOSITIONS = frozenset({"from", "off", "out", "of", "on", "onto", "in", "into", "at", "by", "to", "with", "against",
                            "over", "under", "through", "down", "up"})
 W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR, W_IMPLICIT = 1.0, 0.9, 0.3, 0.2, 0.5, 0.3
-# Words a subterm may print without them being essential to the match ("kidney involvement").
+# Words a subterm may print without them being essential to the match ("kidney involvement", "native vessel").
 _GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end",
-                      "part", "region"})
+                      "part", "region", "vessel"})
 _NOT_SPECIFIED = ("not specified", "not stated")
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 _NEMOD = re.compile(r"\(([^()]*)\)")
@@ -53,6 +53,9 @@ class Node:
     cells: tuple[str | None, ...] | None
     parent: int | None
     children: tuple[int, ...]
+    span: tuple[float, float] | None = None
+    """A subterm printed as a range of values ("40.0-44.9", "19.9 or less", "70 and over"): a documented number
+    inside it names the subterm (Body > mass index > adult > 40.0-44.9 for "BMI 42")."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,7 +151,9 @@ class CompiledBook:
             always: list[int] = []
             for child_id in node.children:
                 child = self.nodes[child_id]
-                if child.connector is not None or not child.forms or all(f <= _implicit() for f in child.forms):
+                if child.connector is not None or not child.forms or all(f <= _implicit() for f in child.forms) \
+                        or (child.code is not None and child.code == node.code and child.children) \
+                        or child.span is not None:
                     always.append(child_id)
                     continue
                 for child_form in child.forms:
@@ -179,9 +184,10 @@ class CompiledBook:
             # A subterm printed inverted ("abuse, physical", "valve, heart") needs all its words; parts that
             # restate the first word ("senescent, senile") are variants of it.
             first = tokens(parts[0])[:1]
-            # A part led by "of" ("chronic lymphocytic, of B-cell type") describes; it is not required.
+            # A part led by "of" ("chronic lymphocytic, of B-cell type") describes; it is not required, unless it
+            # restricts ("malignant, of soft parts except skin" is not every malignant melanoma).
             quals = [p for p in parts[1:] if not (first and tokens(p)[:1] and tokens(p)[0][:3] == first[0][:3])
-                     and not p.lower().startswith("of ")]
+                     and not (p.lower().startswith("of ") and " except " not in p.lower())]
             prepositions = all(w in _PREPOSITIONS for w in tokens(parts[0]))  # "from, off, out of" lists variants
             if quals and not prepositions and not any(_OR.search(q) for q in quals):
                 qualifiers = frozenset(w for q in quals for w in tokens(q) if w not in stop and w not in _MARKERS)
@@ -194,7 +200,7 @@ class CompiledBook:
         nemod_words = frozenset(tokens(" ".join(_NEMOD.findall(printed)) or (term.nemod or ""))) - stop
         return Node(id=term.id, title=term.title, forms=forms, nemod=nemod_words, connector=connector, lead=lead,
                     code=term.code, see=term.see, see_also=term.see_also, cells=term.cells, parent=term.parent_id,
-                    children=kids)
+                    children=kids, span=_span(term.title))
 
     def size(self, node_id: int) -> int:
         """Terms under a main term: between equally good main terms the general entry ("Fracture,
@@ -260,7 +266,10 @@ class CompiledBook:
                     continue
                 may_link = in_with or child.lead == "with"
                 chosen: tuple[frozenset[str], frozenset[str]] | None = None
-                for form in child.forms:
+                number = _number_in(child.span, avail) if child.span else None
+                if number is not None:
+                    chosen = (frozenset({number}), frozenset())
+                for form in child.forms if number is None else ():
                     required = _required(form)
                     own = form & avail
                     link: frozenset[str]
@@ -273,7 +282,10 @@ class CompiledBook:
                     if chosen is None or len(form) > len(chosen[0] | chosen[1]):
                         chosen = (own, link)
                 if chosen is None:
-                    if child.children and child.forms and all(f <= _implicit() for f in child.forms):
+                    # A subterm printing its parent's own code ("Melanoma C43.9 > skin C43.9") is the parent's
+                    # default reading: documentation leaves it unsaid as it does grouping subterms.
+                    restates = child.code is not None and child.code == self.nodes[node_id].code
+                    if child.children and child.forms and (restates or all(f <= _implicit() for f in child.forms)):
                         # "knee pain" is Pain > joint > knee: documentation leaves grouping subterms
                         # ("joint", "limb, lower") implicit; a deeper match may pass through one unsaid.
                         through = self.descend(child_id, avail, pooled, cues, memo, seen=seen, banned=banned)
@@ -432,7 +444,16 @@ class IndexSearch:
             # "see also": worth following only when it explains words the entry itself did not.
             also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth, optional=True,
                                           banned=banned)
-            return also if also is not None and len(also.used) > len(hit.used) else hit
+            if also is not None and len(also.used) > len(hit.used):
+                return also
+        if reference is None and last.see_also and last.code is None and not last.cells and (
+                hit.code_is_default or (hit.code is None and len(hit.path) == 1)) \
+                and "condition" not in last.see_also.lower():  # "see also condition": look up the condition
+            # A subterm that prints no code of its own, only "see also" ("Palsy, Bell's - see also Palsy, facial"):
+            # the reference gives its code, not the main term's default (G51.0, not G83.9); a main term that
+            # prints nothing else ("Atherosclerosis - see also Arteriosclerosis") is coded there too.
+            also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth, banned=banned)
+            return also if also is not None and also.code and not also.code_is_default else hit
         if reference is None:
             return hit
         followed = self._follow_reference(compiled, hit, reference, bag, pooled, cues, depth, banned=banned)
@@ -477,6 +498,37 @@ class IndexSearch:
                      followed=(*hit.followed, " > ".join(hit.titles) + " -> see " + reference),
                      after_link=followed.after_link, see=followed.see)
         return self._follow(compiled, merged, bag, pooled, cues, depth + 1, banned=banned)
+
+
+_RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*$")
+_BOUND = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+(?:or|and)\s+(less|under|below|more|over|greater|above)\s*$",
+                    re.IGNORECASE)
+
+
+def _span(title: str) -> tuple[float, float] | None:
+    """The values a subterm printed as a range covers: "40.0-44.9", "19.9 or less", "70 and over"."""
+    found = _RANGE.match(title)
+    if found:
+        return float(found.group(1)), float(found.group(2))
+    bound = _BOUND.match(title)
+    if bound:
+        value = float(bound.group(1))
+        return (float("-inf"), value) if bound.group(2).lower() in ("less", "under", "below") else (value, float("inf"))
+    return None
+
+
+def _number_in(span: tuple[float, float] | None, words: frozenset[str]) -> str | None:
+    """A documented number inside ``span`` (words are tokens: "42", "42.5")."""
+    if span is None:
+        return None
+    for word in sorted(words):
+        try:
+            value = float(word)
+        except ValueError:
+            continue
+        if span[0] <= value <= span[1]:
+            return word
+    return None
 
 
 def _alternatives(part: str) -> list[str]:

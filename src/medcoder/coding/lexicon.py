@@ -56,10 +56,27 @@ class Lexicon:
     """Abbreviations expanded only when written in capitals ("MS" yes, "Ms. Jones" no)."""
     drug_classes: dict[str, str] = field(default_factory=dict)
     """Drug name -> the class words "use additional code" notes name ("metformin" -> "oral antidiabetic drug")."""
+    drug_cause_words: frozenset[str] = frozenset()
+    """Title words that name a drug therapy as a condition's cause ("due to antineoplastic chemotherapy")."""
+    eradicated_cues: tuple[str, ...] = ()
+    """Phrases saying no malignancy remains ("no residual disease"): an excised primary is history (I.C.2.d)."""
+    excision_words: frozenset[str] = frozenset()
+    """Words saying a neoplasm was excised ("resected")."""
+    encounter_terms: frozenset[str] = frozenset()
+    """Index main terms for a service the encounter is for, indexed with its condition ("chemotherapy")."""
+    focus_cues: frozenset[str] = frozenset()
+    """Words saying the encounter is for a condition ("admitted to treat the anemia")."""
 
 
 def _entries(raw: dict[str, object]) -> dict[str, str]:
     return {k.lower(): str(v) for k, v in raw.items() if not k.startswith("$")}
+
+
+def _words(raw: dict[str, object], section: str) -> frozenset[str]:
+    """The lower-case words of a section's ``terms`` list."""
+    entry = raw.get(section, {})
+    terms = entry.get("terms", ()) if isinstance(entry, dict) else ()
+    return frozenset(w for term in terms for w in str(term).lower().split())
 
 
 @cache
@@ -100,4 +117,9 @@ def lexicon() -> Lexicon:
         patient_words=frozenset(raw.get("patient_words", {}).get("terms", ())),
         first_prefixes=tuple(raw.get("sequencing", {}).get("first_prefixes", ())),
         confirmed_only=frozenset(raw.get("sequencing", {}).get("confirmed_only", ())),
+        drug_cause_words=_words(raw, "drug_cause_words"),
+        eradicated_cues=tuple(raw.get("eradicated_neoplasm", {}).get("cues", ())),
+        excision_words=frozenset(raw.get("eradicated_neoplasm", {}).get("excision_words", ())),
+        encounter_terms=_words(raw, "encounter_terms"),
+        focus_cues=_words(raw, "focus_cues"),
     )

@@ -56,6 +56,12 @@ def _equivalents() -> dict[str, str]:
     return {k: v for k, v in raw.get("equivalents", {}).items() if not k.startswith("$")}
 
 
+@lru_cache(maxsize=1)
+def _lexicon_and() -> re.Pattern[str] | None:
+    keys = sorted((k for k in lexicon().replacements if " and " in k), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(k) for k in keys) + r")\b", re.IGNORECASE) if keys else None
+
+
 def expand(text: str) -> str:
     """Replace abbreviations and documentation synonyms by the index's words."""
     lex = lexicon()
@@ -104,6 +110,10 @@ def split_statement(statement: str) -> list[Clause]:
     """Clauses of a diagnostic statement with their context; a cue carries over the clauses it governs
     ("history of MI and CVA": both historical) until a clause states its own."""
     protected = _KEEP_AND.sub(lambda m: m.group(0).replace(" and ", " & "), statement)
+    # A lexicon phrase with "and" in it ("heart and kidney disease") names one condition.
+    joined = _lexicon_and()
+    if joined is not None:
+        protected = joined.sub(lambda m: m.group(0).replace(" and ", " & "), protected)
     # A status or history cue in mid-clause starts a new clause ("CAD s/p CABG" = CAD; status post CABG).
     protected = _MID_CUE.sub(lambda m: ", " + m.group(1), protected)
     clauses: list[Clause] = []
