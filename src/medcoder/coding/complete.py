@@ -281,6 +281,10 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
         default = next((c for c in children
                         if "unspecified" in (Counter(tokens(c.title)) - parent_count)), None)
         if default is None:
+            # "... without mention of lumbar back pain or lower extremity pain" (M51.369) is the child for what
+            # the documentation does not mention.
+            default = next((c for c in children if "without mention" in c.title.lower()), None)
+        if default is None:
             default = next((c for c in children if c.title.lower().endswith(("nos", "not elsewhere classified"))),
                            None)
         dimension = _dimension(children, parent_words)

@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.coding import guidelines
+from medcoder.coding.agent import infectious_agent
 from medcoder.coding.complete import Completion, complete, dimension_of
 from medcoder.coding.index_search import Hit, IndexSearch, after_without
 from medcoder.coding.lexicon import lexicon
@@ -94,12 +95,22 @@ class Encoder:
         # The episode of care is a property of the encounter: "..., initial encounter" anywhere applies.
         # The patient's sex chooses between "female"/"male" subdivisions (C50.91- vs C50.92-).
         mapped = lexicon().title_words
+        used = self._spent(code, used)
         words = frozenset(clause.words) - (used - _SIDES) | self._patient_words | self._extra_words
         core = words
         words = words | frozenset(w for word in clause.words for w in mapped.get(word, ()))
         day = self._day
         valid = (lambda c: self.cs.mce.is_valid(c, day)) if day is not None else None
         return complete(self.tab, code, words, f"{clause.text} {self._statement}", core=core, valid=valid)
+
+    def _spent(self, code: str, used: frozenset[str]) -> frozenset[str]:
+        """The walk's words the Index code already encodes. An incomplete code ("L89.15-" from Ulcer > pressure >
+        stage 3 > sacral region) encodes only what its Tabular title says; the rest of the path ("stage 3") still
+        chooses among its subdivisions, as the coder reads the Tabular with the whole documentation."""
+        entry = self.tab.get(code.rstrip("-").rstrip("."))
+        if entry is None or entry.billable:
+            return used
+        return used & frozenset(tokens(entry.title))
 
     def _nonessential(self, hit: Hit) -> frozenset[str]:
         """Words the walk explained only by a nonessential modifier ("heart (acute)"): the Index does not
@@ -473,13 +484,30 @@ class Encoder:
                                                   cues=frozenset(clause.words)) if linking
                     and h.code and not (frozenset(left) - h.used) and h.after_link & (used | frozenset(cause))
                     and frozenset(tokens(h.titles[0])) & frozenset(left)), None)
+        role = "primary"
+        if hit is None:
+            # An organism left beside a condition coded elsewhere ("H. pylori gastritis"): B95-B97 (I.C.1.b).
+            hit = infectious_agent(self.search, left)
+            role = "primary" if hit is None else "companion"
+        if hit is None and self._restates(clause, left, made):
+            return []
         if hit is None:
             hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)
                         and frozenset(tokens(h.titles[0])) & frozenset(left)), None)
         if hit is None or hit.code is None:
             return []
-        extra = self._candidate(hit, hit.code, clause, index, "primary", queries)
+        extra = self._candidate(hit, hit.code, clause, index, role, queries)
         return [extra] if extra is not None and extra.code not in {c.code for c in made} else []
+
+    def _restates(self, clause: Clause, left: tuple[str, ...], made: list[Candidate]) -> bool:
+        """The words left name the same condition as a code already made ("clubfoot (talipes equinovarus)"): read
+        with the clause's other words, their own main term (Clubfoot > equinovarus) leads to that code again."""
+        named = frozenset(left)
+        hit = next((h for h in self.search.search(clause.words) if h.code
+                    and frozenset(tokens(h.titles[0])) & named), None)
+        if hit is None or hit.code is None or not hit.used - named:
+            return False
+        return any(c.code.replace(".", "").startswith(hit.code.rstrip("-").replace(".", "")) for c in made)
 
     # -- the statement ---------------------------------------------------------------------------------
     def encode(self, statement: str, context: EncounterContext | None = None, *,

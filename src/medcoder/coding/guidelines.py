@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from medcoder.codesets.codesets import Codesets
+from medcoder.coding.agent import infectious_agent
 from medcoder.coding.complete import complete
 from medcoder.coding.index_search import Hit
 from medcoder.coding.lexicon import lexicon
@@ -352,7 +353,26 @@ class Rules:
                              rationale=[hit.describe(), *done.steps,
                                         f"tabular {c.code}: use additional code ({', '.join(refs)})"],
                              evidence=c.evidence, confidence=c.confidence * 0.9)
-        return self._note_subject(c, refs, clauses) or self._by_title_in_range(c, refs, clauses)
+        return self._agent(c, refs, clause) or self._note_subject(c, refs, clauses) \
+            or self._by_title_in_range(c, refs, clauses)
+
+    def _agent(self, c: Candidate, refs: tuple[str, ...], clause: Clause) -> Candidate | None:
+        """The note asks for the infectious agent (B95-B97) and the clause names one the code left unexplained
+        ("MRSA cellulitis"): its code from the Index, "as cause of disease classified elsewhere" (I.C.1.e.1.b)."""
+        from medcoder.coding.encoder import Candidate
+        from medcoder.coding.index_search import IndexSearch
+
+        words = tuple(w for w in clause.words if w not in c.words and w not in _SIDE_WORDS)
+        hit = infectious_agent(IndexSearch.of(self.cs.index), words) if words else None
+        if hit is None or hit.code is None:
+            return None
+        done = complete(self.tab, hit.code, frozenset(words), clause.text)
+        if done.entry is None or not done.entry.billable or not self._covers(refs, done.code):
+            return None
+        return Candidate(code=done.code, title=done.entry.title, clause=c.clause, role="companion",
+                         rationale=[hit.describe(), *done.steps,
+                                    f"tabular {c.code}: use additional code ({', '.join(refs)}) to identify the "
+                                    "infectious agent"], evidence=c.evidence, confidence=c.confidence * 0.9)
 
     def _note_phrase(self, code: str, refs: tuple[str, ...]) -> tuple[str, ...]:
         """The words of the "use additional code" note naming ``refs``, in the note's order, when they name an
@@ -506,7 +526,9 @@ class Rules:
         best: tuple[tuple[int, int], str, str] | None = None
         for code, title, title_words in codes:
             distinctive = title_words - common
-            if distinctive <= _SIDE_WORDS:
+            if distinctive <= _SIDE_WORDS or distinctive <= c.words | frozenset(tokens(c.title)):
+                # A companion names something its code does not say: the "uncomplicated" of J45.20 does not also
+                # name F17.200 (nicotine dependence ..., uncomplicated).
                 continue
             # Between codes equally named by their distinctive words ("estrogen" in Z17.0 and Z17.1), the one
             # more of whose title is documented ("positive") wins.
