@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -452,7 +452,7 @@ class Encoder:
                                                                  cues=frozenset(prev.words + clause.words))
                                    if h.code), None)
                     if joined is not None and set(clause.words) <= joined.used | _IGNORABLE \
-                            and joined.score > best.score:
+                            and joined.score > best.score and joined.used >= best.used:
                         merged[-1] = _joined(prev, clause)
                         continue
                 elif not any(h.code for h in self.search.search(clause.words, cues=frozenset(clause.words))):
@@ -499,6 +499,21 @@ class Encoder:
         extra = self._candidate(hit, hit.code, clause, index, role, queries)
         return [extra] if extra is not None and extra.code not in {c.code for c in made} else []
 
+    def _replace_unspecified(self, made: list[Candidate], extra: Candidate, dropped: list[tuple[str, str]]) -> None:
+        """The rest of the clause coded a sibling of an unspecified code already made ("allergic contact dermatitis
+        due to poison ivy": L23.7 beside L23.9 "unspecified cause"): the condition is specified, so the unspecified
+        code goes (Guideline I.A.9.b: unspecified codes only when the record lacks the detail)."""
+        sibling = self.tab.get(extra.code)
+        if sibling is None or sibling.parent is None:
+            return
+        for c in list(made):
+            entry = self.tab.get(c.code)
+            if entry is not None and entry.parent == sibling.parent and _UNSPECIFIED_TITLE.search(entry.title) \
+                    and not _UNSPECIFIED_TITLE.search(sibling.title):
+                made.remove(c)
+                extra.rationale.append(f"guideline I.A.9.b: {extra.code} specifies {c.code} {entry.title}")
+                dropped.append((c.code, f"unspecified; its sibling {extra.code} is documented (guideline I.A.9.b)"))
+
     def _restates(self, clause: Clause, left: tuple[str, ...], made: list[Candidate]) -> bool:
         """The words left name the same condition as a code already made ("clubfoot (talipes equinovarus)"): read
         with the clause's other words, their own main term (Clubfoot > equinovarus) leads to that code again."""
@@ -526,6 +541,7 @@ class Encoder:
         dropped: list[tuple[str, str]] = []
         candidates: list[Candidate] = []
         clauses = self._merge_specifiers(clauses, context)
+        classes = _condition_classes(w for clause in clauses if clause.context == "present" for w in clause.words)
         for i, clause in enumerate(clauses):
             if clause.context == "negated":
                 dropped.append((clause.text, f"negated ('{clause.cue}'): not coded"))
@@ -538,9 +554,11 @@ class Encoder:
                 continue
             pooled = frozenset(w for j, other in enumerate(clauses) if j != i and other.context == "present"
                                for w in other.words) | linked_words
-            made = self._clause(clause, i, pooled, context, queries, dropped)
+            made = self._clause(clause, i, pooled | classes, context, queries, dropped)
             if made and made[0].role not in ("external-cause",):
-                made.extend(self._leftover(clause, i, made, pooled, queries))
+                for extra in self._leftover(clause, i, made, pooled, queries):
+                    self._replace_unspecified(made, extra, dropped)
+                    made.append(extra)
             if clause.context == "uncertain":
                 for c in made:
                     c.rationale.append(f"guideline II.H: uncertain diagnosis ('{clause.cue}') at discharge coded "
@@ -581,11 +599,19 @@ _IGNORABLE = frozenset({"a", "initial", "encounter", "subsequent", "sequela", "r
                         "in", "from", "due", "without", "patient"})
 
 
+_UNSPECIFIED_TITLE = re.compile(r"\bunspecified\b", re.IGNORECASE)
 _CAUSE_WORDS = frozenset({"due", "secondary", "caused"})
 _UNDERLYING = ("underlying", "condition")
 _CONNECTOR_WORDS = frozenset({"with", "without", "in", "due", "from", "by", "complicated", "secondary", "caused",
                               "following", "after", "associated", "related"})
 _WEEKS = re.compile(r"\b(\d{1,2})\s*(?:completed\s+)?(?:weeks?|wks?)\b", re.IGNORECASE)
+
+
+def _condition_classes(words: Iterable[str]) -> frozenset[str]:
+    """The class words of the documented conditions (lexicon ``condition_classes``): a pneumonia is a "lower
+    respiratory infection" to the "with" subterms of the Index (J44.0), never a word of its own clause."""
+    classes = lexicon().condition_classes
+    return frozenset(w for word in words if word in classes for w in tokens(classes[word]))
 
 
 def _trimester_words(statement: str) -> frozenset[str]:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from medcoder.coding.encoder import Candidate, EncounterContext
 
 
+_SEQUENCED_BEFORE = re.compile(r"\bwith ([\w ]+?) sequenced before ([\w ]+)", re.IGNORECASE)
 _CODES_IN_TEXT = re.compile(r"\([^()]*\)|\b[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z-]+)?\b")
 _GENERIC_TITLE = frozenset({"unspecified", "other", "specified", "e", "the", "of", "as", "cause", "disease",
                             "classified", "elsewhere", "and", "or", "in", "with", "a"})
@@ -57,6 +58,8 @@ class _Notes:
     """A "use additional code to identify specific condition" note without codes (O99, O98)."""
     first_condition: bool = False
     """A "code first the specific condition related to ..." note (U09.9): the clause's condition goes first."""
+    before: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
+    """A note "... with X sequenced before Y" (P07: birth weight before gestational age): the title words of each."""
 
 
 class Rules:
@@ -79,7 +82,11 @@ class Rules:
         firsts: list[tuple[frozenset[str], tuple[str, ...]]] = []
         names_condition = False
         first_condition = False
+        before: list[tuple[frozenset[str], frozenset[str]]] = []
         for note in self.tab.notes(code):
+            order = _SEQUENCED_BEFORE.search(note.text) if note.kind == "notes" else None
+            if order is not None:
+                before.append((frozenset(tokens(order.group(1))), frozenset(tokens(order.group(2)))))
             target = {"useAdditionalCode": use, "codeFirst": first, "excludes1": excl}.get(note.kind)
             if target is not None:
                 target.extend(note.codes)
@@ -97,7 +104,7 @@ class Rules:
                 words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS
                 firsts.append((words, note.codes))
         return _Notes(tuple(use), tuple(tuple(g) for g in groups.values()), tuple(lines), tuple(first), tuple(excl),
-                      tuple(firsts), names_condition, first_condition)
+                      tuple(firsts), names_condition, first_condition, tuple(before))
 
     def covers_any(self, refs: Sequence[str], code: str) -> bool:
         """Whether any of the Tabular references (codes, categories, ranges) includes ``code``."""
@@ -558,6 +565,17 @@ class Rules:
                 ordered.remove(moved)
                 ordered.insert(ordered.index(c), moved)
                 c.rationale.append(f"tabular {c.code}: code first the specific condition -> {moved.code} before")
+        for c in list(ordered):
+            for earlier, later in self._notes(c.code).before:
+                # Tabular P07: "birth weight sequenced before gestational age", within the category.
+                if not later <= frozenset(tokens(c.title)):
+                    continue
+                for moved in [o for o in ordered[ordered.index(c) + 1:] if o.code[:3] == c.code[:3]
+                              and earlier <= frozenset(tokens(o.title))]:
+                    ordered.remove(moved)
+                    ordered.insert(ordered.index(c), moved)
+                    moved.rationale.append(f"tabular {c.code[:3]}: {' '.join(sorted(earlier))} sequenced before "
+                                           f"{' '.join(sorted(later))} -> before {c.code}")
         changed = True
         guard = 0
         while changed and guard < 20:

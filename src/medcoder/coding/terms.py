@@ -27,6 +27,7 @@ _MID_CUE = re.compile(r"(?<=\w)(?<!family)(?<!personal)(?<!past)\s+(s/p|status p
 # "clubfoot (talipes equinovarus)": in documentation a parenthesis restates or names the condition; unlike the
 # Index's own parentheses (nonessential modifiers), its words are the clinician's and are read.
 _GLOSS = re.compile(r"(?<=\s)\(([^()]+)\)")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _KEEP_AND = re.compile(r"\b(?:nausea and vomiting|right and left|left and right|signs and symptoms)\b", re.I)
 
 
@@ -107,6 +108,7 @@ def split_statement(statement: str) -> list[Clause]:
     """Clauses of a diagnostic statement with their context; a cue carries over the clauses it governs
     ("history of MI and CVA": both historical) until a clause states its own."""
     protected = _KEEP_AND.sub(lambda m: m.group(0).replace(" and ", " & "), statement)
+    protected = _THOUSANDS.sub("", protected)  # "1,600 grams" is one number, not two clauses
     # A status or history cue in mid-clause starts a new clause ("CAD s/p CABG" = CAD; status post CABG).
     protected = _MID_CUE.sub(lambda m: ", " + m.group(1), protected)
     clauses: list[Clause] = []
