@@ -97,8 +97,11 @@ class Encoder:
         mapped = lexicon().title_words
         used = self._spent(code, used)
         words = frozenset(clause.words) - (used - _SIDES) | self._patient_words | self._extra_words
-        core = words
-        words = words | frozenset(w for word in clause.words for w in mapped.get(word, ()))
+        # A part names the region the Tabular groups it in ("colon" is the large intestine, a toe is in the
+        # "ankle and foot"): documented, unlike a title synonym.
+        sites = lexicon().site_words
+        core = words | frozenset(w for word in words for w in sites.get(word, ()))
+        words = core | frozenset(w for word in clause.words for w in mapped.get(word, ()))
         day = self._day
         valid = (lambda c: self.cs.mce.is_valid(c, day)) if day is not None else None
         return complete(self.tab, code, words, f"{clause.text} {self._statement}", core=core, valid=valid)
@@ -292,6 +295,10 @@ class Encoder:
         words = list(clause.words)
         if clause.context in lex.status_words:
             words = [*lex.status_words[clause.context], *words]
+        elif context.age == 0 and not lex.patient_words & frozenset(words):
+            # A patient of age 0 is a newborn (the MCE newborn age edit): the Index's "newborn" subterms apply
+            # ("Cephalhematoma > newborn -> P12.0") without the statement saying so.
+            words = [*words, "newborn"]
         cues = frozenset(clause.words)
         status = clause.context in lex.status_words  # "history of colon cancer" is Z85.038, not a neoplasm
         for kind in ("adverse effect", "underdosing", "poisoning"):
@@ -447,12 +454,13 @@ class Encoder:
                         merged[-1] = _joined(prev, clause)
                         continue
                     # "MDD, recurrent, moderate": the piece moves the condition to a sibling category (F33):
-                    # joined, the Index walk explains every word of it.
+                    # joined, the Index walk explains every word of it and still names the condition ("birth weight
+                    # 1600 grams" after "preterm newborn" is a second condition: its walk shares no word).
                     joined = next((h for h in self.search.search(prev.words + clause.words,
                                                                  cues=frozenset(prev.words + clause.words))
                                    if h.code), None)
                     if joined is not None and set(clause.words) <= joined.used | _IGNORABLE \
-                            and joined.score > best.score and joined.used >= best.used:
+                            and joined.score > best.score and joined.used & best.used:
                         merged[-1] = _joined(prev, clause)
                         continue
                 elif not any(h.code for h in self.search.search(clause.words, cues=frozenset(clause.words))):
@@ -467,7 +475,9 @@ class Encoder:
                   queries: list[DocumentationQuery]) -> list[Candidate]:
         """Words of the clause no code explained may name a second condition ("COVID-19 pneumonia",
         "H. pylori gastritis"): code them when the Index explains all of them."""
-        used: frozenset[str] = frozenset().union(*(c.words for c in made)) if made else frozenset()
+        # A code explains the words its title prints ("Radial styloid tenosynovitis [de Quervain]", M65.4).
+        used: frozenset[str] = frozenset().union(*(c.words | frozenset(tokens(c.title)) for c in made)) \
+            if made else frozenset()
         absent = after_without(clause.words)
         vocabulary = self.search.book("index").vocabulary
         left = tuple(w for w in clause.words if w not in used and w not in _IGNORABLE and w not in absent
@@ -506,10 +516,15 @@ class Encoder:
         sibling = self.tab.get(extra.code)
         if sibling is None or sibling.parent is None:
             return
+        specific = frozenset(tokens(sibling.title))
         for c in list(made):
             entry = self.tab.get(c.code)
-            if entry is not None and entry.parent == sibling.parent and _UNSPECIFIED_TITLE.search(entry.title) \
-                    and not _UNSPECIFIED_TITLE.search(sibling.title):
+            if entry is None or not _UNSPECIFIED_TITLE.search(entry.title) or _UNSPECIFIED_TITLE.search(sibling.title):
+                continue
+            # A sibling, or a code of the same block whose title says all the unspecified one does ("Encounter for
+            # screening, unspecified" and "Encounter for screening mammogram ...").
+            if entry.parent == sibling.parent or (entry.block == sibling.block and frozenset(
+                    tokens(entry.title)) - {"unspecified"} <= specific):
                 made.remove(c)
                 extra.rationale.append(f"guideline I.A.9.b: {extra.code} specifies {c.code} {entry.title}")
                 dropped.append((c.code, f"unspecified; its sibling {extra.code} is documented (guideline I.A.9.b)"))

@@ -29,9 +29,10 @@ _PREPOSITIONS = frozenset({"from", "off", "out", "of", "on", "onto", "in", "into
                            "over", "under", "through", "down", "up"})
 W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR, W_IMPLICIT = 1.0, 0.9, 0.3, 0.2, 0.5, 0.3
 # Words a subterm may print without them being essential to the match ("kidney involvement").
-_GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end",
+_GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end", "organ",
                       "part", "region"})
 _NOT_SPECIFIED = ("not specified", "not stated")
+_EPONYM_DEFAULT = frozenset({"disease"})
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 _NEMOD = re.compile(r"\(([^()]*)\)")
 
@@ -352,6 +353,12 @@ class CompiledBook:
             child = self._default_child[last.id] = next(
                 (c for c in last.children if self.nodes[c].code
                  and self.nodes[c].title.lower().startswith(_NOT_SPECIFIED)), None)
+            if child is None and last.parent is None:
+                # An eponym printed as a main term without a code ("De Quervain's"): its "disease" subterm is the
+                # eponymous disease itself (M65.4); "syndrome", "thyroiditis" need their words.
+                child = self._default_child[last.id] = next(
+                    (c for c in last.children if self.nodes[c].code and self.nodes[c].forms
+                     and all(f <= _EPONYM_DEFAULT for f in self.nodes[c].forms)), None)
         return path if child is None else (*path, child)
 
     def resolve(self, reference: str) -> int | None:

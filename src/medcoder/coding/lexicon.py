@@ -56,6 +56,8 @@ class Lexicon:
     """Abbreviations expanded only when written in capitals ("MS" yes, "Ms. Jones" no)."""
     drug_classes: dict[str, str] = field(default_factory=dict)
     """Drug name -> the class words "use additional code" notes name ("metformin" -> "oral antidiabetic drug")."""
+    site_words: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Anatomical part -> the words of the region Tabular titles group it in ("colon" -> "large intestine")."""
     condition_classes: dict[str, str] = field(default_factory=dict)
     """Condition -> the class the Index names in a "with" subterm ("pneumonia" -> "lower respiratory infection")."""
 
@@ -100,6 +102,7 @@ def lexicon() -> Lexicon:
         case_sensitive=frozenset(k.lower() for k in raw.get("case_sensitive_abbreviations", {}).get("keys", ())),
         drug_classes=_entries(raw.get("drug_classes", {})),
         condition_classes=_entries(raw.get("condition_classes", {})),
+        site_words={k: frozenset(v.split()) for k, v in _entries(raw.get("site_words", {})).items()},
         patient_words=frozenset(raw.get("patient_words", {}).get("terms", ())),
         first_prefixes=tuple(raw.get("sequencing", {}).get("first_prefixes", ())),
         confirmed_only=frozenset(raw.get("sequencing", {}).get("confirmed_only", ())),
