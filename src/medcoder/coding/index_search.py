@@ -191,8 +191,8 @@ class CompiledBook:
                 parts = tuple(p for p in parts if p not in quals)
         # "atrial or auricular": either word names the subterm.
         # An "or" inside a nonessential modifier ("birthweight (2499 grams or less)") lists no alternatives.
-        parts = tuple(alt for part in parts for alt in ([part, *_alternatives(part)] if _OR.search(_NEMOD.sub(" ", part))
-                                                        else [part]))
+        parts = tuple(alt for part in parts
+                      for alt in ([part, *_alternatives(part)] if _OR.search(_NEMOD.sub(" ", part)) else [part]))
         forms = tuple(dict.fromkeys(
             frozenset(w for w in tokens(part) if w not in stop and w not in _MARKERS) | qualifiers for part in parts))
         forms = tuple(f for f in forms if f)
