@@ -333,6 +333,9 @@ class Encoder:
             if found:
                 return found
         hits = _obstetric_first(self.search.search(words, pooled=pooled, cues=cues), words)
+        if len(words) > len(clause.words) and words[-1] == "newborn":
+            # The patient's age chooses "newborn" subterms; it names no condition (Newborn -> Z38.2) of its own.
+            hits = [h for h in hits if h.used - {"newborn"}]
         best = next((h for h in hits if h.code or h.see_also or h.see), None)
         sent = " ".join(x for x in (best.see if best else None, *(best.see_also if best else ())) if x).lower()
         if not status and "table of drugs" in sent:
