@@ -40,6 +40,7 @@ def encoder(kb_settings: Settings) -> Encoder:
     ("preterm newborn, 32 completed weeks, birth weight 1,600 grams", 0, ["P07.16", "P07.35"],
      "Weight > 1000-2499 grams at birth -> see Low, birthweight > with weight of > 1500-1749 grams; P07 note"),
     ("cephalhematoma due to birth injury", 0, ["P12.0"], "age 0 is a newborn: Cephalhematoma > newborn"),
+    ("hypospadias", 0, ["Q54.9"], "the age's 'newborn' chooses subterms, never the Newborn main term (Z38.2)"),
     ("de Quervain's tenosynovitis", 35, ["M65.4"], "De Quervain's > disease: the eponym's own disease"),
     ("acute on chronic hypoxic respiratory failure due to COPD exacerbation", 70, ["J44.1", "J96.21"],
      "J96.91 under the unspecified J96.9: 'acute on chronic' names J96.2, 'with hypoxia' J96.21"),

@@ -33,6 +33,7 @@ _GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "condit
                       "part", "region"})
 _NOT_SPECIFIED = ("not specified", "not stated")
 _EPONYM_DEFAULT = frozenset({"disease"})
+_EPONYM = re.compile(r"\w['\u2019]s\b")
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 _NEMOD = re.compile(r"\(([^()]*)\)")
 
@@ -353,7 +354,7 @@ class CompiledBook:
             child = self._default_child[last.id] = next(
                 (c for c in last.children if self.nodes[c].code
                  and self.nodes[c].title.lower().startswith(_NOT_SPECIFIED)), None)
-            if child is None and last.parent is None:
+            if child is None and last.parent is None and _EPONYM.search(last.title):
                 # An eponym printed as a main term without a code ("De Quervain's"): its "disease" subterm is the
                 # eponymous disease itself (M65.4); "syndrome", "thyroiditis" need their words.
                 child = self._default_child[last.id] = next(
