@@ -188,6 +188,26 @@ def _best_child(tab: Tabular, parent: TabularEntry, words: frozenset[str], *, co
     return scored[0][2]
 
 
+def _cousin(tab: Tabular, entry: TabularEntry, words: frozenset[str], *, core: frozenset[str], text: str,
+            valid: Callable[[str], bool] | None) -> TabularEntry | None:
+    """A code under an unspecified subcategory ("J96.91 Respiratory failure, unspecified with hypoxia" under J96.9)
+    while the documentation names a sibling subcategory ("acute on chronic": J96.2): the code of that subcategory
+    that says what this code says below its own subcategory ("with hypoxia": J96.21)."""
+    parent = tab.get(entry.parent) if entry.parent else None
+    grand = tab.get(parent.parent) if parent is not None and parent.parent else None
+    if parent is None or grand is None or parent.level != "subcategory":
+        return None
+    if "unspecified" not in Counter(tokens(parent.title)) - Counter(tokens(grand.title)):
+        return None
+    named = _best_child(tab, grand, words, core=core, exclude_unspecified=True, text=text, valid=valid)
+    if named is None or named.code == parent.code or named.billable:
+        return None
+    below = frozenset(tokens(entry.title)) - frozenset(tokens(parent.title))
+    return next((c for c in tab.children(named.code) if c.billable and c.seventh is None
+                 and frozenset(tokens(c.title)) - frozenset(tokens(named.title)) == below
+                 and (valid is None or valid(c.code))), None)
+
+
 def _unspecified_axes(tab: Tabular, entry: TabularEntry,
                       asked: set[str]) -> list[tuple[tuple[str, str, tuple[str, ...]], bool]]:
     """What an unspecified code still lacks, at every level it is unspecified: N18.9 "Chronic kidney disease,
@@ -294,6 +314,12 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
                     steps.append(f"tabular: {entry.code} -> {better.code} {better.title} (documented specificity)")
                     entry = better
                     continue
+            cousin = _cousin(tab, entry, words, core=core, text=text, valid=valid)
+            if cousin is not None:
+                steps.append(f"tabular: {entry.code} -> {cousin.code} {cousin.title} (documented specificity of "
+                             f"{entry.parent})")
+                entry = cousin
+                continue
         if entry.billable:
             break
         if entry.needs_seventh:
@@ -329,6 +355,10 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             continue
         default = next((c for c in children
                         if "unspecified" in (Counter(tokens(c.title)) - parent_count)), None)
+        if default is None:
+            # "... without mention of lumbar back pain or lower extremity pain" (M51.369) is the child for what
+            # the documentation does not mention.
+            default = next((c for c in children if "without mention" in c.title.lower()), None)
         if default is None:
             default = next((c for c in children if c.title.lower().endswith(("nos", "not elsewhere classified"))),
                            None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -20,6 +20,7 @@ from functools import lru_cache
 from medcoder.codesets.codesets import Codesets
 from medcoder.coding import guidelines
 from medcoder.coding.adverse import adverse_effects
+from medcoder.coding.agent import infectious_agent
 from medcoder.coding.complete import Completion, complete, dimension_of
 from medcoder.coding.index_search import Hit, IndexSearch, Node, after_without
 from medcoder.coding.lexicon import lexicon
@@ -104,12 +105,25 @@ class Encoder:
         # The episode of care is a property of the encounter: "..., initial encounter" anywhere applies.
         # The patient's sex chooses between "female"/"male" subdivisions (C50.91- vs C50.92-).
         mapped = lexicon().title_words
+        used = self._spent(code, used)
         words = frozenset(clause.words) - (used - _SIDES) | self._patient_words | self._extra_words
-        core = words
-        words = words | frozenset(w for word in clause.words for w in mapped.get(word, ()))
+        # A part names the region the Tabular groups it in ("colon" is the large intestine, a toe is in the
+        # "ankle and foot"): documented, unlike a title synonym.
+        sites = lexicon().site_words
+        core = words | frozenset(w for word in words for w in sites.get(word, ()))
+        words = core | frozenset(w for word in clause.words for w in mapped.get(word, ()))
         day = self._day
         valid = (lambda c: self.cs.mce.is_valid(c, day)) if day is not None else None
         return complete(self.tab, code, words, f"{clause.text} {self._statement}", core=core, valid=valid)
+
+    def _spent(self, code: str, used: frozenset[str]) -> frozenset[str]:
+        """The walk's words the Index code already encodes. An incomplete code ("L89.15-" from Ulcer > pressure >
+        stage 3 > sacral region) encodes only what its Tabular title says; the rest of the path ("stage 3") still
+        chooses among its subdivisions, as the coder reads the Tabular with the whole documentation."""
+        entry = self.tab.get(code.rstrip("-").rstrip("."))
+        if entry is None or entry.billable:
+            return used
+        return used & frozenset(tokens(entry.title))
 
     def _nonessential(self, hit: Hit) -> frozenset[str]:
         """Words the walk explained only by a nonessential modifier ("heart (acute)"): the Index does not
@@ -335,6 +349,10 @@ class Encoder:
         words = list(clause.words)
         if clause.context in lex.status_words:
             words = [*lex.status_words[clause.context], *words]
+        elif context.age == 0 and not lex.patient_words & frozenset(words):
+            # A patient of age 0 is a newborn (the MCE newborn age edit): the Index's "newborn" subterms apply
+            # ("Cephalhematoma > newborn -> P12.0") without the statement saying so.
+            words = [*words, "newborn"]
         cues = frozenset(clause.words)
         status = clause.context in lex.status_words  # "history of colon cancer" is Z85.038, not a neoplasm
         for kind in ("adverse effect", "underdosing", "poisoning"):
@@ -369,6 +387,9 @@ class Encoder:
             if found:
                 return found
         hits = _obstetric_first(self.search.search(words, pooled=pooled, cues=cues), words)
+        if len(words) > len(clause.words) and words[-1] == "newborn":
+            # The patient's age chooses "newborn" subterms; it names no condition (Newborn -> Z38.2) of its own.
+            hits = [h for h in hits if h.used - {"newborn"}]
         best = next((h for h in hits if h.code or h.see_also or h.see), None)
         sent = " ".join(x for x in (best.see if best else None, *(best.see_also if best else ())) if x).lower()
         if not status and "table of drugs" in sent:
@@ -500,12 +521,13 @@ class Encoder:
                         merged[-1] = _joined(prev, clause)
                         continue
                     # "MDD, recurrent, moderate": the piece moves the condition to a sibling category (F33):
-                    # joined, the Index walk explains every word of it.
+                    # joined, the Index walk explains every word of it and still names the condition ("birth weight
+                    # 1600 grams" after "preterm newborn" is a second condition: its walk shares no word).
                     joined = next((h for h in self.search.search(prev.words + clause.words,
                                                                  cues=frozenset(prev.words + clause.words))
                                    if h.code), None)
                     if joined is not None and set(clause.words) <= joined.used | _IGNORABLE \
-                            and joined.score > best.score:
+                            and joined.score > best.score and joined.used & best.used:
                         merged[-1] = _joined(prev, clause)
                         continue
                 elif not any(h.code for h in self.search.search(clause.words, cues=frozenset(clause.words))):
@@ -520,7 +542,9 @@ class Encoder:
                   queries: list[DocumentationQuery]) -> list[Candidate]:
         """Words of the clause no code explained may name a second condition ("COVID-19 pneumonia",
         "H. pylori gastritis"): code them when the Index explains all of them."""
-        used: frozenset[str] = frozenset().union(*(c.words for c in made)) if made else frozenset()
+        # A code explains the words its title prints ("Radial styloid tenosynovitis [de Quervain]", M65.4).
+        used: frozenset[str] = frozenset().union(*(c.words | frozenset(tokens(c.title)) for c in made)) \
+            if made else frozenset()
         absent = after_without(clause.words)
         vocabulary = self.search.book("index").vocabulary
         left = tuple(w for w in _named_by_class(clause.words) if w not in used and w not in _IGNORABLE
@@ -538,6 +562,13 @@ class Encoder:
                                                   cues=frozenset(clause.words)) if linking
                     and h.code and not (frozenset(left) - h.used) and h.after_link & (used | frozenset(cause))
                     and frozenset(tokens(h.titles[0])) & frozenset(left)), None)
+        role = "primary"
+        if hit is None:
+            # An organism left beside a condition coded elsewhere ("H. pylori gastritis"): B95-B97 (I.C.1.b).
+            hit = infectious_agent(self.search, left)
+            role = "primary" if hit is None else "companion"
+        if hit is None and self._restates(clause, left, made):
+            return []
         if hit is None:
             hit = next((h for h in self.search.search(left, pooled=pooled) if h.code and not (frozenset(left) - h.used)
                         and frozenset(tokens(h.titles[0])) & frozenset(left)), None)
@@ -553,8 +584,38 @@ class Encoder:
         titled = frozenset(w for c in made for w in tokens(c.title))
         if len(hit.path) == 1 and frozenset(tokens(hit.titles[0])) & titled:
             return []  # "dependence" of "on dialysis" is Z99.2's own title word, not a condition of its own
-        extra = self._candidate(hit, hit.code, clause, index, "primary", queries)
+        extra = self._candidate(hit, hit.code, clause, index, role, queries)
         return [extra] if extra is not None and extra.code not in {c.code for c in made} else []
+
+    def _replace_unspecified(self, made: list[Candidate], extra: Candidate, dropped: list[tuple[str, str]]) -> None:
+        """The rest of the clause coded a sibling of an unspecified code already made ("allergic contact dermatitis
+        due to poison ivy": L23.7 beside L23.9 "unspecified cause"): the condition is specified, so the unspecified
+        code goes (Guideline I.A.9.b: unspecified codes only when the record lacks the detail)."""
+        sibling = self.tab.get(extra.code)
+        if sibling is None or sibling.parent is None:
+            return
+        specific = frozenset(tokens(sibling.title))
+        for c in list(made):
+            entry = self.tab.get(c.code)
+            if entry is None or not _UNSPECIFIED_TITLE.search(entry.title) or _UNSPECIFIED_TITLE.search(sibling.title):
+                continue
+            # A sibling, or a code of the same block whose title says all the unspecified one does ("Encounter for
+            # screening, unspecified" and "Encounter for screening mammogram ...").
+            if entry.parent == sibling.parent or (entry.block == sibling.block and frozenset(
+                    tokens(entry.title)) - {"unspecified"} <= specific):
+                made.remove(c)
+                extra.rationale.append(f"guideline I.A.9.b: {extra.code} specifies {c.code} {entry.title}")
+                dropped.append((c.code, f"unspecified; its sibling {extra.code} is documented (guideline I.A.9.b)"))
+
+    def _restates(self, clause: Clause, left: tuple[str, ...], made: list[Candidate]) -> bool:
+        """The words left name the same condition as a code already made ("clubfoot (talipes equinovarus)"): read
+        with the clause's other words, their own main term (Clubfoot > equinovarus) leads to that code again."""
+        named = frozenset(left)
+        hit = next((h for h in self.search.search(clause.words) if h.code
+                    and frozenset(tokens(h.titles[0])) & named), None)
+        if hit is None or hit.code is None or not hit.used - named:
+            return False
+        return any(c.code.replace(".", "").startswith(hit.code.rstrip("-").replace(".", "")) for c in made)
 
     # -- the statement ---------------------------------------------------------------------------------
     def encode(self, statement: str, context: EncounterContext | None = None, *,
@@ -573,6 +634,7 @@ class Encoder:
         dropped: list[tuple[str, str]] = []
         candidates: list[Candidate] = []
         clauses = eradicated_as_history(self._merge_specifiers(clauses, context), statement)
+        classes = _condition_classes(w for clause in clauses if clause.context == "present" for w in clause.words)
         for i, clause in enumerate(clauses):
             if clause.context == "negated":
                 dropped.append((clause.text, f"negated ('{clause.cue}'): not coded"))
@@ -585,9 +647,11 @@ class Encoder:
                 continue
             pooled = frozenset(w for j, other in enumerate(clauses) if j != i and other.context == "present"
                                for w in other.words) | linked_words | self._linked_category(clause)
-            made = self._clause(clause, i, pooled, context, queries, dropped)
+            made = self._clause(clause, i, pooled | classes, context, queries, dropped)
             if made and made[0].role not in ("external-cause",):
-                made.extend(self._leftover(clause, i, made, pooled, queries))
+                for extra in self._leftover(clause, i, made, pooled, queries):
+                    self._replace_unspecified(made, extra, dropped)
+                    made.append(extra)
             if clause.context == "uncertain":
                 for c in made:
                     c.rationale.append(f"guideline II.H: uncertain diagnosis ('{clause.cue}') at discharge coded "
@@ -646,11 +710,19 @@ _IGNORABLE = frozenset({"a", "initial", "encounter", "subsequent", "sequela", "r
                         "in", "from", "due", "without", "patient"})
 
 
+_UNSPECIFIED_TITLE = re.compile(r"\bunspecified\b", re.IGNORECASE)
 _CAUSE_WORDS = frozenset({"due", "secondary", "caused"})
 _UNDERLYING = ("underlying", "condition")
 _CONNECTOR_WORDS = frozenset({"with", "without", "in", "due", "from", "by", "complicated", "secondary", "caused",
                               "following", "after", "associated", "related"})
 _WEEKS = re.compile(r"\b(\d{1,2})\s*(?:completed\s+)?(?:weeks?|wks?)\b", re.IGNORECASE)
+
+
+def _condition_classes(words: Iterable[str]) -> frozenset[str]:
+    """The class words of the documented conditions (lexicon ``condition_classes``): a pneumonia is a "lower
+    respiratory infection" to the "with" subterms of the Index (J44.0), never a word of its own clause."""
+    classes = lexicon().condition_classes
+    return frozenset(w for word in words if word in classes for w in tokens(classes[word]))
 
 
 def _trimester_words(statement: str) -> frozenset[str]:

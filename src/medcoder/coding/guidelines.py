@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10cm_tabular import TabularEntry
+from medcoder.coding.agent import infectious_agent
 from medcoder.coding.complete import complete
 from medcoder.coding.index_search import Hit
 from medcoder.coding.lexicon import lexicon
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from medcoder.coding.encoder import Candidate, EncounterContext
 
 
+_SEQUENCED_BEFORE = re.compile(r"\bwith ([\w ]+?) sequenced before ([\w ]+)", re.IGNORECASE)
 _CODES_IN_TEXT = re.compile(r"\([^()]*\)|\b[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z-]+)?\b")
 _GENERIC_TITLE = frozenset({"unspecified", "other", "specified", "e", "the", "of", "as", "cause", "disease",
                             "classified", "elsewhere", "and", "or", "in", "with", "a"})
@@ -57,6 +59,8 @@ class _Notes:
     """A "use additional code to identify specific condition" note without codes (O99, O98)."""
     first_condition: bool = False
     """A "code first the specific condition related to ..." note (U09.9): the clause's condition goes first."""
+    before: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
+    """A note "... with X sequenced before Y" (P07: birth weight before gestational age): the title words of each."""
 
 
 class Rules:
@@ -79,7 +83,11 @@ class Rules:
         firsts: list[tuple[frozenset[str], tuple[str, ...]]] = []
         names_condition = False
         first_condition = False
+        before: list[tuple[frozenset[str], frozenset[str]]] = []
         for note in self.tab.notes(code):
+            order = _SEQUENCED_BEFORE.search(note.text) if note.kind == "notes" else None
+            if order is not None:
+                before.append((frozenset(tokens(order.group(1))), frozenset(tokens(order.group(2)))))
             target = {"useAdditionalCode": use, "codeFirst": first, "excludes1": excl}.get(note.kind)
             if target is not None:
                 target.extend(note.codes)
@@ -99,7 +107,7 @@ class Rules:
                 words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS - {"nos"}
                 firsts.append((words, note.codes))
         return _Notes(tuple(use), tuple(tuple(g) for g in groups.values()), tuple(lines), tuple(first), tuple(excl),
-                      tuple(firsts), names_condition, first_condition)
+                      tuple(firsts), names_condition, first_condition, tuple(before))
 
     def covers_any(self, refs: Sequence[str], code: str) -> bool:
         """Whether any of the Tabular references (codes, categories, ranges) includes ``code``."""
@@ -393,7 +401,26 @@ class Rules:
                              rationale=[hit.describe(), *done.steps,
                                         f"tabular {c.code}: use additional code ({', '.join(refs)})"],
                              evidence=c.evidence, confidence=c.confidence * 0.9)
-        return self._note_subject(c, refs, clauses) or self._by_title_in_range(c, refs, clauses)
+        return self._agent(c, refs, clause) or self._note_subject(c, refs, clauses) \
+            or self._by_title_in_range(c, refs, clauses)
+
+    def _agent(self, c: Candidate, refs: tuple[str, ...], clause: Clause) -> Candidate | None:
+        """The note asks for the infectious agent (B95-B97) and the clause names one the code left unexplained
+        ("MRSA cellulitis"): its code from the Index, "as cause of disease classified elsewhere" (I.C.1.e.1.b)."""
+        from medcoder.coding.encoder import Candidate
+        from medcoder.coding.index_search import IndexSearch
+
+        words = tuple(w for w in clause.words if w not in c.words and w not in _SIDE_WORDS)
+        hit = infectious_agent(IndexSearch.of(self.cs.index), words) if words else None
+        if hit is None or hit.code is None:
+            return None
+        done = complete(self.tab, hit.code, frozenset(words), clause.text)
+        if done.entry is None or not done.entry.billable or not self._covers(refs, done.code):
+            return None
+        return Candidate(code=done.code, title=done.entry.title, clause=c.clause, role="companion",
+                         rationale=[hit.describe(), *done.steps,
+                                    f"tabular {c.code}: use additional code ({', '.join(refs)}) to identify the "
+                                    "infectious agent"], evidence=c.evidence, confidence=c.confidence * 0.9)
 
     def _note_phrase(self, code: str, refs: tuple[str, ...]) -> tuple[str, ...]:
         """The words of the "use additional code" note naming ``refs``, in the note's order, when they name an
@@ -548,7 +575,9 @@ class Rules:
         stop = lexicon().stopwords  # never in a clause's words ("limited to breakdown of skin")
         for code, title, title_words in codes:
             distinctive = title_words - common - stop
-            if distinctive <= _SIDE_WORDS:
+            if distinctive <= _SIDE_WORDS or distinctive <= c.words | frozenset(tokens(c.title)):
+                # A companion names something its code does not say: the "uncomplicated" of J45.20 does not also
+                # name F17.200 (nicotine dependence ..., uncomplicated).
                 continue
             # Between codes equally named by their distinctive words ("estrogen" in Z17.0 and Z17.1), the one
             # more of whose title is documented ("positive") wins.
@@ -578,6 +607,17 @@ class Rules:
                 ordered.remove(moved)
                 ordered.insert(ordered.index(c), moved)
                 c.rationale.append(f"tabular {c.code}: code first the specific condition -> {moved.code} before")
+        for c in list(ordered):
+            for earlier, later in self._notes(c.code).before:
+                # Tabular P07: "birth weight sequenced before gestational age", within the category.
+                if not later <= frozenset(tokens(c.title)):
+                    continue
+                for moved in [o for o in ordered[ordered.index(c) + 1:] if o.code[:3] == c.code[:3]
+                              and earlier <= frozenset(tokens(o.title))]:
+                    ordered.remove(moved)
+                    ordered.insert(ordered.index(c), moved)
+                    moved.rationale.append(f"tabular {c.code[:3]}: {' '.join(sorted(earlier))} sequenced before "
+                                           f"{' '.join(sorted(later))} -> before {c.code}")
         changed = True
         guard = 0
         while changed and guard < 20:

@@ -19,7 +19,7 @@ from functools import lru_cache
 from medcoder.codesets.icd10cm_index import AlphabeticIndex
 from medcoder.codesets.icd10cm_index_model import IndexTerm, split_reference
 from medcoder.coding.lexicon import lexicon
-from medcoder.coding.terms import tokens
+from medcoder.coding.terms import stem, tokens
 
 ROOT = 0
 _CONNECTORS = {"with": "with", "without": "without", "in": "in", "due to": "in", "in due to": "in",
@@ -29,9 +29,11 @@ _PREPOSITIONS = frozenset({"from", "off", "out", "of", "on", "onto", "in", "into
                            "over", "under", "through", "down", "up"})
 W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR, W_IMPLICIT = 1.0, 0.9, 0.3, 0.2, 0.5, 0.3
 # Words a subterm may print without them being essential to the match ("kidney involvement", "native vessel").
-_GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end",
+_GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end", "organ",
                       "part", "region", "vessel"})
 _NOT_SPECIFIED = ("not specified", "not stated")
+_EPONYM_DEFAULT = frozenset({"disease"})
+_EPONYM = re.compile(r"\w['\u2019]s\b")
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 _NEMOD = re.compile(r"\(([^()]*)\)")
 
@@ -56,6 +58,8 @@ class Node:
     span: tuple[float, float] | None = None
     """A subterm printed as a range of values ("40.0-44.9", "19.9 or less", "70 and over"): a documented number
     inside it names the subterm (Body > mass index > adult > 40.0-44.9 for "BMI 42")."""
+    ranges: tuple[tuple[int, int, str, frozenset[str]], ...] = ()
+    """Quantities the title names as a range ("1500-1749 grams": low, high, unit, the title's words for it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,14 +197,17 @@ class CompiledBook:
                 qualifiers = frozenset(w for q in quals for w in tokens(q) if w not in stop and w not in _MARKERS)
                 parts = tuple(p for p in parts if p not in quals)
         # "atrial or auricular": either word names the subterm.
-        parts = tuple(alt for part in parts for alt in ([part, *_alternatives(part)] if _OR.search(part) else [part]))
+        # An "or" inside a nonessential modifier ("birthweight (2499 grams or less)") lists no alternatives.
+        parts = tuple(alt for part in parts
+                      for alt in ([part, *_alternatives(part)] if _OR.search(_NEMOD.sub(" ", part)) else [part]))
         forms = tuple(dict.fromkeys(
             frozenset(w for w in tokens(part) if w not in stop and w not in _MARKERS) | qualifiers for part in parts))
         forms = tuple(f for f in forms if f)
         nemod_words = frozenset(tokens(" ".join(_NEMOD.findall(printed)) or (term.nemod or ""))) - stop
         return Node(id=term.id, title=term.title, forms=forms, nemod=nemod_words, connector=connector, lead=lead,
                     code=term.code, see=term.see, see_also=term.see_also, cells=term.cells, parent=term.parent_id,
-                    children=kids, span=_span(term.title))
+                    children=kids, span=_span(term.title),
+                    ranges=_ranges(_NEMOD.sub(" ", printed)))
 
     def size(self, node_id: int) -> int:
         """Terms under a main term: between equally good main terms the general entry ("Fracture,
@@ -269,7 +276,7 @@ class CompiledBook:
                 number = _number_in(child.span, avail) if child.span else None
                 if number is not None:
                     chosen = (frozenset({number}), frozenset())
-                for form in child.forms if number is None else ():
+                for form in _bound_forms(child, avail) if number is None else ():
                     required = _required(form)
                     own = form & avail
                     link: frozenset[str]
@@ -360,6 +367,12 @@ class CompiledBook:
             child = self._default_child[last.id] = next(
                 (c for c in last.children if self.nodes[c].code
                  and self.nodes[c].title.lower().startswith(_NOT_SPECIFIED)), None)
+            if child is None and last.parent is None and _EPONYM.search(last.title):
+                # An eponym printed as a main term without a code ("De Quervain's"): its "disease" subterm is the
+                # eponymous disease itself (M65.4); "syndrome", "thyroiditis" need their words.
+                child = self._default_child[last.id] = next(
+                    (c for c in last.children if self.nodes[c].code and self.nodes[c].forms
+                     and all(f <= _EPONYM_DEFAULT for f in self.nodes[c].forms)), None)
         return path if child is None else (*path, child)
 
     def resolve(self, reference: str) -> int | None:
@@ -529,6 +542,39 @@ def _number_in(span: tuple[float, float] | None, words: frozenset[str]) -> str |
         if span[0] <= value <= span[1]:
             return word
     return None
+
+
+_UNIT_RANGE = re.compile(r"(\d+)\s*(?:-|to|through)\s*(\d+)\s+([a-z]+)|(\d+)\s+([a-z]+)\s+to\s+(\d+)\s+([a-z]+)"
+                    r"|(\d+)\s+([a-z]+)\s+or\s+(less|more)", re.IGNORECASE)
+
+
+def _ranges(printed: str) -> tuple[tuple[int, int, str, frozenset[str]], ...]:
+    """The quantity ranges a title prints: "1500-1749 grams", "4000 grams to 4499 grams", "499 grams or less"."""
+    found: list[tuple[int, int, str, frozenset[str]]] = []
+    for match in _UNIT_RANGE.finditer(printed):
+        if match.group(1):
+            low, high, unit = int(match.group(1)), int(match.group(2)), match.group(3)
+        elif match.group(4):
+            low, high, unit = int(match.group(4)), int(match.group(6)), match.group(7)
+        else:
+            bound = int(match.group(8))
+            low, high = (0, bound) if match.group(10).lower() == "less" else (bound, 10**9)
+            unit = match.group(9)
+        found.append((low, high, stem(unit.lower()), frozenset(tokens(match.group(0)))))
+    return tuple(found)
+
+
+def _bound_forms(node: Node, avail: frozenset[str]) -> tuple[frozenset[str], ...]:
+    """A title naming a range ("1500-1749 grams") is named by a documented quantity inside it ("1600 grams"): the
+    range's words are replaced by the documented number and unit, as a coder reads the subterm."""
+    if not node.ranges:
+        return node.forms
+    forms = list(node.forms)
+    for low, high, unit, printed in node.ranges:
+        numbers = [w for w in avail if w.isdigit() and low <= int(w) <= high]
+        if len(numbers) == 1 and unit in avail:
+            forms = [(form - printed) | {numbers[0], unit} for form in forms]
+    return tuple(forms)
 
 
 def _alternatives(part: str) -> list[str]:

@@ -66,6 +66,10 @@ class Lexicon:
     """Index main terms for a service the encounter is for, indexed with its condition ("chemotherapy")."""
     focus_cues: frozenset[str] = frozenset()
     """Words saying the encounter is for a condition ("admitted to treat the anemia")."""
+    site_words: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Anatomical part -> the words of the region Tabular titles group it in ("colon" -> "large intestine")."""
+    condition_classes: dict[str, str] = field(default_factory=dict)
+    """Condition -> the class the Index names in a "with" subterm ("pneumonia" -> "lower respiratory infection")."""
 
 
 def _entries(raw: dict[str, object]) -> dict[str, str]:
@@ -114,6 +118,8 @@ def lexicon() -> Lexicon:
         implicit_subterms=tuple(raw.get("implicit_subterms", {}).get("terms", ())),
         case_sensitive=frozenset(k.lower() for k in raw.get("case_sensitive_abbreviations", {}).get("keys", ())),
         drug_classes=_entries(raw.get("drug_classes", {})),
+        condition_classes=_entries(raw.get("condition_classes", {})),
+        site_words={k: frozenset(v.split()) for k, v in _entries(raw.get("site_words", {})).items()},
         patient_words=frozenset(raw.get("patient_words", {}).get("terms", ())),
         first_prefixes=tuple(raw.get("sequencing", {}).get("first_prefixes", ())),
         confirmed_only=frozenset(raw.get("sequencing", {}).get("confirmed_only", ())),

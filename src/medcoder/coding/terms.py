@@ -24,6 +24,10 @@ _MODIFIER_ONLY = frozenset({"initial", "encounter", "subsequent", "sequela", "ri
                             "follow", "up", "closed", "open", "displaced", "nondisplaced", "acute", "chronic"})
 _MID_CUE = re.compile(r"(?<=\w)(?<!family)(?<!personal)(?<!past)\s+(s/p|status post|history of|h/o|hx of)\b",
                       re.IGNORECASE)
+# "clubfoot (talipes equinovarus)": in documentation a parenthesis restates or names the condition; unlike the
+# Index's own parentheses (nonessential modifiers), its words are the clinician's and are read.
+_GLOSS = re.compile(r"(?<=\s)\(([^()]+)\)")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _KEEP_AND = re.compile(r"\b(?:nausea and vomiting|right and left|left and right|signs and symptoms)\b", re.I)
 
 
@@ -114,6 +118,7 @@ def split_statement(statement: str) -> list[Clause]:
     joined = _lexicon_and()
     if joined is not None:
         protected = joined.sub(lambda m: m.group(0).replace(" and ", " & "), protected)
+    protected = _THOUSANDS.sub("", protected)  # "1,600 grams" is one number, not two clauses
     # A status or history cue in mid-clause starts a new clause ("CAD s/p CABG" = CAD; status post CABG).
     protected = _MID_CUE.sub(lambda m: ", " + m.group(1), protected)
     clauses: list[Clause] = []
@@ -144,7 +149,7 @@ def split_statement(statement: str) -> list[Clause]:
         else:
             carried = None
         # A second cue inside ("rule out" after "history of") is rare; one level is enough here.
-        words = tuple(w for w in tokens(rest) if w not in stop)
+        words = tuple(w for w in tokens(_GLOSS.sub(r" \1 ", rest)) if w not in stop)
         if not words:
             continue
         if not clauses and set(words) <= _MODIFIER_ONLY:
