@@ -581,9 +581,6 @@ class Encoder:
                         and h.used & used), None)
         if hit is None or hit.code is None:
             return []
-        titled = frozenset(w for c in made for w in tokens(c.title))
-        if len(hit.path) == 1 and frozenset(tokens(hit.titles[0])) & titled:
-            return []  # "dependence" of "on dialysis" is Z99.2's own title word, not a condition of its own
         extra = self._candidate(hit, hit.code, clause, index, role, queries)
         return [extra] if extra is not None and extra.code not in {c.code for c in made} else []
 

@@ -525,6 +525,11 @@ class Rules:
                                                         f"(use additional code {', '.join(refs)}).")]
         return []
 
+    def _restated_subject(self, c: Candidate, code: str, own_title: frozenset[str], stop: frozenset[str]) -> bool:
+        """Whether a "use additional code" line naming ``code`` asks for a subject ``c``'s own title states."""
+        return any(subject and subject <= own_title for line_words, line_refs in self._notes(c.code).use_lines
+                   if (subject := line_words - stop - _GENERIC_TITLE) and self._covers(line_refs, code))
+
     def _range_codes(self, refs: tuple[str, ...]) -> list[tuple[str, str, frozenset[str]]]:
         key = tuple(refs)
         found = self._ranges.get(key)
@@ -573,11 +578,15 @@ class Rules:
                           for pair in zip(cl.words, cl.words[1:], strict=False))
         best: tuple[tuple[int, int], str, str] | None = None
         stop = lexicon().stopwords  # never in a clause's words ("limited to breakdown of skin")
+        own_title = frozenset(tokens(c.title))
         for code, title, title_words in codes:
             distinctive = title_words - common - stop
-            if distinctive <= _SIDE_WORDS or distinctive <= c.words | frozenset(tokens(c.title)):
-                # A companion names something its code does not say: the "uncomplicated" of J45.20 does not also
-                # name F17.200 (nicotine dependence ..., uncomplicated).
+            if distinctive <= _SIDE_WORDS or (distinctive <= c.words | own_title
+                                              and not self._restated_subject(c, code, own_title, stop)):
+                # A companion names something its code does not say: the "uncomplicated" of J45.20 does not name
+                # F17.200 (nicotine dependence ..., uncomplicated). Unless the note asks to identify a detail the
+                # code's own title states: I13.11 "... stage 5 chronic kidney disease ..." still takes N18.6 for
+                # "use additional code to identify the stage of chronic kidney disease" (I.C.9.a.3).
                 continue
             # Between codes equally named by their distinctive words ("estrogen" in Z17.0 and Z17.1), the one
             # more of whose title is documented ("positive") wins.
