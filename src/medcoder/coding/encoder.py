@@ -88,6 +88,7 @@ class Encoder:
         self._day: date | None = None
         self._drug_kind: str | None = None
         self._vocab: dict[str, frozenset[str]] = {}
+        self._clauses: list[Clause] = []
 
     # -- one clause ------------------------------------------------------------------------------------
     def _complete(self, code: str, clause: Clause, used: frozenset[str]) -> Completion:
@@ -244,8 +245,8 @@ class Encoder:
         return out
 
     def _place_activity_status(self, clause: Clause, index: int, external: Candidate,
-                               queries: list[DocumentationQuery], mechanism: frozenset[str] = frozenset()
-                               ) -> list[Candidate]:
+                               queries: list[DocumentationQuery], mechanism: frozenset[str] = frozenset(),
+                               causes: tuple[str, ...] = ()) -> list[Candidate]:
         """Place of occurrence (Y92), activity (Y93) and external cause status (Y99) when the record states
         them; reported once, at the initial encounter (Guideline I.C.20.b-c). The words that named the mechanism
         ("struck by a baseball") do not also name an activity (playing baseball)."""
@@ -256,8 +257,16 @@ class Encoder:
         for prefix, what in ((("place", "occurrence"), "place of occurrence"), (("activity",), "activity"),
                              (("external", "cause", "status"), "external cause status")):
             said = tuple(w for w in words if w not in mechanism) if what == "activity" else words
-            hits = self.search.search((*prefix, *said), book="eindex")
-            hit = next((h for h in hits if h.code and frozenset(tokens(h.titles[0])) >= frozenset(prefix)), None)
+            hit = None
+            for _ in range(3):
+                hits = self.search.search((*prefix, *said), book="eindex")
+                hit = next((h for h in hits if h.code and frozenset(tokens(h.titles[0])) >= frozenset(prefix)), None)
+                if hit is None or hit.code is None or not any(self.rules.excludes(hit.code, c) for c in causes):
+                    break
+                # A place the cause's code excludes is not its place: the vehicle of a transport accident ("car
+                # driver ... on the interstate") is V43.52 + Y92.411, since Y92.81- "car" Excludes1 transport
+                # accidents (V00-V99); the walk is repeated without those words (Guideline I.A.12.a).
+                said, hit = tuple(w for w in said if w not in hit.used), None
             if hit is None or hit.code is None or hit.code_is_default or len(hit.path) < 2:
                 continue
             made = self._candidate(hit, hit.code, clause, index, "external-cause", queries)
@@ -266,6 +275,45 @@ class Encoder:
                 made.confidence *= 0.8
                 out.append(made)
         return out
+
+    def _external_cause(self, clauses: list[Clause], candidates: list[Candidate],
+                        queries: list[DocumentationQuery]) -> list[Candidate]:
+        """The cause of an injury, from the External Cause Index (chapter 19 note: "Use secondary code(s) from
+        Chapter 20 ... to indicate cause of injury"; Guideline I.C.20). A coder reads the whole statement for how
+        the injury happened, whatever words it uses ("spilled hot coffee" with "burn of forearm" is Burn > hot >
+        drink; "cut ... with kitchen knife" is Cut - see also Contact, with, knife), so the statement's words are
+        walked in that Index when no clause named the cause with a trigger word. Codes that already include the
+        cause (poisonings, adverse effects and underdosings from the Table of Drugs) take none."""
+        if any(c.role in _CAUSE_INCLUDED for c in candidates):
+            return []
+        injuries = [c for c in candidates if c.role == "primary" and self._asks_for_cause(c.code)]
+        if not injuries:
+            return []
+        words = tuple(w for c in clauses if c.context == "present" for w in c.words)
+        explained = frozenset().union(*(c.words for c in candidates)) | _IGNORABLE
+        for hit in self.search.search(words, book="eindex"):
+            if not hit.code or hit.code_is_default or hit.code.startswith(_CIRCUMSTANCE_AXES):
+                continue
+            if not hit.used - explained - lexicon().stopwords:
+                continue  # the walk restates the injury ("Bite, dog" for "dog bite" is found by the clause itself)
+            injury = injuries[0]
+            made = self._candidate(hit, hit.code, clauses[injury.clause], injury.clause, "external-cause", queries)
+            if made is not None:
+                made.rationale.append("guideline I.C.20: external cause code after the injury it explains "
+                                      "(chapter 19 note: use secondary code(s) from chapter 20)")
+                made.confidence *= 0.85
+                return [made]
+            break
+        return []
+
+    def _other_words(self, index: int) -> tuple[str, ...]:
+        clauses = self._clauses
+        return tuple(w for j, c in enumerate(clauses) if j != index and c.context == "present" for w in c.words)
+
+    def _asks_for_cause(self, code: str) -> bool:
+        """Whether the code's chapter (or block) notes ask for a chapter 20 code to indicate the cause."""
+        return any(note.kind in ("notes", "useAdditionalCode") and "chapter 20" in note.text.lower()
+                   for note in self.tab.notes(code))
 
     def _names_substance(self, clause: Clause) -> bool:
         """Whether the clause names a Table of Drugs substance as a whole main term ("metoprolol")."""
@@ -298,8 +346,10 @@ class Encoder:
                 if drugs:
                     return drugs
         if not status and _triggers().search(text):
-            ext = self.search.search(clause.words, book="eindex")
-            best_ext = next((h for h in ext if h.code), None)
+            # The cause's subterms may sit in another clause ("nasal bone fracture from a fistfight, assault":
+            # Assault > fight): the other present clauses' words follow the clause's own.
+            ext = self.search.search((*clause.words, *self._other_words(index)), book="eindex")
+            best_ext = next((h for h in ext if h.code and h.used & frozenset(clause.words)), None)
             injury = [h for h in self.search.search(words, pooled=pooled, cues=cues) if h.code]
             found: list[Candidate] = []
             if injury and injury[0].score >= 2:
@@ -498,6 +548,7 @@ class Encoder:
         dropped: list[tuple[str, str]] = []
         candidates: list[Candidate] = []
         clauses = self._merge_specifiers(clauses, context)
+        self._clauses = clauses
         for i, clause in enumerate(clauses):
             if clause.context == "negated":
                 dropped.append((clause.text, f"negated ('{clause.cue}'): not coded"))
@@ -518,12 +569,15 @@ class Encoder:
                     c.rationale.append(f"guideline II.H: uncertain diagnosis ('{clause.cue}') at discharge coded "
                                        "as if established (inpatient)")
             candidates.extend(made)
+        candidates.extend(self._external_cause(clauses, candidates, queries))
         injury = next((c for c in candidates if c.code[:1] in "ST" and c.code.endswith("A")), None)
         if injury is not None and clauses:
             known = {c.code for c in candidates}
             mechanism = frozenset(w for c in candidates if c.role == "external-cause" for w in c.words)
+            causes = tuple(c.code for c in candidates if c.role == "external-cause")
             candidates.extend(c for c in self._place_activity_status(clauses[injury.clause], injury.clause, injury,
-                                                                     queries, mechanism) if c.code not in known)
+                                                                     queries, mechanism, causes)
+                              if c.code not in known)
         final = self.rules.apply(candidates, clauses, context, queries, dropped)
         codes = tuple(CodeSuggestion(system="ICD-10-CM", code=c.code, title=c.title, sequence=n + 1,
                                      confidence=c.confidence, evidence=(c.evidence,), rationale=tuple(c.rationale))
@@ -554,6 +608,11 @@ _IGNORABLE = frozenset({"a", "initial", "encounter", "subsequent", "sequela", "r
 
 
 _CAUSE_WORDS = frozenset({"due", "secondary", "caused"})
+# Table of Drugs codes carry their external cause (chapter 19 note: "Codes within the T section that include the
+# external cause do not require an additional external cause code").
+_CAUSE_INCLUDED = frozenset({"poisoning", "adverse-effect", "underdosing", "external-cause"})
+# Place of occurrence, activity and external cause status are coded by their own step, not as the cause.
+_CIRCUMSTANCE_AXES = ("Y92", "Y93", "Y99")
 _UNDERLYING = ("underlying", "condition")
 _CONNECTOR_WORDS = frozenset({"with", "without", "in", "due", "from", "by", "complicated", "secondary", "caused",
                               "following", "after", "associated", "related"})

@@ -118,6 +118,10 @@ class Rules:
                 continue
         return False
 
+    def excludes(self, code: str, other: str) -> bool:
+        """Whether an Excludes1 note of either code (its own or inherited) names the other (I.A.12.a)."""
+        return self._covers(self._notes(code).excludes1, other) or self._covers(self._notes(other).excludes1, code)
+
     def codes_first(self, code: str, etiology: str) -> bool:
         """Whether ``code``'s "code first" note (its own or inherited) names ``etiology``."""
         return self._covers(self._notes(code).code_first, etiology)
