@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.coding import guidelines
 from medcoder.coding.complete import Completion, complete, dimension_of
+from medcoder.coding.excludes import excluded_elsewhere
 from medcoder.coding.index_search import Hit, IndexSearch, after_without
 from medcoder.coding.lexicon import lexicon
 from medcoder.coding.terms import Clause, split_statement, tokens
@@ -134,6 +135,7 @@ class Encoder:
                         code=done.code, missing=dimension,
                         question=f"Please document the {dimension} of {' '.join(hit.titles).lower()}.",
                         options=tuple(coded[:20]), evidence=(evidence,)))
+        done = self._excluded_elsewhere(done, clause, hit.used)
         unexplained = frozenset(clause.words) - hit.used - done.used - _IGNORABLE
         confidence = 0.95 - 0.1 * len(done.queries) - (0.1 if hit.code_is_default else 0.0)
         confidence -= 0.3 * len(unexplained) / max(1, len(clause.words))
@@ -141,6 +143,19 @@ class Encoder:
         return Candidate(code=done.code, title=done.entry.title, clause=index, role=role, rationale=rationale,
                          evidence=evidence, confidence=max(0.05, min(0.99, confidence)), linked=hit.linked,
                          words=hit.used | done.used, after_link=hit.after_link)
+
+    def _excluded_elsewhere(self, done: Completion, clause: Clause, used: frozenset[str]) -> Completion:
+        """The code's Excludes1 note names the documented detail and where it is coded ("slipped on ice": W01's
+        "... due to ice or snow (W00.0)"): that code instead (convention I.A.12.a, ``excludes``)."""
+        pointer = excluded_elsewhere(self.tab, done.code, frozenset(clause.words) - used - done.used)
+        if pointer is None:
+            return done
+        moved = self._complete(pointer.target, clause, used | pointer.words)
+        if moved.entry is None or not moved.entry.billable:
+            return done
+        step = (f"tabular {done.code}: Excludes1 {pointer.note} -> {moved.code} ({', '.join(sorted(pointer.words))} "
+                "documented)")
+        return replace(moved, steps=(*done.steps, step, *moved.steps), used=moved.used | done.used | pointer.words)
 
     def _neoplasm(self, clause: Clause, index: int, hit: Hit | None,
                   queries: list[DocumentationQuery]) -> list[Candidate]:

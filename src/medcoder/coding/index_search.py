@@ -32,7 +32,7 @@ W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR, W_IMPLICIT = 1.0, 0.9, 0.3, 0.2, 
 # Words a subterm may print without them being essential to the match ("kidney involvement").
 # "car occupant" is named by "car driver" or "car passenger": the Index lists the occupant's role one level below.
 _GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end",
-                      "part", "region", "occupant"})
+                      "part", "region", "occupant", "object"})
 _NOT_SPECIFIED = ("not specified", "not stated")
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 _NEMOD = re.compile(r"\(([^()]*)\)")
