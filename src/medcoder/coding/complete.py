@@ -139,6 +139,11 @@ def _episode_seventh(entry: TabularEntry, chars: dict[str, str], words: frozense
         return None
     scored.sort(key=lambda sc: (-sc[0], sc[1]))
     character = scored[0][1]
+    if "type" in tokens(chars[character]) and "type" not in words:
+        # Guideline I.C.19.c.1: an open fracture whose type is not documented takes the 7th character for
+        # type I or II (Gustilo); the type is asked for.
+        queries.append(("type", f"Please document the type of the open fracture for {entry.code} {entry.title}.",
+                        tuple(f"{c}: {m}" for c, m in chars.items() if "type" in tokens(m))))
     if episode is None:
         initial = next((c for c, m in chars.items() if "initial" in m.lower()), character)
         character = initial if scored[0][0] < 2 else character

@@ -242,6 +242,12 @@ class Encoder:
         made = self._candidate(drug, cell, clause, index, role, queries, source=source)
         if made is None:
             return []
+        if kind == "poisoning" and column == 0 and "accident" not in text:
+            # Guideline I.C.19.e.5.b: intent not documented -> accidental, and the coder asks.
+            queries.append(DocumentationQuery(
+                code=made.code, missing="intent", evidence=(made.evidence,),
+                question=f"Was the poisoning ({made.code}) accidental, intentional self-harm, an assault, or is the "
+                         "intent undetermined?", options=_DRUG_COLUMNS[:4]))
         out = [made]
         # What the poisoning or adverse effect caused, documented in the same clause ("... with respiratory
         # depression"), is coded from the Index too.
@@ -289,7 +295,35 @@ class Encoder:
                 made.rationale.append(f"guideline I.C.20: {what} code, reported once at the initial encounter")
                 made.confidence *= 0.8
                 out.append(made)
+        if not causes and not any(c.code.startswith("Y93") for c in out):
+            # Guideline I.C.20.b/k: place (Y92) and status (Y99) codes are secondary to other external cause
+            # codes; with no cause or activity documented ("foreign body in ear canal") none is reported.
+            return [c for c in out if not c.code.startswith(("Y92", "Y99"))]
         return out
+
+    def _sequela(self, clause: Clause, made: list[Candidate]) -> list[Candidate]:
+        """A residual condition documented as resulting from an injury ("scar of left cheek from old laceration") is
+        a sequela (Guideline I.B.10): the residual first, then the injury with 7th character S."""
+        link = next((n for n, w in enumerate(clause.words) if w in _RESULT_WORDS), None)
+        if link is None or len(made) < 2:
+            return made
+        text = f" {clause.text.lower()} "
+        if any(f" {cue}" in text for cue, character in lexicon().episode.items() if character in "AD"):
+            return made  # documented as the active or a subsequent encounter: not a sequela
+        before, after = frozenset(clause.words[:link]), frozenset(clause.words[link + 1:])
+        residual = next((c for c in made if c.code[:1] not in "ST" and c.role == "primary" and c.words & before
+                         and not c.words & after - _IGNORABLE), None)
+        injury = next((c for c in made if c.code[:1] in "ST" and len(c.code) == 8 and c.code.endswith(("A", "D"))
+                       and c.words & after), None)
+        if residual is None or injury is None:
+            return made
+        sequela = self.tab.get(injury.code[:-1] + "S")
+        if sequela is None or not sequela.billable:
+            return made
+        injury.rationale.append(f"guideline I.B.10: {residual.code} documented as resulting from the injury -> "
+                                f"sequela, 7th character S ({injury.code} -> {sequela.code}); the residual first")
+        injury.code, injury.title = sequela.code, sequela.title
+        return [residual, *(c for c in made if c is not residual)]
 
     def _external_cause(self, clauses: list[Clause], candidates: list[Candidate],
                         queries: list[DocumentationQuery]) -> list[Candidate]:
@@ -491,6 +525,17 @@ class Encoder:
         is printed in the titles of the category the condition codes to."""
         merged: list[Clause] = []
         for clause in clauses:
+            if merged and clause.joiner == "," and clause.context == "negated" and merged[-1].context == "present":
+                # "subdural hematoma ..., no loss of consciousness": an absent finding the condition's category
+                # titles distinguish by ("without loss of consciousness", S06.5X0) specifies that condition.
+                prev = merged[-1]
+                best = next((h for h in self.search.search(prev.words, cues=frozenset(prev.words)) if h.code), None)
+                vocab = self._category_words(best.code.rstrip("-").rstrip(".")) if best and best.code else frozenset()
+                if "without" in vocab and set(clause.words) - _IGNORABLE and set(clause.words) <= vocab | _IGNORABLE:
+                    absent = Clause(text=f"without {clause.text}", start=clause.start, end=clause.end,
+                                    words=("without", *clause.words), context=prev.context, joiner=clause.joiner)
+                    merged[-1] = _joined(prev, absent)
+                    continue
             if merged and clause.joiner == "," and clause.context == merged[-1].context:
                 prev = merged[-1]
                 hits = self.search.search(prev.words, cues=frozenset(prev.words))
@@ -579,12 +624,19 @@ class Encoder:
             made = self._clause(clause, i, pooled, context, queries, dropped)
             if made and made[0].role not in ("external-cause",):
                 made.extend(self._leftover(clause, i, made, pooled, queries))
+                made = self._sequela(clause, made)
             if clause.context == "uncertain":
                 for c in made:
                     c.rationale.append(f"guideline II.H: uncertain diagnosis ('{clause.cue}') at discharge coded "
                                        "as if established (inpatient)")
             candidates.extend(made)
         candidates.extend(self._external_cause(clauses, candidates, queries))
+        if any(_includes_cause(c.title) for c in candidates):
+            # Chapter 19 note: "Codes within the T section that include the external cause do not require an
+            # additional external cause code" (T63.441A "... venom of bees, accidental").
+            for c in [c for c in candidates if c.role == "external-cause"]:
+                candidates.remove(c)
+                dropped.append((c.code, "the T code includes the external cause (chapter 19 note)"))
         injury = next((c for c in candidates if c.code[:1] in "ST" and c.code.endswith("A")), None)
         if injury is not None and clauses:
             known = {c.code for c in candidates}
@@ -623,6 +675,8 @@ _IGNORABLE = frozenset({"a", "initial", "encounter", "subsequent", "sequela", "r
 
 
 _CAUSE_WORDS = frozenset({"due", "secondary", "caused"})
+# Words that document a residual condition as the result of what follows (Guideline I.B.10 sequela).
+_RESULT_WORDS = frozenset({"from", "due", "following", "caused"})
 # Table of Drugs codes carry their external cause (chapter 19 note: "Codes within the T section that include the
 # external cause do not require an additional external cause code").
 _CAUSE_INCLUDED = frozenset({"poisoning", "adverse-effect", "underdosing", "external-cause"})
@@ -632,6 +686,16 @@ _UNDERLYING = ("underlying", "condition")
 _CONNECTOR_WORDS = frozenset({"with", "without", "in", "due", "from", "by", "complicated", "secondary", "caused",
                               "following", "after", "associated", "related"})
 _WEEKS = re.compile(r"\b(\d{1,2})\s*(?:completed\s+)?(?:weeks?|wks?)\b", re.IGNORECASE)
+
+
+def _includes_cause(title: str) -> bool:
+    """Whether a code's title states the intent or the drug effect, i.e. its external cause (T36-T65, T74)."""
+    lowered = title.lower()
+    return any(cue in lowered for cue in _INTENT_TITLES)
+
+
+_INTENT_TITLES = ("accidental (unintentional)", "intentional self-harm", ", assault", "undetermined", "adverse effect of",
+                  "underdosing of")
 
 
 def _trimester_words(statement: str) -> frozenset[str]:

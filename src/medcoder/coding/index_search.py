@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from medcoder.codesets.icd10cm_index import AlphabeticIndex
-from medcoder.codesets.icd10cm_index_model import IndexTerm, normalize, split_reference
+from medcoder.codesets.icd10cm_index_model import IndexTerm, split_reference
 from medcoder.coding.lexicon import lexicon
 from medcoder.coding.terms import tokens
 
@@ -32,7 +32,7 @@ W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR, W_IMPLICIT = 1.0, 0.9, 0.3, 0.2, 
 # Words a subterm may print without them being essential to the match ("kidney involvement").
 # "car occupant" is named by "car driver" or "car passenger": the Index lists the occupant's role one level below.
 _GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end",
-                      "part", "region", "occupant", "object"})
+                      "part", "region", "occupant", "object", "bone"})
 _NOT_SPECIFIED = ("not specified", "not stated")
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 _NEMOD = re.compile(r"\(([^()]*)\)")
@@ -527,8 +527,8 @@ def _literal(titles: Sequence[str], parts: Sequence[str]) -> bool:
     if len(titles) != len(parts):
         return False
     for title, part in zip(titles, parts, strict=True):
-        names = {normalize(title), *(normalize(p) for p in split_reference(title))}
-        if normalize(part) not in names:
+        names = {tokens(title), *(tokens(p) for p in split_reference(title))}  # "Complications" = "Complication"
+        if tokens(part) not in names:
             return False
     return True
 
