@@ -301,6 +301,29 @@ class Encoder:
             return [c for c in out if not c.code.startswith(("Y92", "Y99"))]
         return out
 
+    def _organism_class(self, clause: Clause, index: int, made: list[Candidate],
+                        queries: list[DocumentationQuery]) -> None:
+        """The infectious agent one code of the clause names ("COVID-19 acute bronchitis": U07.1) causes the
+        condition another code names; where that condition's entry lists organisms by class, the agent's class
+        chooses (Bronchitis > acute > viral NEC, J20.8; Guideline I.C.1.g.1; lexicon ``organism_classes``)."""
+        named = lexicon().organism_classes
+        agents = [c for c in made if any(w in named for w in c.words)]
+        if not agents or len(made) < 2:
+            return
+        classes = tuple(k for c in agents for w in c.words for k in named.get(w, ()))
+        for position, c in enumerate(made):
+            if c in agents or c.role != "primary":
+                continue
+            own = tuple(w for w in clause.words if w in c.words)
+            hit = next((h for h in self.search.search((*own, *classes)) if h.code), None)
+            if hit is None or hit.code is None or frozenset(own) - hit.used or not hit.used & frozenset(classes):
+                continue
+            better = self._candidate(hit, hit.code, clause, index, "primary", queries)
+            if better is not None and better.code != c.code:
+                better.rationale.append(f"guideline I.C.1.g.1: the condition is due to the organism "
+                                        f"{' '.join(sorted(a.code for a in agents))} names ({', '.join(classes)})")
+                made[position] = better
+
     def _sequela(self, clause: Clause, made: list[Candidate]) -> list[Candidate]:
         """A residual condition documented as resulting from an injury ("scar of left cheek from old laceration") is
         a sequela (Guideline I.B.10): the residual first, then the injury with 7th character S."""
@@ -625,6 +648,7 @@ class Encoder:
             if made and made[0].role not in ("external-cause",):
                 made.extend(self._leftover(clause, i, made, pooled, queries))
                 made = self._sequela(clause, made)
+                self._organism_class(clause, i, made, queries)
             if clause.context == "uncertain":
                 for c in made:
                     c.rationale.append(f"guideline II.H: uncertain diagnosis ('{clause.cue}') at discharge coded "

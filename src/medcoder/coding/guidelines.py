@@ -56,6 +56,8 @@ class _Notes:
     """A "use additional code to identify specific condition" note without codes (O99, O98)."""
     first_condition: bool = False
     """A "code first the specific condition related to ..." note (U09.9): the clause's condition goes first."""
+    names_infection: bool = False
+    """A "use additional code to identify infection" note without codes (T81.4-): the organism is coded too."""
 
 
 class Rules:
@@ -78,6 +80,7 @@ class Rules:
         firsts: list[tuple[frozenset[str], tuple[str, ...]]] = []
         names_condition = False
         first_condition = False
+        names_infection = False
         for note in self.tab.notes(code):
             target = {"useAdditionalCode": use, "codeFirst": first, "excludes1": excl}.get(note.kind)
             if target is not None:
@@ -89,6 +92,7 @@ class Rules:
             if note.kind == "useAdditionalCode" and not note.codes:
                 bare = frozenset(tokens(note.text))
                 names_condition = names_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS))
+                names_infection = names_infection or ("identify" in bare and "infection" in bare)
             if note.kind == "codeFirst" and not note.codes:
                 bare = frozenset(tokens(note.text))
                 first_condition = first_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS))
@@ -96,7 +100,7 @@ class Rules:
                 words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS
                 firsts.append((words, note.codes))
         return _Notes(tuple(use), tuple(tuple(g) for g in groups.values()), tuple(lines), tuple(first), tuple(excl),
-                      tuple(firsts), names_condition, first_condition)
+                      tuple(firsts), names_condition, first_condition, names_infection)
 
     def covers_any(self, refs: Sequence[str], code: str) -> bool:
         """Whether any of the Tabular references (codes, categories, ranges) includes ``code``."""
@@ -261,6 +265,12 @@ class Rules:
                     present.add(companion.code)
                 elif companion is None:
                     queries.extend(self._companion_query(c, group))
+            if notes.names_infection and not any(p[:1] in "AB" for p in present):
+                # "Use additional code to identify infection" (T81.4-) with no infectious agent coded: ask for it.
+                queries.append(DocumentationQuery(
+                    code=c.code, missing="organism", evidence=(c.evidence,), options=(),
+                    question=f"Please document the organism of the infection for {c.code} (use additional code to "
+                             "identify infection)."))
             # The condition itself, in its own chapter, right after the code that places it in the pregnancy.
             for refs in self._condition_refs(notes, present):
                 companion = self._condition_elsewhere(c, refs, clauses)

@@ -54,6 +54,8 @@ class Lexicon:
     confirmed_only: frozenset[str] = frozenset()
     """Codes never reported for an uncertain diagnosis, even inpatient (U07.1, I.C.1.g.1.a)."""
     """Abbreviations expanded only when written in capitals ("MS" yes, "Ms. Jones" no)."""
+    organism_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Infectious agent word -> the Index words of its class ("covid" -> "viral")."""
     drug_classes: dict[str, str] = field(default_factory=dict)
     """Drug name -> the class words "use additional code" notes name ("metformin" -> "oral antidiabetic drug")."""
 
@@ -97,6 +99,8 @@ def lexicon() -> Lexicon:
         implicit_subterms=tuple(raw.get("implicit_subterms", {}).get("terms", ())),
         case_sensitive=frozenset(k.lower() for k in raw.get("case_sensitive_abbreviations", {}).get("keys", ())),
         drug_classes=_entries(raw.get("drug_classes", {})),
+        organism_classes={k.lower(): tuple(v) for k, v in raw.get("organism_classes", {}).items()
+                          if not k.startswith("$")},
         patient_words=frozenset(raw.get("patient_words", {}).get("terms", ())),
         first_prefixes=tuple(raw.get("sequencing", {}).get("first_prefixes", ())),
         confirmed_only=frozenset(raw.get("sequencing", {}).get("confirmed_only", ())),
