@@ -252,8 +252,13 @@ class Encoder:
         # What the poisoning or adverse effect caused, documented in the same clause ("... with respiratory
         # depression"), is coded from the Index too.
         rest = tuple(w for w in words if w not in drug.used and w not in {"with", "due", "in", "from"})
+        # What follows "after" / "because" tells the circumstances ("CHF after patient stopped taking Lasix
+        # because he could not afford it"), not the condition: those words may stay unexplained.
+        start = next((n for n, w in enumerate(rest) if w in _CIRCUMSTANCE_WORDS), len(rest))
+        circumstances = frozenset(rest[start:])
         if rest:
-            effect = next((h for h in self.search.search(rest) if h.code and not (frozenset(rest) - h.used)), None)
+            effect = next((h for h in self.search.search(rest) if h.code and not (frozenset(rest) - h.used
+                                                                                   - circumstances)), None)
             if effect is not None and effect.code:
                 caused = self._candidate(effect, effect.code, clause, index, "primary", queries)
                 if caused is not None:
@@ -337,7 +342,7 @@ class Encoder:
         residual = next((c for c in made if c.code[:1] not in "ST" and c.role == "primary" and c.words & before
                          and not c.words & after - _IGNORABLE), None)
         injury = next((c for c in made if c.code[:1] in "ST" and len(c.code) == 8 and c.code.endswith(("A", "D"))
-                       and c.words & after), None)
+                       and c.role == "primary" and c.words & after), None)  # not a drug's adverse effect
         if residual is None or injury is None:
             return made
         sequela = self.tab.get(injury.code[:-1] + "S")
@@ -699,6 +704,7 @@ _IGNORABLE = frozenset({"a", "initial", "encounter", "subsequent", "sequela", "r
 
 
 _CAUSE_WORDS = frozenset({"due", "secondary", "caused"})
+_CIRCUMSTANCE_WORDS = frozenset({"after", "because", "since", "when", "while"})
 # Words that document a residual condition as the result of what follows (Guideline I.B.10 sequela).
 _RESULT_WORDS = frozenset({"from", "due", "following", "caused"})
 # Table of Drugs codes carry their external cause (chapter 19 note: "Codes within the T section that include the
