@@ -313,5 +313,11 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
         if axes and not queries and axes[0][1]:
             queries.append(axes.pop(0)[0])  # the code's own unspecified axis (N18.9 stage)
         noted = [query for query, _ in axes]
+    elif entry.billable and entry.seventh is not None and entry.parent:
+        # A code with a 7th character is unspecified where the code it extends is ("S32.000A": the lumbar
+        # vertebra's level); asked, without making the code less sure.
+        base = tab.get(entry.parent)
+        if base is not None:
+            noted = [query for query, _ in _unspecified_axes(tab, base, {q[0] for q in queries})]
     return Completion(code=entry.code, entry=entry, steps=tuple(steps), queries=tuple(queries),
                       used=frozenset(used), noted=tuple(noted))
