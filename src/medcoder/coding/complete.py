@@ -316,8 +316,8 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
     elif entry.billable and entry.seventh is not None and entry.parent:
         # A code with a 7th character is unspecified where the code it extends is ("S32.000A": the lumbar
         # vertebra's level); asked, without making the code less sure.
-        base = tab.get(entry.parent)
-        if base is not None:
-            noted = [query for query, _ in _unspecified_axes(tab, base, {q[0] for q in queries})]
+        extended = tab.get(entry.parent)
+        if extended is not None:
+            noted = [query for query, _ in _unspecified_axes(tab, extended, {q[0] for q in queries})]
     return Completion(code=entry.code, entry=entry, steps=tuple(steps), queries=tuple(queries),
                       used=frozenset(used), noted=tuple(noted))

@@ -136,11 +136,14 @@ class Encoder:
                         question=f"Please document the {dimension} of {' '.join(hit.titles).lower()}.",
                         options=tuple(coded[:20]), evidence=(evidence,)))
         done = self._excluded_elsewhere(done, clause, hit.used)
+        entry = done.entry
+        if entry is None:
+            return None
         unexplained = frozenset(clause.words) - hit.used - done.used - _IGNORABLE
         confidence = 0.95 - 0.1 * len(done.queries) - (0.1 if hit.code_is_default else 0.0)
         confidence -= 0.3 * len(unexplained) / max(1, len(clause.words))
         rationale = [source or hit.describe(), *done.steps]
-        return Candidate(code=done.code, title=done.entry.title, clause=index, role=role, rationale=rationale,
+        return Candidate(code=done.code, title=entry.title, clause=index, role=role, rationale=rationale,
                          evidence=evidence, confidence=max(0.05, min(0.99, confidence)), linked=hit.linked,
                          words=hit.used | done.used, after_link=hit.after_link)
 
@@ -724,8 +727,8 @@ def _includes_cause(title: str) -> bool:
     return any(cue in lowered for cue in _INTENT_TITLES)
 
 
-_INTENT_TITLES = ("accidental (unintentional)", "intentional self-harm", ", assault", "undetermined", "adverse effect of",
-                  "underdosing of")
+_INTENT_TITLES = ("accidental (unintentional)", "intentional self-harm", ", assault", "undetermined",
+                  "adverse effect of", "underdosing of")
 
 
 def _trimester_words(statement: str) -> frozenset[str]:
