@@ -156,6 +156,8 @@ class Encoder:
         moved = self._complete(pointer.target, clause, used | pointer.words)
         if moved.entry is None or not moved.entry.billable:
             return done
+        if self._day is not None and not self.cs.mce.is_valid(moved.code, self._day):
+            return done  # the code the note names is not valid yet on the date of service (E11.A before FY2026)
         step = (f"tabular {done.code}: Excludes1 {pointer.note} -> {moved.code} ({', '.join(sorted(pointer.words))} "
                 "documented)")
         return replace(moved, steps=(*done.steps, step, *moved.steps), used=moved.used | done.used | pointer.words)
@@ -530,6 +532,23 @@ class Encoder:
                 made.code, made.title = sibling.code, sibling.title
                 return
 
+    def _category_phrases(self, code: str) -> str:
+        """The titles of a code's category as one text of index words (stop words dropped, as in clauses), to
+        find a documented phrase in them ("without loss consciousness" in S06.5X0)."""
+        category = self.tab.get(code.split(".")[0])
+        if category is None:
+            return ""
+        stop = lexicon().stopwords
+        titles: list[str] = []
+        stack = [category.code]
+        while stack:
+            entry = self.tab.get(stack.pop())
+            if entry is None:
+                continue
+            titles.append(" ".join(w for w in tokens(entry.title) if w not in stop))
+            stack.extend(c.code for c in self.tab.children(entry.code) if c.seventh is None)
+        return " | ".join(titles)
+
     def _category_words(self, code: str) -> frozenset[str]:
         """Every word printed in the titles of a code's category: what can specify a code further."""
         category = code.split(".")[0]
@@ -561,8 +580,9 @@ class Encoder:
                 # titles distinguish by ("without loss of consciousness", S06.5X0) specifies that condition.
                 prev = merged[-1]
                 best = next((h for h in self.search.search(prev.words, cues=frozenset(prev.words)) if h.code), None)
-                vocab = self._category_words(best.code.rstrip("-").rstrip(".")) if best and best.code else frozenset()
-                if "without" in vocab and set(clause.words) - _IGNORABLE and set(clause.words) <= vocab | _IGNORABLE:
+                said = " ".join(("without", *(w for w in clause.words if w not in _IGNORABLE)))
+                if best is not None and best.code and said != "without" \
+                        and said in self._category_phrases(best.code.rstrip("-").rstrip(".")):
                     absent = Clause(text=f"without {clause.text}", start=clause.start, end=clause.end,
                                     words=("without", *clause.words), context=prev.context, joiner=clause.joiner)
                     merged[-1] = _joined(prev, absent)
