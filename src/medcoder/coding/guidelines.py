@@ -383,7 +383,10 @@ class Rules:
                 if note.kind == "useAdditionalCode" and note.codes == refs:
                     words = tuple(w for w in tokens(_CODES_IN_TEXT.sub(" ", note.text))
                                   if w not in _INSTRUCTION_WORDS and w not in stop)
-                    if any(len(taken) >= 2 for _, taken in book.main_candidates(words)):
+                    # A main term of two words or more ("outcome of delivery"), or the note's own first word
+                    # ("underdosing of medication regimen": Underdosing).
+                    if any(len(taken) >= 2 or (words and taken == {words[0]})
+                           for _, taken in book.main_candidates(words)):
                         found = words
                     break
             self._phrases[key] = found
@@ -405,7 +408,10 @@ class Rules:
             for hit in IndexSearch.of(self.cs.index).search((*phrase, *documented))[:4]:
                 # A main term of two words or more, all the note's ("outcome of delivery"), refined by the record.
                 main = frozenset(tokens(hit.titles[0])) - lexicon().stopwords
-                if not hit.code or len(main) < 2 or not main <= note_words or len(hit.path) < 2 \
+                # A one-word main term must be walked two levels down by the record (Underdosing > intentional >
+                # due to financial hardship), not stop at its own default.
+                deep = len(main) >= 2 or (main == {phrase[0]} and len(hit.path) >= 3 and not hit.code_is_default)
+                if not hit.code or not deep or not main <= note_words or len(hit.path) < 2 \
                         or not hit.used - note_words:
                     continue
                 done = complete(self.tab, hit.code, frozenset(documented), clauses[c.clause].text)
@@ -568,6 +574,12 @@ class Rules:
                         break
                 if changed:
                     break
+        # I.C.19.e.5.a/c: the effect or the relapsed condition is coded first, never the adverse-effect or underdosing
+        # T code, even when a "code first" note (Z91.12- -> T36-T50) pulled that T code forward.
+        head = next((n for n, c in enumerate(ordered) if c.role in ("adverse-effect", "underdosing")), None)
+        if head is not None:
+            effects = [c for c in ordered[head + 1:] if c.role == "primary" and c.clause == ordered[head].clause]
+            ordered = ordered[:head] + effects + [c for c in ordered[head:] if c not in effects]
         return ordered
 
 
