@@ -42,6 +42,10 @@ def encoder(codesets: Codesets) -> Encoder:
      "chapter 19 note: codes within the T section that include the external cause take no chapter 20 code"),
     ("acute bronchitis due to COVID-19", ["U07.1", "J20.8"],
      "I.C.1.g.1: COVID-19 first; Bronchitis > acute > viral NEC (organism class of the agent)"),
+    ("hypertensive urgency after patient stopped taking lisinopril because he could not afford it",
+     ["I16.0", "T46.4X6A", "Z91.120"],
+     "I.C.19.e.5.c: the relapsed condition first, the underdosing T code, then the note's subject walked in the "
+     "Index: Underdosing > intentional NEC > due to financial hardship of patient"),
 ])
 def test_encoder_injury_mechanisms(encoder: Encoder, statement: str, expected: list[str], why: str) -> None:
     got = [c.code for c in encoder.encode(statement, EncounterContext(day=DAY)).codes]
