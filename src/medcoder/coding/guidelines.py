@@ -408,9 +408,11 @@ class Rules:
             for hit in IndexSearch.of(self.cs.index).search((*phrase, *documented))[:4]:
                 # A main term of two words or more, all the note's ("outcome of delivery"), refined by the record.
                 main = frozenset(tokens(hit.titles[0])) - lexicon().stopwords
-                # A one-word main term must be walked two levels down by the record (Underdosing > intentional >
-                # due to financial hardship), not stop at its own default.
-                deep = len(main) >= 2 or (main == {phrase[0]} and len(hit.path) >= 3 and not hit.code_is_default)
+                # A one-word main term must be walked two levels down by the record alone (Underdosing > intentional
+                # > due to financial hardship), not by the note's other words ("hypoglycemia level" + the "2" of
+                # "type 2" is no "Hypoglycemia > level > 2") nor stop at its own default.
+                deep = len(main) >= 2 or (main == {phrase[0]} and len(hit.path) >= 3 and not hit.code_is_default
+                                          and hit.used & note_words == main)
                 if not hit.code or not deep or not main <= note_words or len(hit.path) < 2 \
                         or not hit.used - note_words:
                     continue
