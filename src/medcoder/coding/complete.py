@@ -139,6 +139,11 @@ def _episode_seventh(entry: TabularEntry, chars: dict[str, str], words: frozense
         return None
     scored.sort(key=lambda sc: (-sc[0], sc[1]))
     character = scored[0][1]
+    if "type" in tokens(chars[character]) and "type" not in words:
+        # Guideline I.C.19.c.1: an open fracture whose type is not documented takes the 7th character for
+        # type I or II (Gustilo); the type is asked for.
+        queries.append(("type", f"Please document the type of the open fracture for {entry.code} {entry.title}.",
+                        tuple(f"{c}: {m}" for c, m in chars.items() if "type" in tokens(m))))
     if episode is None:
         initial = next((c for c, m in chars.items() if "initial" in m.lower()), character)
         character = initial if scored[0][0] < 2 else character
@@ -391,5 +396,11 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
         if axes and not queries and axes[0][1]:
             queries.append(axes.pop(0)[0])  # the code's own unspecified axis (N18.9 stage)
         noted = [query for query, _ in axes]
+    elif entry.billable and entry.seventh is not None and entry.parent:
+        # A code with a 7th character is unspecified where the code it extends is ("S32.000A": the lumbar
+        # vertebra's level); asked, without making the code less sure.
+        extended = tab.get(entry.parent)
+        if extended is not None:
+            noted = [query for query, _ in _unspecified_axes(tab, extended, {q[0] for q in queries})]
     return Completion(code=entry.code, entry=entry, steps=tuple(steps), queries=tuple(queries),
                       used=frozenset(used), noted=tuple(noted))

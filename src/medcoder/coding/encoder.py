@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 
@@ -22,7 +22,10 @@ from medcoder.coding import guidelines
 from medcoder.coding.adverse import adverse_effects
 from medcoder.coding.agent import infectious_agent
 from medcoder.coding.complete import Completion, complete, dimension_of
+from medcoder.coding.excludes import excluded_elsewhere
 from medcoder.coding.index_search import Hit, IndexSearch, Node, after_without
+from medcoder.coding.injury import IGNORABLE as _IGNORABLE
+from medcoder.coding.injury import InjuryRules, includes_cause
 from medcoder.coding.lexicon import lexicon
 from medcoder.coding.neoplasm_history import drop_unknown_primary, eradicated_as_history
 from medcoder.coding.restated import drop_restated
@@ -85,7 +88,7 @@ class EncodeResult:
                 "dropped": [{"code": c, "reason": r} for c, r in self.dropped], "releases": self.releases}
 
 
-class Encoder:
+class Encoder(InjuryRules):
     """Holds the compiled Index of one set of releases; ``encode`` is then cheap and thread-safe."""
 
     def __init__(self, codesets: Codesets) -> None:
@@ -99,6 +102,7 @@ class Encoder:
         self._day: date | None = None
         self._drug_kind: str | None = None
         self._vocab: dict[str, frozenset[str]] = {}
+        self._clauses: list[Clause] = []
 
     # -- one clause ------------------------------------------------------------------------------------
     def _complete(self, code: str, clause: Clause, used: frozenset[str]) -> Completion:
@@ -158,11 +162,15 @@ class Encoder:
                         question=f"Please document the {dimension} of {' '.join(hit.titles).lower()}.",
                         options=tuple(coded[:20]), evidence=(evidence,)))
                 queries.extend(self._subterm_axis(subterms, done, dimension, evidence))
+        done = self._excluded_elsewhere(done, clause, hit.used)
+        entry = done.entry
+        if entry is None:
+            return None
         unexplained = frozenset(clause.words) - hit.used - done.used - _IGNORABLE
         confidence = 0.95 - 0.1 * len(done.queries) - (0.1 if hit.code_is_default else 0.0)
         confidence -= 0.3 * len(unexplained) / max(1, len(clause.words))
         rationale = [source or hit.describe(), *done.steps]
-        return Candidate(code=done.code, title=done.entry.title, clause=index, role=role, rationale=rationale,
+        return Candidate(code=done.code, title=entry.title, clause=index, role=role, rationale=rationale,
                          evidence=evidence, confidence=max(0.05, min(0.99, confidence)), linked=hit.linked,
                          words=hit.used | done.used, after_link=hit.after_link)
 
@@ -182,6 +190,20 @@ class Encoder:
         return [DocumentationQuery(code=done.code, missing=dimension, evidence=(evidence,),
                                    question=f"Please document the {dimension} ({', '.join(incomplete[:6])}).",
                                    options=tuple(titles[:20]))]
+    def _excluded_elsewhere(self, done: Completion, clause: Clause, used: frozenset[str]) -> Completion:
+        """The code's Excludes1 note names the documented detail and where it is coded ("slipped on ice": W01's
+        "... due to ice or snow (W00.0)"): that code instead (convention I.A.12.a, ``excludes``)."""
+        pointer = excluded_elsewhere(self.tab, done.code, frozenset(clause.words) - used - done.used)
+        if pointer is None:
+            return done
+        moved = self._complete(pointer.target, clause, used | pointer.words)
+        if moved.entry is None or not moved.entry.billable:
+            return done
+        if self._day is not None and not self.cs.mce.is_valid(moved.code, self._day):
+            return done  # the code the note names is not valid yet on the date of service (E11.A before FY2026)
+        step = (f"tabular {done.code}: Excludes1 {pointer.note} -> {moved.code} ({', '.join(sorted(pointer.words))} "
+                "documented)")
+        return replace(moved, steps=(*done.steps, step, *moved.steps), used=moved.used | done.used | pointer.words)
 
     def _neoplasm(self, clause: Clause, index: int, hit: Hit | None,
                   queries: list[DocumentationQuery]) -> list[Candidate]:
@@ -274,12 +296,23 @@ class Encoder:
         made = self._candidate(drug, cell, clause, index, role, queries, source=source)
         if made is None:
             return []
+        if kind == "poisoning" and column == 0 and "accident" not in text:
+            # Guideline I.C.19.e.5.b: intent not documented -> accidental, and the coder asks.
+            queries.append(DocumentationQuery(
+                code=made.code, missing="intent", evidence=(made.evidence,),
+                question=f"Was the poisoning ({made.code}) accidental, intentional self-harm, an assault, or is the "
+                         "intent undetermined?", options=_DRUG_COLUMNS[:4]))
         out = [made]
         # What the poisoning or adverse effect caused, documented in the same clause ("... with respiratory
         # depression"), is coded from the Index too.
         rest = tuple(w for w in words if w not in drug.used and w not in {"with", "due", "in", "from"})
+        # What follows "after" / "because" tells the circumstances ("CHF after patient stopped taking Lasix
+        # because he could not afford it"), not the condition: those words may stay unexplained.
+        start = next((n for n, w in enumerate(rest) if w in _CIRCUMSTANCE_WORDS), len(rest))
+        circumstances = frozenset(rest[start:])
         if rest:
-            effect = next((h for h in self.search.search(rest) if h.code and not (frozenset(rest) - h.used)), None)
+            effect = next((h for h in self.search.search(rest) if h.code and not (frozenset(rest) - h.used
+                                                                                   - circumstances)), None)
             if effect is not None and effect.code:
                 caused = self._candidate(effect, effect.code, clause, index, "primary", queries)
                 if caused is not None:
@@ -291,29 +324,32 @@ class Encoder:
             "underdosing": "underdosing: code first the relapse or exacerbation, then the T code (I.C.19.e.5.c)"}[role])
         return out
 
-    def _place_activity_status(self, clause: Clause, index: int, external: Candidate,
-                               queries: list[DocumentationQuery], mechanism: frozenset[str] = frozenset()
-                               ) -> list[Candidate]:
-        """Place of occurrence (Y92), activity (Y93) and external cause status (Y99) when the record states
-        them; reported once, at the initial encounter (Guideline I.C.20.b-c). The words that named the mechanism
-        ("struck by a baseball") do not also name an activity (playing baseball)."""
-        if not external.code.endswith("A"):
-            return []
-        words = tuple(w for c in split_statement(self._statement) for w in c.words)
-        out: list[Candidate] = []
-        for prefix, what in ((("place", "occurrence"), "place of occurrence"), (("activity",), "activity"),
-                             (("external", "cause", "status"), "external cause status")):
-            said = tuple(w for w in words if w not in mechanism) if what == "activity" else words
-            hits = self.search.search((*prefix, *said), book="eindex")
-            hit = next((h for h in hits if h.code and frozenset(tokens(h.titles[0])) >= frozenset(prefix)), None)
-            if hit is None or hit.code is None or hit.code_is_default or len(hit.path) < 2:
+    def _organism_class(self, clause: Clause, index: int, made: list[Candidate],
+                        queries: list[DocumentationQuery]) -> None:
+        """The infectious agent one code of the clause names ("COVID-19 acute bronchitis": U07.1) causes the
+        condition another code names; where that condition's entry lists organisms by class, the agent's class
+        chooses (Bronchitis > acute > viral NEC, J20.8; Guideline I.C.1.g.1; lexicon ``organism_classes``)."""
+        named = lexicon().organism_classes
+        agents = [c for c in made if any(w in named for w in c.words)]
+        if not agents or len(made) < 2:
+            return
+        classes = tuple(k for c in agents for w in c.words for k in named.get(w, ()))
+        for position, c in enumerate(made):
+            if c in agents or c.role != "primary":
                 continue
-            made = self._candidate(hit, hit.code, clause, index, "external-cause", queries)
-            if made is not None:
-                made.rationale.append(f"guideline I.C.20: {what} code, reported once at the initial encounter")
-                made.confidence *= 0.8
-                out.append(made)
-        return out
+            own = tuple(w for w in clause.words if w in c.words)
+            hit = next((h for h in self.search.search((*own, *classes)) if h.code), None)
+            if hit is None or hit.code is None or frozenset(own) - hit.used or not hit.used & frozenset(classes):
+                continue
+            better = self._candidate(hit, hit.code, clause, index, "primary", queries)
+            if better is not None and better.code != c.code:
+                better.rationale.append(f"guideline I.C.1.g.1: the condition is due to the organism "
+                                        f"{' '.join(sorted(a.code for a in agents))} names ({', '.join(classes)})")
+                made[position] = better
+
+    def _other_words(self, index: int) -> tuple[str, ...]:
+        clauses = self._clauses
+        return tuple(w for j, c in enumerate(clauses) if j != index and c.context == "present" for w in c.words)
 
     def _linked_category(self, clause: Clause) -> frozenset[str]:
         """The condition written after "with" named by its Tabular category too: "DM2 with ESRD" links ESRD (N18.6)
@@ -370,8 +406,10 @@ class Encoder:
                 if drugs:
                     return drugs
         if not status and _triggers().search(text):
-            ext = self.search.search(clause.words, book="eindex")
-            best_ext = next((h for h in ext if h.code), None)
+            # The cause's subterms may sit in another clause ("nasal bone fracture from a fistfight, assault":
+            # Assault > fight): the other present clauses' words follow the clause's own.
+            ext = self.search.search((*clause.words, *self._other_words(index)), book="eindex")
+            best_ext = next((h for h in ext if h.code and h.used & frozenset(clause.words)), None)
             injury = [h for h in self.search.search(words, pooled=pooled, cues=cues) if h.code]
             found: list[Candidate] = []
             if injury and injury[0].score >= 2:
@@ -481,6 +519,23 @@ class Encoder:
                 made.code, made.title = sibling.code, sibling.title
                 return
 
+    def _category_phrases(self, code: str) -> str:
+        """The titles of a code's category as one text of index words (stop words dropped, as in clauses), to
+        find a documented phrase in them ("without loss consciousness" in S06.5X0)."""
+        category = self.tab.get(code.split(".")[0])
+        if category is None:
+            return ""
+        stop = lexicon().stopwords
+        titles: list[str] = []
+        stack = [category.code]
+        while stack:
+            entry = self.tab.get(stack.pop())
+            if entry is None:
+                continue
+            titles.append(" ".join(w for w in tokens(entry.title) if w not in stop))
+            stack.extend(c.code for c in self.tab.children(entry.code) if c.seventh is None)
+        return " | ".join(titles)
+
     def _category_words(self, code: str) -> frozenset[str]:
         """Every word printed in the titles of a code's category: what can specify a code further."""
         category = code.split(".")[0]
@@ -507,6 +562,18 @@ class Encoder:
         is printed in the titles of the category the condition codes to."""
         merged: list[Clause] = []
         for clause in clauses:
+            if merged and clause.joiner == "," and clause.context == "negated" and merged[-1].context == "present":
+                # "subdural hematoma ..., no loss of consciousness": an absent finding the condition's category
+                # titles distinguish by ("without loss of consciousness", S06.5X0) specifies that condition.
+                prev = merged[-1]
+                best = next((h for h in self.search.search(prev.words, cues=frozenset(prev.words)) if h.code), None)
+                said = " ".join(("without", *(w for w in clause.words if w not in _IGNORABLE)))
+                if best is not None and best.code and said != "without" \
+                        and said in self._category_phrases(best.code.rstrip("-").rstrip(".")):
+                    absent = Clause(text=f"without {clause.text}", start=clause.start, end=clause.end,
+                                    words=("without", *clause.words), context=prev.context, joiner=clause.joiner)
+                    merged[-1] = _joined(prev, absent)
+                    continue
             if merged and clause.joiner == "," and clause.context == merged[-1].context:
                 prev = merged[-1]
                 hits = self.search.search(prev.words, cues=frozenset(prev.words))
@@ -631,6 +698,7 @@ class Encoder:
         dropped: list[tuple[str, str]] = []
         candidates: list[Candidate] = []
         clauses = eradicated_as_history(self._merge_specifiers(clauses, context), statement)
+        self._clauses = clauses
         classes = _condition_classes(w for clause in clauses if clause.context == "present" for w in clause.words)
         for i, clause in enumerate(clauses):
             if clause.context == "negated":
@@ -649,17 +717,28 @@ class Encoder:
                 for extra in self._leftover(clause, i, made, pooled, queries):
                     self._replace_unspecified(made, extra, dropped)
                     made.append(extra)
+                made = self._sequela(clause, made)
+                self._organism_class(clause, i, made, queries)
             if clause.context == "uncertain":
                 for c in made:
                     c.rationale.append(f"guideline II.H: uncertain diagnosis ('{clause.cue}') at discharge coded "
                                        "as if established (inpatient)")
             candidates.extend(made)
+        candidates.extend(self._external_cause(clauses, candidates, queries))
+        if any(includes_cause(c.title) for c in candidates):
+            # Chapter 19 note: "Codes within the T section that include the external cause do not require an
+            # additional external cause code" (T63.441A "... venom of bees, accidental").
+            for c in [c for c in candidates if c.role == "external-cause"]:
+                candidates.remove(c)
+                dropped.append((c.code, "the T code includes the external cause (chapter 19 note)"))
         injury = next((c for c in candidates if c.code[:1] in "ST" and c.code.endswith("A")), None)
         if injury is not None and clauses:
             known = {c.code for c in candidates}
             mechanism = frozenset(w for c in candidates if c.role == "external-cause" for w in c.words)
+            causes = tuple(c.code for c in candidates if c.role == "external-cause")
             candidates.extend(c for c in self._place_activity_status(clauses[injury.clause], injury.clause, injury,
-                                                                     queries, mechanism) if c.code not in known)
+                                                                     queries, mechanism, causes)
+                              if c.code not in known)
         drop_unknown_primary(candidates, dropped)
         drop_restated(candidates, clauses, dropped)
         for effect in adverse_effects(candidates, clauses, search=self.search, tab=self.tab,
@@ -703,12 +782,11 @@ def _joined(prev: Clause, clause: Clause) -> Clause:
 _SIDES = frozenset({"right", "left", "bilateral"})
 _BEHAVIOR_WORDS = frozenset({"benign", "malignant", "primary", "secondary", "uncertain", "behavior", "situ", "in",
                              "metastatic", "metastasi", "from", "unspecified"})
-_IGNORABLE = frozenset({"a", "initial", "encounter", "subsequent", "sequela", "right", "left", "bilateral", "with",
-                        "in", "from", "due", "without", "patient"})
 
 
 _UNSPECIFIED_TITLE = re.compile(r"\bunspecified\b", re.IGNORECASE)
 _CAUSE_WORDS = frozenset({"due", "secondary", "caused"})
+_CIRCUMSTANCE_WORDS = frozenset({"after", "because", "since", "when", "while"})
 _UNDERLYING = ("underlying", "condition")
 _CONNECTOR_WORDS = frozenset({"with", "without", "in", "due", "from", "by", "complicated", "secondary", "caused",
                               "following", "after", "associated", "related"})

@@ -61,6 +61,8 @@ class _Notes:
     """A "code first the specific condition related to ..." note (U09.9): the clause's condition goes first."""
     before: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
     """A note "... with X sequenced before Y" (P07: birth weight before gestational age): the title words of each."""
+    names_infection: bool = False
+    """A "use additional code to identify infection" note without codes (T81.4-): the organism is coded too."""
 
 
 class Rules:
@@ -84,6 +86,7 @@ class Rules:
         names_condition = False
         first_condition = False
         before: list[tuple[frozenset[str], frozenset[str]]] = []
+        names_infection = False
         for note in self.tab.notes(code):
             order = _SEQUENCED_BEFORE.search(note.text) if note.kind == "notes" else None
             if order is not None:
@@ -98,6 +101,7 @@ class Rules:
             if note.kind == "useAdditionalCode" and not note.codes:
                 bare = frozenset(tokens(note.text))
                 names_condition = names_condition or ("specific" in bare and bool(bare & _CONDITION_WORDS))
+                names_infection = names_infection or ("identify" in bare and "infection" in bare)
             if note.kind == "codeFirst" and not note.codes:
                 bare = frozenset(tokens(note.text))
                 # "code first underlying infection, such as: ..." (R65.2): the infection documented with it first.
@@ -107,7 +111,7 @@ class Rules:
                 words = frozenset(tokens(_CODES_IN_TEXT.sub(" ", note.text))) - _INSTRUCTION_WORDS - {"nos"}
                 firsts.append((words, note.codes))
         return _Notes(tuple(use), tuple(tuple(g) for g in groups.values()), tuple(lines), tuple(first), tuple(excl),
-                      tuple(firsts), names_condition, first_condition, tuple(before))
+                      tuple(firsts), names_condition, first_condition, tuple(before), names_infection)
 
     def covers_any(self, refs: Sequence[str], code: str) -> bool:
         """Whether any of the Tabular references (codes, categories, ranges) includes ``code``."""
@@ -152,6 +156,9 @@ class Rules:
         if self.tab.get(code) is None:
             return ()
         return self._notes(code).use_additional
+    def excludes(self, code: str, other: str) -> bool:
+        """Whether an Excludes1 note of either code (its own or inherited) names the other (I.A.12.a)."""
+        return self._covers(self._notes(code).excludes1, other) or self._covers(self._notes(other).excludes1, code)
 
     def codes_first(self, code: str, etiology: str) -> bool:
         """Whether ``code``'s "code first" note (its own or inherited) names ``etiology``."""
@@ -306,6 +313,12 @@ class Rules:
                     pending.append(companion)
                 elif companion is None:
                     queries.extend(self._companion_query(c, group))
+            if notes.names_infection and not any(p[:1] in "AB" for p in present):
+                # "Use additional code to identify infection" (T81.4-) with no infectious agent coded: ask for it.
+                queries.append(DocumentationQuery(
+                    code=c.code, missing="organism", evidence=(c.evidence,), options=(),
+                    question=f"Please document the organism of the infection for {c.code} (use additional code to "
+                             "identify infection)."))
             # The condition itself, in its own chapter, right after the code that places it in the pregnancy.
             for refs in self._condition_refs(notes, present):
                 companion = self._condition_elsewhere(c, refs, clauses)
@@ -437,7 +450,10 @@ class Rules:
                 if note.kind == "useAdditionalCode" and note.codes == refs:
                     words = tuple(w for w in tokens(_CODES_IN_TEXT.sub(" ", note.text))
                                   if w not in _INSTRUCTION_WORDS and w not in stop)
-                    if any(len(taken) >= 2 for _, taken in book.main_candidates(words)):
+                    # A main term of two words or more ("outcome of delivery"), or the note's own first word
+                    # ("underdosing of medication regimen": Underdosing).
+                    if any(len(taken) >= 2 or (words and taken == {words[0]})
+                           for _, taken in book.main_candidates(words)):
                         found = words
                     break
             self._phrases[key] = found
@@ -459,7 +475,12 @@ class Rules:
             for hit in IndexSearch.of(self.cs.index).search((*phrase, *documented))[:4]:
                 # A main term of two words or more, all the note's ("outcome of delivery"), refined by the record.
                 main = frozenset(tokens(hit.titles[0])) - lexicon().stopwords
-                if not hit.code or len(main) < 2 or not main <= note_words or len(hit.path) < 2 \
+                # A one-word main term must be walked two levels down by the record alone (Underdosing > intentional
+                # > due to financial hardship), not by the note's other words ("hypoglycemia level" + the "2" of
+                # "type 2" is no "Hypoglycemia > level > 2") nor stop at its own default.
+                deep = len(main) >= 2 or (main == {phrase[0]} and len(hit.path) >= 3 and not hit.code_is_default
+                                          and hit.used & note_words == main)
+                if not hit.code or not deep or not main <= note_words or len(hit.path) < 2 \
                         or not hit.used - note_words:
                     continue
                 done = complete(self.tab, hit.code, frozenset(documented), clauses[c.clause].text)
@@ -645,6 +666,12 @@ class Rules:
                         break
                 if changed:
                     break
+        # I.C.19.e.5.a/c: the effect or the relapsed condition is coded first, never the adverse-effect or underdosing
+        # T code, even when a "code first" note (Z91.12- -> T36-T50) pulled that T code forward.
+        head = next((n for n, c in enumerate(ordered) if c.role in ("adverse-effect", "underdosing")), None)
+        if head is not None:
+            effects = [c for c in ordered[head + 1:] if c.role == "primary" and c.clause == ordered[head].clause]
+            ordered = ordered[:head] + effects + [c for c in ordered[head:] if c not in effects]
         return _anchored(ordered)
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from medcoder.codesets.icd10cm_index import AlphabeticIndex
@@ -29,13 +30,17 @@ _PREPOSITIONS = frozenset({"from", "off", "out", "of", "on", "onto", "in", "into
                            "over", "under", "through", "down", "up"})
 W_WORD, W_LINKED, W_NEMOD, W_CUE, W_CONNECTOR, W_IMPLICIT = 1.0, 0.9, 0.3, 0.2, 0.5, 0.3
 # Words a subterm may print without them being essential to the match ("kidney involvement", "native vessel").
+# "car occupant" is named by "car driver" or "car passenger": the Index lists the occupant's role one level below.
 _GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "conditions", "state", "site", "end", "organ",
-                      "part", "region", "vessel"})
+                      "part", "region", "vessel", "occupant", "object", "bone"})
 _NOT_SPECIFIED = ("not specified", "not stated")
 _EPONYM_DEFAULT = frozenset({"disease"})
 _EPONYM = re.compile(r"\w['\u2019]s\b")
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 _NEMOD = re.compile(r"\(([^()]*)\)")
+# References into the Table of Neoplasms or of Drugs are read by the encoder's table logic, never walked here.
+_TABLE_REFERENCES = ("neoplasm", "table")
+_LISTED_CATEGORIES = ("Y92", "Y93")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,14 @@ class CompiledBook:
         self.index = index
         self.nodes: dict[int, Node] = {}
         for term_id, term in terms.items():
-            self.nodes[term_id] = self._node(term, tuple(children.get(term_id, ())), stop)
+            node = self._node(term, tuple(children.get(term_id, ())), stop)
+            if book == "eindex" and (node.code or "").startswith(_LISTED_CATEGORIES) and " and " in node.title:
+                # "Activity > cooking and baking" (Y93.G3), "Place of occurrence > street and highway" (Y92.410):
+                # place and activity entries name a category by listing its members; either member names it.
+                members = tuple(frozenset(w for w in tokens(part) if w not in stop and w not in _MARKERS)
+                                for part in re.split(r",|\band\b", node.title) if part.strip())
+                node = replace(node, forms=tuple(dict.fromkeys((*node.forms, *(m for m in members if m)))))
+            self.nodes[term_id] = node
         self.main_ids: tuple[int, ...] = tuple(children.get(ROOT, ()))
         self.by_phrase: dict[tuple[str, ...], list[int]] = {}
         for main_id in self.main_ids:
@@ -235,12 +247,14 @@ class CompiledBook:
 
     # -- subterms ----------------------------------------------------------------------------------------
     def descend(self, node_id: int, avail: frozenset[str], pooled: frozenset[str], cues: frozenset[str],
-                memo: dict[tuple[int, frozenset[str], bool, frozenset[str]], _Best], *, in_with: bool = False,
-                seen: frozenset[str] = frozenset(), banned: frozenset[str] = frozenset()) -> _Best:
+                memo: dict[tuple[int, frozenset[str], bool, frozenset[str], frozenset[str]], _Best], *,
+                in_with: bool = False, seen: frozenset[str] = frozenset(), banned: frozenset[str] = frozenset(),
+                spare: frozenset[str] = frozenset()) -> _Best:
         """Best descent below ``node_id``. ``seen`` holds the words the path above already matched: a subterm
         may repeat them ("Hypertension > kidney > with > stage 5 chronic kidney disease") as long as it
-        matches at least one new word."""
-        key = (node_id, avail, in_with, seen)
+        matches at least one new word. ``spare`` holds words the clause writes twice ("car driver in collision with
+        another car"): the first match leaves them available to a deeper subterm."""
+        key = (node_id, avail, in_with, seen, spare)
         cached = memo.get(key)
         if cached is not None:
             return cached
@@ -262,7 +276,8 @@ class CompiledBook:
                 # The connector's own words ("complicated by", "due to", "with") count when documented.
                 said = (child.forms[0] if child.forms else frozenset()) & avail
                 inner = self.descend(child_id, avail - said, pooled, cues, memo, in_with=child.connector == "with",
-                                     seen=seen, banned=frozenset() if child.connector == "without" else banned)
+                                     seen=seen, banned=frozenset() if child.connector == "without" else banned,
+                                     spare=spare)
                 if not inner.path:
                     continue
                 bonus = W_CUE if child.connector in cues or (child.connector == "in" and "due" in cues) else 0.0
@@ -295,7 +310,8 @@ class CompiledBook:
                     if child.children and child.forms and (restates or all(f <= _implicit() for f in child.forms)):
                         # "knee pain" is Pain > joint > knee: documentation leaves grouping subterms
                         # ("joint", "limb, lower") implicit; a deeper match may pass through one unsaid.
-                        through = self.descend(child_id, avail, pooled, cues, memo, seen=seen, banned=banned)
+                        through = self.descend(child_id, avail, pooled, cues, memo, seen=seen, banned=banned,
+                                               spare=spare)
                         if through.path and through.used:
                             candidate = _Best(through.score - W_IMPLICIT, (child_id, *through.path), through.used,
                                               through.linked, (frozenset(), *through.step_words))
@@ -307,8 +323,9 @@ class CompiledBook:
                     continue  # "without coma": words after "without" are not a "with" complication
                 # Nonessential modifiers explain words only when no subterm below needs them
                 # ("heart (acute)" must not eat the "acute" of "diastolic > acute").
-                rest = self.descend(child_id, avail - own, pooled, cues, memo, seen=seen | own | linked,
-                                    banned=frozenset() if child.lead == "without" else banned)
+                rest = self.descend(child_id, (avail - own) | (own & spare), pooled, cues, memo,
+                                    seen=seen | own | linked,
+                                    banned=frozenset() if child.lead == "without" else banned, spare=spare - own)
                 extra = child.nemod & (avail - own - rest.used)
                 bonus = W_CUE if child.lead and child.lead in cues else 0.0
                 score = len(own) * W_WORD + len(linked) * W_LINKED + len(extra) * W_NEMOD + rest.score + bonus
@@ -320,10 +337,11 @@ class CompiledBook:
         return best
 
     def walk_from(self, main_id: int, taken: frozenset[str], words: frozenset[str], pooled: frozenset[str],
-                  cues: frozenset[str], banned: frozenset[str] = frozenset()) -> Hit:
+                  cues: frozenset[str], banned: frozenset[str] = frozenset(), spare: frozenset[str] = frozenset()
+                  ) -> Hit:
         main = self.nodes[main_id]
-        avail = words - taken
-        best = self.descend(main_id, avail, pooled, cues, {}, seen=taken, banned=banned)
+        avail = (words - taken) | (taken & spare)
+        best = self.descend(main_id, avail, pooled, cues, {}, seen=taken, banned=banned, spare=spare - taken)
         extra = main.nemod & (avail - best.used)
         path = (main_id, *best.path)
         score = len(taken) * W_WORD + len(extra) * W_NEMOD + best.score
@@ -392,6 +410,18 @@ class CompiledBook:
                     joined.append(part)
             if len(joined) < len(parts):
                 result = self.index.walk(tuple(joined), book=self.book)  # type: ignore[arg-type]
+            if not result.matched and not reference.lower().startswith(_TABLE_REFERENCES):
+                # "see also Contact, with, by object or machine": a part led by "by" is the reader's choice,
+                # made with the documentation's words below the rest of the reference; and a tail this
+                # release of the Index does not print ("Puncture, open" in the derived CSV) leaves the coder
+                # at the longest part of the reference that exists, to walk on with the documentation.
+                kept = [p for p in parts if not p.lower().startswith("by ")]
+                for size in range(len(kept), 0, -1):
+                    result = self.index.walk(tuple(kept[:size]), book=self.book)  # type: ignore[arg-type]
+                    if result.matched and _literal(result.titles, kept[:size]):
+                        break
+                else:
+                    return self._resolved.setdefault(reference, None)
         target = result.steps[-1].term_id if result.matched and result.steps else None
         self._resolved[reference] = target
         return target
@@ -427,6 +457,7 @@ class IndexSearch:
         """Every main term the words name, each walked as deep as the words allow; best first."""
         compiled = self.book(book)
         bag = frozenset(words)
+        spare = frozenset(w for w, n in Counter(words).items() if n > 1)
         banned = after_without(words)
         hits: list[Hit] = []
         for main_id, taken in compiled.main_candidates(words):
@@ -435,8 +466,8 @@ class IndexSearch:
                 continue
             if banned and taken <= banned:
                 continue  # "... without heart failure" does not name "Failure" as the condition
-            hit = compiled.walk_from(main_id, taken, bag, pooled, cues, banned)
-            hit = self._follow(compiled, hit, bag, pooled, cues, banned=banned)
+            hit = compiled.walk_from(main_id, taken, bag, pooled, cues, banned, spare)
+            hit = self._follow(compiled, hit, bag, pooled, cues, banned=banned, spare=spare)
             hits.append(hit)
         # Between equal walks, one ending on a code of its own beats one falling back to its main term's
         # default ("Bell's, palsy" G51.0 over "Palsy, Bell's" with no code in the derived Index).
@@ -444,7 +475,8 @@ class IndexSearch:
         return hits
 
     def _follow(self, compiled: CompiledBook, hit: Hit, bag: frozenset[str], pooled: frozenset[str],
-                cues: frozenset[str], depth: int = 0, *, banned: frozenset[str] = frozenset()) -> Hit:
+                cues: frozenset[str], depth: int = 0, *, banned: frozenset[str] = frozenset(),
+                spare: frozenset[str] = frozenset()) -> Hit:
         """Follow a "see" on the last term of the path, continuing the walk with the words left (words after
         "without" stay barred from "with" subterms on the far side of the reference too)."""
         last = compiled.nodes[hit.path[-1]]
@@ -452,11 +484,11 @@ class IndexSearch:
             return hit
         reference = last.see if last.see and last.code is None else None
         if reference is None and last.see_also and (bag - hit.used) and (
-                hit.code is None or hit.code_is_default or self._is_table(compiled)):
+                hit.code is None or hit.code_is_default or self._is_table(compiled) or compiled.book == "eindex"):
             # A subterm without a code of its own ("Encounter > removal (of) - see also Removal") points on.
             # "see also": worth following only when it explains words the entry itself did not.
             also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth, optional=True,
-                                          banned=banned)
+                                          banned=banned, spare=spare)
             if also is not None and len(also.used) > len(hit.used):
                 return also
         if reference is None and last.see_also and last.code is None and not last.cells and (
@@ -465,31 +497,42 @@ class IndexSearch:
             # A subterm that prints no code of its own, only "see also" ("Palsy, Bell's - see also Palsy, facial"):
             # the reference gives its code, not the main term's default (G51.0, not G83.9); a main term that
             # prints nothing else ("Atherosclerosis - see also Arteriosclerosis") is coded there too.
-            also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth, banned=banned)
+            also = self._follow_reference(compiled, hit, last.see_also, bag, pooled, cues, depth, banned=banned,
+                                          spare=spare)
             return also if also is not None and also.code and not also.code_is_default else hit
         if reference is None:
             return hit
-        followed = self._follow_reference(compiled, hit, reference, bag, pooled, cues, depth, banned=banned)
+        followed = self._follow_reference(compiled, hit, reference, bag, pooled, cues, depth, banned=banned,
+                                          spare=spare)
         return hit if followed is None else followed
 
     @staticmethod
     def _is_table(compiled: CompiledBook) -> bool:
         # In the Index a "see also" beside a code is a pointer for more information (e.g. to the
         # manifestation of an etiology/manifestation pair), not a better code; in the tables a row without
-        # the column asked often says "see also" the row that has it.
+        # the column asked often says "see also" the row that has it. In the External Cause Index it sends
+        # to where the mechanism is classified in detail ("Collision NEC V89.9 - see also Accident,
+        # transport"): followed, like any "see also", only when it explains more of the documentation.
         return compiled.book in ("neoplasm", "drug")
 
     def _follow_reference(self, compiled: CompiledBook, hit: Hit, reference: str, bag: frozenset[str],
                           pooled: frozenset[str], cues: frozenset[str], depth: int,
-                          optional: bool = False, banned: frozenset[str] = frozenset()) -> Hit | None:
+                          optional: bool = False, banned: frozenset[str] = frozenset(),
+                          spare: frozenset[str] = frozenset()) -> Hit | None:
+        if "condition" in tokens(reference):
+            return None  # "Acute - see also condition": look up the condition itself, as the search already does
         target = compiled.resolve(reference)
         if target is None:
             return None
         target_node = compiled.nodes[target]
         by_site = "by site" in reference.lower() or reference.lower().startswith(("neoplasm", "table"))
-        if optional and not by_site and target_node.forms and not any(_required(f) <= bag for f in target_node.forms):
-            # A "see also" is followed only to a term the documentation names: "History, personal" says
-            # "see also History, family", which does not apply when no family member is documented.
+        if optional and not by_site and target_node.forms and not any(_required(f) <= bag for f in target_node.forms) \
+                and compiled.index.path(target)[0].id == hit.path[0]:
+            # A "see also" to another subterm of the same main term is followed only when the documentation
+            # names it: "History, personal" says "see also History, family", which does not apply when no
+            # family member is documented (siblings are told apart by their words). One to another main term
+            # names the same thing another way ("Gunshot wound - see also Puncture"; "Lifting - see also
+            # Overexertion") and is followed when it explains more of the documentation.
             return None
         target_words: set[str] = set()
         node: Node | None = target_node
@@ -498,7 +541,7 @@ class IndexSearch:
             node = compiled.nodes.get(node.parent) if node.parent else None
         # The target path restates words already read ("see Hypertension, heart" from "Failure, heart, with
         # hypertension"): only its own words are taken again; every other word may still refine it.
-        best = compiled.descend(target, frozenset(bag - target_words), pooled, cues, {}, banned=banned)
+        best = compiled.descend(target, frozenset(bag - target_words), pooled, cues, {}, banned=banned, spare=spare)
         chain = compiled.index.path(target)
         path = (*(t.id for t in chain), *best.path)
         used = hit.used | best.used | (bag & target_words)
@@ -510,7 +553,19 @@ class IndexSearch:
                      linked=followed.linked, see_also=hit.see_also + followed.see_also, cells=followed.cells,
                      followed=(*hit.followed, " > ".join(hit.titles) + " -> see " + reference),
                      after_link=followed.after_link, see=followed.see)
-        return self._follow(compiled, merged, bag, pooled, cues, depth + 1, banned=banned)
+        return self._follow(compiled, merged, bag, pooled, cues, depth + 1, banned=banned, spare=spare)
+
+
+def _literal(titles: Sequence[str], parts: Sequence[str]) -> bool:
+    """Whether a walk took exactly the printed parts of a reference, each naming its term as a whole (the walk may
+    otherwise match by leading words: "Neoplasm, malignant" is not "malignant mast cell")."""
+    if len(titles) != len(parts):
+        return False
+    for title, part in zip(titles, parts, strict=True):
+        names = {tokens(title), *(tokens(p) for p in split_reference(title))}  # "Complications" = "Complication"
+        if tokens(part) not in names:
+            return False
+    return True
 
 
 _RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*$")

@@ -54,6 +54,8 @@ class Lexicon:
     confirmed_only: frozenset[str] = frozenset()
     """Codes never reported for an uncertain diagnosis, even inpatient (U07.1, I.C.1.g.1.a)."""
     """Abbreviations expanded only when written in capitals ("MS" yes, "Ms. Jones" no)."""
+    organism_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Infectious agent word -> the Index words of its class ("covid" -> "viral")."""
     drug_classes: dict[str, str] = field(default_factory=dict)
     """Drug name -> the class words "use additional code" notes name ("metformin" -> "oral antidiabetic drug")."""
     drug_cause_words: frozenset[str] = frozenset()
@@ -120,6 +122,8 @@ def lexicon() -> Lexicon:
         drug_classes=_entries(raw.get("drug_classes", {})),
         condition_classes=_entries(raw.get("condition_classes", {})),
         site_words={k: frozenset(v.split()) for k, v in _entries(raw.get("site_words", {})).items()},
+        organism_classes={k.lower(): tuple(v) for k, v in raw.get("organism_classes", {}).items()
+                          if not k.startswith("$")},
         patient_words=frozenset(raw.get("patient_words", {}).get("terms", ())),
         first_prefixes=tuple(raw.get("sequencing", {}).get("first_prefixes", ())),
         confirmed_only=frozenset(raw.get("sequencing", {}).get("confirmed_only", ())),
