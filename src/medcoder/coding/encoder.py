@@ -23,7 +23,7 @@ from medcoder.coding.adverse import adverse_effects
 from medcoder.coding.agent import infectious_agent
 from medcoder.coding.complete import Completion, complete, dimension_of
 from medcoder.coding.excludes import excluded_elsewhere
-from medcoder.coding.index_search import Hit, IndexSearch, Node, after_without
+from medcoder.coding.index_search import Hit, IndexSearch, Node, after_without, search_memo
 from medcoder.coding.injury import IGNORABLE as _IGNORABLE
 from medcoder.coding.injury import InjuryRules, includes_cause
 from medcoder.coding.lexicon import lexicon
@@ -686,6 +686,10 @@ class Encoder(InjuryRules):
                linked_words: frozenset[str] = frozenset()) -> EncodeResult:
         """``linked_words``: words of conditions documented elsewhere in the same encounter, available to
         "with" subterms (Guideline I.A.15) as the statement's own other clauses are."""
+        with search_memo():
+            return self._encode(statement, context, linked_words)
+
+    def _encode(self, statement: str, context: EncounterContext | None, linked_words: frozenset[str]) -> EncodeResult:
         started = time.perf_counter()
         context = context or EncounterContext()
         self._statement = statement

@@ -73,7 +73,7 @@ class Rules:
         self._notes = lru_cache(maxsize=65536)(self._load_notes)
         self._covered: dict[tuple[tuple[str, ...], str], bool] = {}
         self._ranges: dict[tuple[str, ...], list[tuple[str, str, frozenset[str]]]] = {}
-        self._phrases: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+        self._phrases: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], frozenset[int]]] = {}
 
     # -- notes -----------------------------------------------------------------------------------------
     def _load_notes(self, code: str) -> _Notes:
@@ -435,16 +435,17 @@ class Rules:
                                     f"tabular {c.code}: use additional code ({', '.join(refs)}) to identify the "
                                     "infectious agent"], evidence=c.evidence, confidence=c.confidence * 0.9)
 
-    def _note_phrase(self, code: str, refs: tuple[str, ...]) -> tuple[str, ...]:
-        """The words of the "use additional code" note naming ``refs``, in the note's order, when they name an
-        Index main term of two words or more ("outcome of delivery"); else nothing (cached: notes repeat)."""
+    def _note_phrase(self, code: str, refs: tuple[str, ...]) -> tuple[tuple[str, ...], frozenset[int]]:
+        """The words of the "use additional code" note naming ``refs``, in the note's order, and the Index main terms
+        they name by two words or more ("outcome of delivery") or by the note's first word; else nothing (cached:
+        notes repeat)."""
         key = (code, refs)
         found = self._phrases.get(key)
         if found is None:
             from medcoder.coding.index_search import IndexSearch
 
             stop = lexicon().stopwords
-            found = ()
+            found = ((), frozenset())
             book = IndexSearch.of(self.cs.index).book("index")
             for note in self.tab.notes(code):
                 if note.kind == "useAdditionalCode" and note.codes == refs:
@@ -452,9 +453,10 @@ class Rules:
                                   if w not in _INSTRUCTION_WORDS and w not in stop)
                     # A main term of two words or more ("outcome of delivery"), or the note's own first word
                     # ("underdosing of medication regimen": Underdosing).
-                    if any(len(taken) >= 2 or (words and taken == {words[0]})
-                           for _, taken in book.main_candidates(words)):
-                        found = words
+                    mains = frozenset(main_id for main_id, taken in book.main_candidates(words)
+                                      if len(taken) >= 2 or (words and taken == {words[0]}))
+                    if mains:
+                        found = (words, mains)
                     break
             self._phrases[key] = found
         return found
@@ -469,10 +471,10 @@ class Rules:
         for note_words, line_refs in self._notes(c.code).use_lines:
             if not set(line_refs) & set(refs) or not note_words:
                 continue
-            phrase = self._note_phrase(c.code, line_refs)
+            phrase, mains = self._note_phrase(c.code, line_refs)
             if not phrase:
                 continue
-            for hit in IndexSearch.of(self.cs.index).search((*phrase, *documented))[:4]:
+            for hit in IndexSearch.of(self.cs.index).search((*phrase, *documented), mains=mains)[:4]:
                 # A main term of two words or more, all the note's ("outcome of delivery"), refined by the record.
                 main = frozenset(tokens(hit.titles[0])) - lexicon().stopwords
                 # A one-word main term must be walked two levels down by the record alone (Underdosing > intentional

@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -65,6 +67,11 @@ class Node:
     inside it names the subterm (Body > mass index > adult > 40.0-44.9 for "BMI 42")."""
     ranges: tuple[tuple[int, int, str, frozenset[str]], ...] = ()
     """Quantities the title names as a range ("1500-1749 grams": low, high, unit, the title's words for it)."""
+    required: tuple[tuple[frozenset[str], frozenset[str]], ...] = field(init=False, default=())
+    """Each form with the words it needs (``_required``), computed once: the walk tests them for every clause."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "required", tuple((form, _required(form)) for form in self.forms))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,6 +160,13 @@ class CompiledBook:
         self.vocabulary: frozenset[str] = frozenset(w for key in self.by_phrase for w in key) | frozenset(
             w for node in self.nodes.values() for form in node.forms for w in form)
         """Every word the book prints: a word outside it ("presented", "woman") can never be explained."""
+        implicit = _implicit()
+        # Subterms a walk may pass through unsaid: grouping subterms documentation leaves implicit ("joint" in
+        # "knee pain") and subterms restating their parent's code ("Melanoma C43.9 > skin C43.9").
+        self._through: frozenset[int] = frozenset(
+            node.id for node in self.nodes.values() if node.children and node.forms and node.parent is not None
+            and ((node.code is not None and node.code == self.nodes[node.parent].code if node.parent in self.nodes
+                  else False) or all(f <= implicit for f in node.forms)))
         self._sizes: dict[int, int] = {}
         self._resolved: dict[str, int | None] = {}
         self._default_child: dict[int, int | None] = {}
@@ -259,6 +273,9 @@ class CompiledBook:
         if cached is not None:
             return cached
         best = _Best()
+        avail_seen = avail | seen
+        linkable = avail_seen | pooled
+        without_cued = not {"without", "no"}.isdisjoint(cues)
         by_word = self._by_word.get(node_id)
         if by_word is None:
             children: Sequence[int] = self.nodes[node_id].children
@@ -271,7 +288,7 @@ class CompiledBook:
         for child_id in children:
             child = self.nodes[child_id]
             if child.connector is not None:
-                if child.connector == "without" and not ({"without", "no"} & cues):
+                if child.connector == "without" and not without_cued:
                     continue
                 # The connector's own words ("complicated by", "due to", "with") count when documented.
                 said = (child.forms[0] if child.forms else frozenset()) & avail
@@ -284,30 +301,39 @@ class CompiledBook:
                 candidate = _Best(inner.score + bonus + W_CONNECTOR * len(said), (child_id, *inner.path),
                                   inner.used | said, inner.linked, (said, *inner.step_words))
             else:
-                if child.lead == "without" and not ({"without", "no"} & cues):
+                if child.lead == "without" and not without_cued:
                     continue
                 may_link = in_with or child.lead == "with"
                 chosen: tuple[frozenset[str], frozenset[str]] | None = None
                 number = _number_in(child.span, avail) if child.span else None
                 if number is not None:
                     chosen = (frozenset({number}), frozenset())
-                for form in _bound_forms(child, avail) if number is None else ():
-                    required = _required(form)
-                    own = form & avail
-                    link: frozenset[str]
-                    if required <= avail | seen and own:
-                        link = frozenset()
-                    elif may_link and required <= avail | pooled | seen and (own or required - seen):
-                        link = required - avail - seen
-                    else:
-                        continue
-                    if chosen is None or len(form) > len(chosen[0] | chosen[1]):
-                        chosen = (own, link)
+                else:
+                    pairs = child.required if not child.ranges else \
+                        tuple((form, _required(form)) for form in _bound_forms(child, avail))
+                    for form, required in pairs:
+                        link: frozenset[str]
+                        if required <= avail_seen:
+                            own = form & avail
+                            if own:
+                                link = frozenset()
+                            elif may_link and required - seen:
+                                link = required - avail - seen
+                            else:
+                                continue
+                        elif may_link and required <= linkable:
+                            own = form & avail
+                            if not own and not required - seen:
+                                continue
+                            link = required - avail - seen
+                        else:
+                            continue
+                        if chosen is None or len(form) > len(chosen[0] | chosen[1]):
+                            chosen = (own, link)
                 if chosen is None:
                     # A subterm printing its parent's own code ("Melanoma C43.9 > skin C43.9") is the parent's
                     # default reading: documentation leaves it unsaid as it does grouping subterms.
-                    restates = child.code is not None and child.code == self.nodes[node_id].code
-                    if child.children and child.forms and (restates or all(f <= _implicit() for f in child.forms)):
+                    if child_id in self._through:
                         # "knee pain" is Pain > joint > knee: documentation leaves grouping subterms
                         # ("joint", "limb, lower") implicit; a deeper match may pass through one unsaid.
                         through = self.descend(child_id, avail, pooled, cues, memo, seen=seen, banned=banned,
@@ -453,8 +479,20 @@ class IndexSearch:
 
     def search(self, words: Sequence[str], *, pooled: frozenset[str] = frozenset(),
                cues: frozenset[str] = frozenset(), book: str = "index",
-               exclude_see_condition: bool = True) -> list[Hit]:
-        """Every main term the words name, each walked as deep as the words allow; best first."""
+               exclude_see_condition: bool = True, mains: frozenset[int] | None = None) -> list[Hit]:
+        """Every main term the words name, each walked as deep as the words allow; best first. ``mains``: only these
+        main terms (a note naming its subject walks that subject, not every term the record names)."""
+        memo = _MEMO.get()
+        if memo is not None:
+            key = (id(self), tuple(words), pooled, cues, book, exclude_see_condition, mains)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = self._search(words, pooled, cues, book, exclude_see_condition, mains)
+            return list(found)
+        return self._search(words, pooled, cues, book, exclude_see_condition, mains)
+
+    def _search(self, words: Sequence[str], pooled: frozenset[str], cues: frozenset[str], book: str,
+                exclude_see_condition: bool, mains: frozenset[int] | None) -> list[Hit]:
         compiled = self.book(book)
         bag = frozenset(words)
         spare = frozenset(w for w, n in Counter(words).items() if n > 1)
@@ -462,6 +500,8 @@ class IndexSearch:
         hits: list[Hit] = []
         for main_id, taken in compiled.main_candidates(words):
             main = compiled.nodes[main_id]
+            if mains is not None and main_id not in mains:
+                continue
             if exclude_see_condition and main.see and "condition" in main.see.lower() and not main.code:
                 continue
             if banned and taken <= banned:
@@ -554,6 +594,20 @@ class IndexSearch:
                      followed=(*hit.followed, " > ".join(hit.titles) + " -> see " + reference),
                      after_link=followed.after_link, see=followed.see)
         return self._follow(compiled, merged, bag, pooled, cues, depth + 1, banned=banned, spare=spare)
+
+
+_MEMO: ContextVar[dict[tuple[object, ...], list[Hit]] | None] = ContextVar("index_search_memo", default=None)
+
+
+@contextmanager
+def search_memo() -> Iterator[None]:
+    """Searches repeated while one statement is coded (each rule asks the Index about the same clause words) are
+    walked once. The memo lives only for the block: a statement seen again is walked again."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
 
 
 def _literal(titles: Sequence[str], parts: Sequence[str]) -> bool:
