@@ -169,21 +169,28 @@ def _break_tie(scored: list[tuple[float, int, TabularEntry]], text: str) -> list
     return [(top + 0.01, winner[1], winner[2]), *(t for t in scored if t is not winner)]
 
 
+@lru_cache(maxsize=65536)
+def _extra(title: str, parent_title: str) -> frozenset[str]:
+    """The words a title adds to its parent's, as a multiset difference ("unspecified site of unspecified female
+    breast" adds one more "unspecified" to "unspecified site of female breast"); cached: titles repeat."""
+    return frozenset((Counter(tokens(title)) - Counter(tokens(parent_title))).keys())
+
+
 def _best_child(tab: Tabular, parent: TabularEntry, words: frozenset[str], *, core: frozenset[str],
                 exclude_unspecified: bool = False, text: str = "",
                 valid: Callable[[str], bool] | None = None) -> TabularEntry | None:
     """The child of ``parent`` whose distinguishing words the documentation has, if exactly one wins."""
-    parent_count = Counter(tokens(parent.title))
+    parent_words = frozenset(tokens(parent.title))
     scored: list[tuple[float, int, TabularEntry]] = []
     for position, child in enumerate(c for c in tab.children(parent.code) if c.seventh is None
                                      and (valid is None or not c.billable or valid(c.code))):
-        extra = frozenset((Counter(tokens(child.title)) - parent_count).keys())
+        extra = _extra(child.title, parent.title)
         if exclude_unspecified and "unspecified" in extra:
             continue
         hit = extra & words
         if not hit & core:  # a title word only a synonym supplied does not choose on its own
             continue
-        if not hit - _LINKS - parent_count.keys():
+        if not hit - _LINKS - parent_words:
             continue  # only linking words, or words the parent already says ("injury ... due to birth injury")
         scored.append((len(hit) - 0.15 * len(extra - words - _UNSPECIFIED), position, child))
     scored.sort(key=lambda t: (-t[0], t[1]))
@@ -202,7 +209,7 @@ def _cousin(tab: Tabular, entry: TabularEntry, words: frozenset[str], *, core: f
     grand = tab.get(parent.parent) if parent is not None and parent.parent else None
     if parent is None or grand is None or parent.level != "subcategory":
         return None
-    if "unspecified" not in Counter(tokens(parent.title)) - Counter(tokens(grand.title)):
+    if "unspecified" not in _extra(parent.title, grand.title):
         return None
     named = _best_child(tab, grand, words, core=core, exclude_unspecified=True, text=text, valid=valid)
     if named is None or named.code == parent.code or named.billable:
@@ -231,7 +238,7 @@ def _axes_of(tab: Tabular, entry: TabularEntry) -> tuple[tuple[tuple[str, str, t
         parent = tab.get(code.parent)
         if parent is None or parent.level not in ("category", "subcategory"):
             break
-        if "unspecified" in (Counter(tokens(code.title)) - Counter(tokens(parent.title))) \
+        if "unspecified" in _extra(code.title, parent.title) \
                 and not re.search(r"\bor unspecified\b", code.title, re.IGNORECASE):
             siblings = [c for c in tab.children(parent.code) if c.code != code.code and c.seventh is None]
             dimension = _dimension(siblings, frozenset(tokens(parent.title))) if siblings else "specificity"
@@ -264,6 +271,8 @@ def _documented_side(tab: Tabular, entry: TabularEntry, core: frozenset[str],
     "Varicose veins of unspecified lower extremity with ulcer of calf" (I83.002) for a left leg is I83.022, a
     subcategory away, where the sibling refinement cannot reach (Guideline I.B.13 laterality)."""
     sides = [w for w in ("right", "left", "bilateral") if w in core]
+    if len(sides) != 1 or not entry.billable or "unspecified" not in tokens(entry.title):
+        return None
     own = Counter(tokens(entry.title))
     if len(sides) != 1 or not entry.billable or entry.seventh is not None or not own["unspecified"] or own[sides[0]]:
         return None
@@ -301,7 +310,7 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             # documentation says more ("right ear"): take the sibling the words choose (Tabular specificity).
             refined = True
             parent = tab.get(entry.parent)
-            if parent is not None and "unspecified" in (Counter(tokens(entry.title)) - Counter(tokens(parent.title))):
+            if parent is not None and "unspecified" in _extra(entry.title, parent.title):
                 better = _best_child(tab, parent, words, core=core, exclude_unspecified=True, text=text,
                                      valid=valid)
                 if better is not None:
@@ -309,8 +318,8 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
                     entry = better
                     continue
             upper = tab.get(parent.parent) if parent is not None and parent.parent else None
-            if parent is not None and upper is not None and upper.level == "subcategory" and "unspecified" in (
-                    Counter(tokens(parent.title)) - Counter(tokens(upper.title))) \
+            if parent is not None and upper is not None and upper.level == "subcategory" and "unspecified" in \
+                    _extra(parent.title, upper.title) \
                     and _documented_side(tab, entry, core, valid) is None:
                 # The unspecified part is one level up ("unspecified deep veins", I82.40-): the documented
                 # vein ("femoral") chooses the sibling subcategory (I82.41-), completed below.
@@ -337,14 +346,13 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
         if not children:
             break
         parent_words = frozenset(tokens(entry.title))
-        parent_count = Counter(tokens(entry.title))
         default_side = _dominance_default(children, core)
         words, core = words | default_side, core | default_side
         scored: list[tuple[float, int, TabularEntry]] = []
         for position, child in enumerate(children):
             # A multiset difference: "unspecified site of unspecified female breast" differs from its parent
             # "unspecified site of female breast" by one more "unspecified".
-            extra = frozenset((Counter(tokens(child.title)) - parent_count).keys())
+            extra = _extra(child.title, entry.title)
             hit = extra & words
             chooses = bool(hit & core) and bool(hit - _LINKS - parent_words)
             score = len(hit) - 0.15 * len(extra - words - _UNSPECIFIED) if chooses else -0.15 * len(extra)
@@ -359,7 +367,7 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
             entry = best
             continue
         default = next((c for c in children
-                        if "unspecified" in (Counter(tokens(c.title)) - parent_count)), None)
+                        if "unspecified" in _extra(c.title, entry.title)), None)
         if default is None:
             # "... without mention of lumbar back pain or lower extremity pain" (M51.369) is the child for what
             # the documentation does not mention.

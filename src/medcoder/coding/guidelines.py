@@ -468,12 +468,16 @@ class Rules:
         from medcoder.coding.index_search import IndexSearch
 
         documented = tuple(w for cl in clauses if cl.context == "present" for w in cl.words)
+        record = frozenset(documented)
         for note_words, line_refs in self._notes(c.code).use_lines:
             if not set(line_refs) & set(refs) or not note_words:
                 continue
             phrase, mains = self._note_phrase(c.code, line_refs)
             if not phrase:
                 continue
+            book = IndexSearch.of(self.cs.index).book("index")
+            if not any(book.may_explain(main, record - note_words) for main in mains):
+                continue  # the record says nothing the note's subject could be refined by
             for hit in IndexSearch.of(self.cs.index).search((*phrase, *documented), mains=mains)[:4]:
                 # A main term of two words or more, all the note's ("outcome of delivery"), refined by the record.
                 main = frozenset(tokens(hit.titles[0])) - lexicon().stopwords

@@ -43,6 +43,7 @@ _NEMOD = re.compile(r"\(([^()]*)\)")
 # References into the Table of Neoplasms or of Drugs are read by the encoder's table logic, never walked here.
 _TABLE_REFERENCES = ("neoplasm", "table")
 _LISTED_CATEGORIES = ("Y92", "Y93")
+_REACH_LIMIT = 400  # terms visited before a reach is taken to be the whole book
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,8 @@ class CompiledBook:
             and ((node.code is not None and node.code == self.nodes[node.parent].code if node.parent in self.nodes
                   else False) or all(f <= implicit for f in node.forms)))
         self._sizes: dict[int, int] = {}
+        self._reach: dict[int, frozenset[str] | None] = {}
+        self._lineage: dict[int, tuple[tuple[int, ...], frozenset[str]]] = {}
         self._resolved: dict[str, int | None] = {}
         self._default_child: dict[int, int | None] = {}
         # For terms with many subterms ("Disease" has over a thousand), find the subterms a clause can match
@@ -234,6 +237,51 @@ class CompiledBook:
                     code=term.code, see=term.see, see_also=term.see_also, cells=term.cells, parent=term.parent_id,
                     children=kids, span=_span(term.title),
                     ranges=_ranges(_NEMOD.sub(" ", printed)))
+
+    def lineage(self, node_id: int) -> tuple[tuple[int, ...], frozenset[str]]:
+        """The term's path from its main term and every word printed along it (cached: references repeat)."""
+        found = self._lineage.get(node_id)
+        if found is None:
+            ids: list[int] = []
+            words: set[str] = set()
+            node: Node | None = self.nodes[node_id]
+            while node is not None:
+                ids.append(node.id)
+                words.update(*node.forms)
+                node = self.nodes.get(node.parent) if node.parent else None
+            found = self._lineage[node_id] = (tuple(reversed(ids)), frozenset(words))
+        return found
+
+    def may_explain(self, node_id: int, words: frozenset[str]) -> bool:
+        """Whether a walk from ``node_id`` could explain any of ``words``: they meet the words of its subterms or of
+        a term their "see" and "see also" references lead to, transitively. A term reaching much of the book
+        ("Pneumonia", "Exposure") is taken to reach all of it, so the answer errs only towards walking."""
+        if node_id not in self._reach:
+            self._reach[node_id] = self._reach_words(node_id)
+        reach = self._reach[node_id]
+        return reach is None or not reach.isdisjoint(words)
+
+    def _reach_words(self, node_id: int) -> frozenset[str] | None:
+        words: set[str] = set()
+        seen: set[int] = set()
+        stack = [node_id]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            if len(seen) >= _REACH_LIMIT:
+                return None
+            seen.add(current)
+            node = self.nodes[current]
+            words.update(*node.forms)
+            words |= node.nemod
+            stack.extend(node.children)
+            for reference in (node.see, node.see_also):
+                target = self.resolve(reference) if reference else None
+                if target is not None:
+                    words |= self.lineage(target)[1]
+                    stack.append(target)
+        return frozenset(words)
 
     def size(self, node_id: int) -> int:
         """Terms under a main term: between equally good main terms the general entry ("Fracture,
@@ -495,7 +543,7 @@ class IndexSearch:
                 exclude_see_condition: bool, mains: frozenset[int] | None) -> list[Hit]:
         compiled = self.book(book)
         bag = frozenset(words)
-        spare = frozenset(w for w, n in Counter(words).items() if n > 1)
+        spare = frozenset(w for w, n in Counter(words).items() if n > 1) if len(bag) < len(words) else frozenset()
         banned = after_without(words)
         hits: list[Hit] = []
         for main_id, taken in compiled.main_candidates(words):
@@ -565,25 +613,20 @@ class IndexSearch:
         if target is None:
             return None
         target_node = compiled.nodes[target]
+        chain, target_words = compiled.lineage(target)
         by_site = "by site" in reference.lower() or reference.lower().startswith(("neoplasm", "table"))
-        if optional and not by_site and target_node.forms and not any(_required(f) <= bag for f in target_node.forms) \
-                and compiled.index.path(target)[0].id == hit.path[0]:
+        if optional and not by_site and target_node.forms and chain[0] == hit.path[0] \
+                and not any(required <= bag for _, required in target_node.required):
             # A "see also" to another subterm of the same main term is followed only when the documentation
             # names it: "History, personal" says "see also History, family", which does not apply when no
             # family member is documented (siblings are told apart by their words). One to another main term
             # names the same thing another way ("Gunshot wound - see also Puncture"; "Lifting - see also
             # Overexertion") and is followed when it explains more of the documentation.
             return None
-        target_words: set[str] = set()
-        node: Node | None = target_node
-        while node is not None:
-            target_words |= frozenset().union(*node.forms) if node.forms else frozenset()
-            node = compiled.nodes.get(node.parent) if node.parent else None
         # The target path restates words already read ("see Hypertension, heart" from "Failure, heart, with
         # hypertension"): only its own words are taken again; every other word may still refine it.
-        best = compiled.descend(target, frozenset(bag - target_words), pooled, cues, {}, banned=banned, spare=spare)
-        chain = compiled.index.path(target)
-        path = (*(t.id for t in chain), *best.path)
+        best = compiled.descend(target, bag - target_words, pooled, cues, {}, banned=banned, spare=spare)
+        path = (*chain, *best.path)
         used = hit.used | best.used | (bag & target_words)
         linked = (hit.linked | best.linked) - used
         score = len(used) * W_WORD + len(linked) * W_LINKED - 0.05 * (depth + 1)

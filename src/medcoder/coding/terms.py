@@ -96,17 +96,43 @@ class Clause:
     """The separator before this clause ("," / "and" / ";"); "" for the first."""
 
 
-def _context(text: str) -> tuple[str, str | None, str]:
-    """The clause's assertion context and the text with the cue removed."""
-    lower = text.lower().strip()
+@lru_cache(maxsize=1)
+def _cue_patterns() -> tuple[tuple[str, dict[str, int], re.Pattern[str], re.Pattern[str] | None], ...]:
+    """Per context, its cues longest first (their rank) as one prefix pattern and, for uncertainty ("..., ruled
+    out"), one suffix pattern: a clause is read against every cue at once."""
     cues = lexicon().context_cues
-    # Family before history ("family history of"), history before negation ("no history" is rare here).
-    for context in ("family", "status", "history", "uncertain", "negated"):
-        for cue in sorted(cues[context], key=len, reverse=True):
-            if lower.startswith(cue + " ") or lower == cue:
-                return context, cue, text.strip()[len(cue):].strip()
-            if context == "uncertain" and lower.endswith(" " + cue):
-                return context, cue, text.strip()[: -len(cue)].strip()
+    out = []
+    for context in _CONTEXT_ORDER:
+        ordered = sorted(cues[context], key=len, reverse=True)
+        if not ordered:
+            continue
+        rank: dict[str, int] = {}
+        for position, cue in enumerate(ordered):
+            rank.setdefault(cue, position)
+        alternatives = "|".join(re.escape(cue) for cue in ordered)
+        prefix = re.compile(rf"(?:{alternatives})(?= |$)")
+        suffix = re.compile(rf" (?:{alternatives})$") if context == "uncertain" else None
+        out.append((context, rank, prefix, suffix))
+    return tuple(out)
+
+
+# Family before history ("family history of"), history before negation ("no history" is rare here).
+_CONTEXT_ORDER = ("family", "status", "history", "uncertain", "negated")
+
+
+def _context(text: str) -> tuple[str, str | None, str]:
+    """The clause's assertion context and the text with the cue removed (the longest cue of the first context that
+    starts the clause, or for uncertainty also ends it)."""
+    lower = text.lower().strip()
+    for context, rank, prefix, suffix in _cue_patterns():
+        first = prefix.match(lower)
+        last = suffix.search(lower) if suffix is not None else None
+        if first is not None and (last is None or rank[first.group(0)] <= rank[last.group(0)[1:]]):
+            cue = first.group(0)
+            return context, cue, text.strip()[len(cue):].strip()
+        if last is not None:
+            cue = last.group(0)[1:]
+            return context, cue, text.strip()[: -len(cue)].strip()
     return "present", None, text.strip()
 
 
