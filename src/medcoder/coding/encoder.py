@@ -760,7 +760,7 @@ class Encoder(InjuryRules):
             if (q.code, q.missing) not in seen and q.code in reported:
                 seen.add((q.code, q.missing))
                 unique_queries.append(q)
-        releases = {u.kind: u.release for u in self.cs.uses()}
+        releases = {kind: choice.release.id for kind, choice in sorted(self.cs.choices.items())}
         return EncodeResult(statement=statement, codes=codes, queries=tuple(unique_queries), dropped=tuple(dropped),
                             clauses=tuple(c.text for c in clauses), releases=releases,
                             seconds=time.perf_counter() - started)
