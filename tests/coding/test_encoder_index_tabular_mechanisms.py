@@ -45,6 +45,9 @@ def encoder(kb_settings: Settings) -> Encoder:
     ("acute on chronic hypoxic respiratory failure due to COPD exacerbation", 70, ["J44.1", "J96.21"],
      "J96.91 under the unspecified J96.9: 'acute on chronic' names J96.2, 'with hypoxia' J96.21"),
     ("diverticulitis of colon", 60, ["K57.32"], "the colon is the large intestine (K57.3-)"),
+    ("disseminated intravascular coagulation", 60, ["D65"],
+     "Coagulation, intravascular - see also Defibrination syndrome -> D65, named with its qualifier"),
+    ("coagulation", 60, [], "the head of the codeless 'Coagulation, intravascular' alone names nothing"),
 ])
 def test_encoder_index_tabular_mechanisms(encoder: Encoder, statement: str, age: int, expected: list[str],
                                           why: str) -> None:

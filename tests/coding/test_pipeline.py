@@ -41,6 +41,7 @@ CASE_REPORT = """A 58-year-old woman with type 2 diabetes mellitus presented wit
 Her mother had breast cancer. She denied chest pain.
 On physical examination the abdomen was tender.
 Appendectomy was performed under general anesthesia.
+Coagulation studies on admission were normal.
 She was told to return if fever develops."""
 
 
@@ -51,6 +52,8 @@ She was told to return if fever develops."""
     (CASE_REPORT, set(), {"C50.919", "C50.911", "R07.9", "R50.9"}, "family, negated and hypothetical"),
     # Guideline I.C.21.c.13: Z00 encounter codes state a reason for the visit, not "on physical examination".
     (CASE_REPORT, set(), {"Z00.00", "Z00.01"}, "encounter reason not stated"),
+    # "on admission" dates a finding: Admission - see also Encounter (for) -> Z76.89 states no reason either.
+    (CASE_REPORT, set(), {"Z76.89"}, "admission is no encounter reason"),
     # "under general anesthesia" names how the operation was done, not R20.0 anesthesia of skin.
     (CASE_REPORT, set(), {"R20.0"}, "procedure phrase masked"),
 ])

@@ -131,6 +131,10 @@ class CompiledBook:
             self.nodes[term_id] = node
         self.main_ids: tuple[int, ...] = tuple(children.get(ROOT, ()))
         self.by_phrase: dict[tuple[str, ...], list[int]] = {}
+        self.head_only: dict[int, frozenset[str]] = {}
+        """Qualified main terms heading a tree, named by their head alone: one without a code of its own ("Coagulation,
+        intravascular - see also Defibrination syndrome") is taken that way only to reach a subterm, since
+        "coagulation" by itself is not intravascular coagulation."""
         for main_id in self.main_ids:
             term = terms[main_id]
             # Keys drop stop words as clauses do ("Place of occurrence" is named by "place occurrence").
@@ -151,6 +155,8 @@ class CompiledBook:
             # ("Impression, basilar") is named only with its qualifier.
             if not qualified or children.get(main_id):
                 forms.add(head)
+                if qualified and head:
+                    self.head_only[main_id] = frozenset(head)
             if qualified and len(parts) == 2:
                 # An inverted phrase read in documentation order: "Impression, basilar" is "basilar impression".
                 forms.add(tuple(w for w in tokens(parts[1]) if w not in _MARKERS and w not in stop) + head)
@@ -555,6 +561,8 @@ class IndexSearch:
             if banned and taken <= banned:
                 continue  # "... without heart failure" does not name "Failure" as the condition
             hit = compiled.walk_from(main_id, taken, bag, pooled, cues, banned, spare)
+            if len(hit.path) == 1 and main.code is None and compiled.head_only.get(main_id) == taken:
+                continue  # only its cross-reference was left to code, for a condition the words did not name
             hit = self._follow(compiled, hit, bag, pooled, cues, banned=banned, spare=spare)
             hits.append(hit)
         # Between equal walks, one ending on a code of its own beats one falling back to its main term's
