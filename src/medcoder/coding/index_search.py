@@ -22,7 +22,8 @@ from functools import lru_cache
 from medcoder.codesets.icd10cm_index import AlphabeticIndex
 from medcoder.codesets.icd10cm_index_model import IndexTerm, split_reference
 from medcoder.coding.lexicon import lexicon
-from medcoder.coding.terms import stem, tokens
+from medcoder.coding.quantities import Quantity, quantities, quantity_forms
+from medcoder.coding.terms import tokens
 
 ROOT = 0
 _CONNECTORS = {"with": "with", "without": "without", "in": "in", "due to": "in", "in due to": "in",
@@ -63,11 +64,9 @@ class Node:
     cells: tuple[str | None, ...] | None
     parent: int | None
     children: tuple[int, ...]
-    span: tuple[float, float] | None = None
-    """A subterm printed as a range of values ("40.0-44.9", "19.9 or less", "70 and over"): a documented number
-    inside it names the subterm (Body > mass index > adult > 40.0-44.9 for "BMI 42")."""
-    ranges: tuple[tuple[int, int, str, frozenset[str]], ...] = ()
-    """Quantities the title names as a range ("1500-1749 grams": low, high, unit, the title's words for it)."""
+    quantities: tuple[Quantity, ...] = ()
+    """Ranges of values the title prints ("40.0-44.9", "1500-1749 grams"): a documented value inside one names
+    the subterm (Body > mass index > adult > 40.0-44.9 for "BMI 42"; ``quantities``)."""
     required: tuple[tuple[frozenset[str], frozenset[str]], ...] = field(init=False, default=())
     """Each form with the words it needs (``_required``), computed once: the walk tests them for every clause."""
 
@@ -192,7 +191,7 @@ class CompiledBook:
                 child = self.nodes[child_id]
                 if child.connector is not None or not child.forms or all(f <= _implicit() for f in child.forms) \
                         or (child.code is not None and child.code == node.code and child.children) \
-                        or child.span is not None:
+                        or child.quantities:
                     always.append(child_id)
                     continue
                 for child_form in child.forms:
@@ -241,8 +240,7 @@ class CompiledBook:
         nemod_words = frozenset(tokens(" ".join(_NEMOD.findall(printed)) or (term.nemod or ""))) - stop
         return Node(id=term.id, title=term.title, forms=forms, nemod=nemod_words, connector=connector, lead=lead,
                     code=term.code, see=term.see, see_also=term.see_also, cells=term.cells, parent=term.parent_id,
-                    children=kids, span=_span(term.title),
-                    ranges=_ranges(_NEMOD.sub(" ", printed)))
+                    children=kids, quantities=quantities(term.title, _NEMOD.sub(" ", printed), forms))
 
     def lineage(self, node_id: int) -> tuple[tuple[int, ...], frozenset[str]]:
         """The term's path from its main term and every word printed along it (cached: references repeat)."""
@@ -359,31 +357,27 @@ class CompiledBook:
                     continue
                 may_link = in_with or child.lead == "with"
                 chosen: tuple[frozenset[str], frozenset[str]] | None = None
-                number = _number_in(child.span, avail) if child.span else None
-                if number is not None:
-                    chosen = (frozenset({number}), frozenset())
-                else:
-                    pairs = child.required if not child.ranges else \
-                        tuple((form, _required(form)) for form in _bound_forms(child, avail))
-                    for form, required in pairs:
-                        link: frozenset[str]
-                        if required <= avail_seen:
-                            own = form & avail
-                            if own:
-                                link = frozenset()
-                            elif may_link and required - seen:
-                                link = required - avail - seen
-                            else:
-                                continue
-                        elif may_link and required <= linkable:
-                            own = form & avail
-                            if not own and not required - seen:
-                                continue
+                pairs = child.required if not child.quantities else \
+                    tuple((form, _required(form)) for form in quantity_forms(child.forms, child.quantities, avail))
+                for form, required in pairs:
+                    link: frozenset[str]
+                    if required <= avail_seen:
+                        own = form & avail
+                        if own:
+                            link = frozenset()
+                        elif may_link and required - seen:
                             link = required - avail - seen
                         else:
                             continue
-                        if chosen is None or len(form) > len(chosen[0] | chosen[1]):
-                            chosen = (own, link)
+                    elif may_link and required <= linkable:
+                        own = form & avail
+                        if not own and not required - seen:
+                            continue
+                        link = required - avail - seen
+                    else:
+                        continue
+                    if chosen is None or len(form) > len(chosen[0] | chosen[1]):
+                        chosen = (own, link)
                 if chosen is None:
                     # A subterm printing its parent's own code ("Melanoma C43.9 > skin C43.9") is the parent's
                     # default reading: documentation leaves it unsaid as it does grouping subterms.
@@ -671,70 +665,6 @@ def _literal(titles: Sequence[str], parts: Sequence[str]) -> bool:
         if tokens(part) not in names:
             return False
     return True
-
-
-_RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\s*$")
-_BOUND = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+(?:or|and)\s+(less|under|below|more|over|greater|above)\s*$",
-                    re.IGNORECASE)
-
-
-def _span(title: str) -> tuple[float, float] | None:
-    """The values a subterm printed as a range covers: "40.0-44.9", "19.9 or less", "70 and over"."""
-    found = _RANGE.match(title)
-    if found:
-        return float(found.group(1)), float(found.group(2))
-    bound = _BOUND.match(title)
-    if bound:
-        value = float(bound.group(1))
-        return (float("-inf"), value) if bound.group(2).lower() in ("less", "under", "below") else (value, float("inf"))
-    return None
-
-
-def _number_in(span: tuple[float, float] | None, words: frozenset[str]) -> str | None:
-    """A documented number inside ``span`` (words are tokens: "42", "42.5")."""
-    if span is None:
-        return None
-    for word in sorted(words):
-        try:
-            value = float(word)
-        except ValueError:
-            continue
-        if span[0] <= value <= span[1]:
-            return word
-    return None
-
-
-_UNIT_RANGE = re.compile(r"(\d+)\s*(?:-|to|through)\s*(\d+)\s+([a-z]+)|(\d+)\s+([a-z]+)\s+to\s+(\d+)\s+([a-z]+)"
-                    r"|(\d+)\s+([a-z]+)\s+or\s+(less|more)", re.IGNORECASE)
-
-
-def _ranges(printed: str) -> tuple[tuple[int, int, str, frozenset[str]], ...]:
-    """The quantity ranges a title prints: "1500-1749 grams", "4000 grams to 4499 grams", "499 grams or less"."""
-    found: list[tuple[int, int, str, frozenset[str]]] = []
-    for match in _UNIT_RANGE.finditer(printed):
-        if match.group(1):
-            low, high, unit = int(match.group(1)), int(match.group(2)), match.group(3)
-        elif match.group(4):
-            low, high, unit = int(match.group(4)), int(match.group(6)), match.group(7)
-        else:
-            bound = int(match.group(8))
-            low, high = (0, bound) if match.group(10).lower() == "less" else (bound, 10**9)
-            unit = match.group(9)
-        found.append((low, high, stem(unit.lower()), frozenset(tokens(match.group(0)))))
-    return tuple(found)
-
-
-def _bound_forms(node: Node, avail: frozenset[str]) -> tuple[frozenset[str], ...]:
-    """A title naming a range ("1500-1749 grams") is named by a documented quantity inside it ("1600 grams"): the
-    range's words are replaced by the documented number and unit, as a coder reads the subterm."""
-    if not node.ranges:
-        return node.forms
-    forms = list(node.forms)
-    for low, high, unit, printed in node.ranges:
-        numbers = [w for w in avail if w.isdigit() and low <= int(w) <= high]
-        if len(numbers) == 1 and unit in avail:
-            forms = [(form - printed) | {numbers[0], unit} for form in forms]
-    return tuple(forms)
 
 
 def _alternatives(part: str) -> list[str]:
