@@ -161,6 +161,24 @@ def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
         position = tabular.position(code)
     except (NotFoundError, CodeFormatError):
         return _NO_NOTES  # not a Tabular code: the validity rule set reports it
+    # Most codes print none of these notes themselves and inherit all of them from their category, block and
+    # chapter, so siblings share one list: sort it out once per list (by the notes' identities, which the
+    # value keeps alive, so an id cannot be reused while its entry exists).
+    shared = _SHARED.setdefault(id(tabular), (tabular, {}))
+    if shared[0] is not tabular:
+        shared = _SHARED[id(tabular)] = (tabular, {})
+    key = tuple(map(id, notes))
+    hit = shared[1].get(key)
+    if hit is None:
+        hit = shared[1][key] = (notes, _sort_notes(tabular, notes))
+    return _CodeNotes(position, *hit[1])
+
+
+_SHARED: dict[int, tuple[Tabular, dict[tuple[int, ...], tuple[list[Note], tuple[Any, ...]]]]] = {}
+
+
+def _sort_notes(tabular: Tabular, notes: list[Note]) -> tuple[Any, ...]:
+    """``_CodeNotes``'s fields after ``position``, from a code's notes."""
     first: list[Note] = []
     excludes1: list[Note] = []
     groups: dict[tuple[str, int], list[Note]] = {}
@@ -175,12 +193,9 @@ def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
                         " ".join(n.text for n in group)) for group in groups.values()
                        if any(n.codes for n in group))
     first_refs = tuple(r for n in first for r in n.codes)
-    return _CodeNotes(
-        position=position,
-        excludes1=tuple((n, _Refs.merged(_note_bounds(tabular, n))) for n in excludes1),
-        excluded=_Refs.merged([b for n in excludes1 for b in _note_bounds(tabular, n)]), first=tuple(first),
-        first_refs=first_refs, first_match=_Refs.merged([b for n in first for b in _note_bounds(tabular, n)]),
-        additional=additional)
+    return (tuple((n, _Refs.merged(_note_bounds(tabular, n))) for n in excludes1),
+            _Refs.merged([b for n in excludes1 for b in _note_bounds(tabular, n)]), tuple(first), first_refs,
+            _Refs.merged([b for n in first for b in _note_bounds(tabular, n)]), additional)
 
 
 @lru_cache(maxsize=65_536)
