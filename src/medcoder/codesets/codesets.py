@@ -8,11 +8,13 @@ record of which releases answered, so every result can cite its source and be re
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from medcoder.codesets.build import existing_meta, kb_path
 from medcoder.codesets.kbfile import open_kb
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from medcoder.codesets.tables import Tables
 
 CPT_KIND = "cpt"
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +65,8 @@ class Codesets:
     day: date | None
     choices: dict[str, ReleaseChoice]
     _conns: dict[str, sqlite3.Connection] = field(default_factory=dict, repr=False)
+    pool: ReaderPool | None = field(default=None, repr=False)
+    """Connections and readers shared with other ``Codesets`` of the same knowledge bases (``share``)."""
 
     # -- construction -------------------------------------------------------------------------------
     @classmethod
@@ -104,14 +109,32 @@ class Codesets:
         return base
 
     # -- connections and readers --------------------------------------------------------------------
+    def share(self, pool: ReaderPool) -> Codesets:
+        """Take connections and readers from ``pool`` (and add those this object opens to it); returns self.
+
+        Why: dates a few days apart choose the same release files but may differ in an in-force flag or a
+        stand-in note, so a batch holds several ``Codesets`` over one Tabular, one MCE table, one fee
+        schedule. A reader's lookup tables and memos depend only on its file, so one reader per file spares
+        loading and warming the same tables once per ``Codesets``. Call before the first lookup."""
+        self.pool = pool
+        return self
+
     def connection(self, kind: str) -> sqlite3.Connection:
         if kind not in self._conns:
             choice = self.choices.get(kind)
             if choice is None:
                 raise ReleaseError(f"no {kind} knowledge base is built", code="E403", where=kind,
                                    fix=f"Run 'medcoder data build --only {kind}'")
-            self._conns[kind] = open_kb(kb_path(choice.release, self.settings))
+            self._conns[kind] = self._reader("connection", kind,
+                                             lambda: open_kb(kb_path(choice.release, self.settings)))
         return self._conns[kind]
+
+    def _reader(self, name: str, kind: str, make: Callable[[], _R]) -> _R:
+        """``make()``, or the pool's object for this file when this object shares a pool."""
+        if self.pool is None:
+            return make()
+        release = self.release(kind)
+        return self.pool.get((str(kb_path(release, self.settings)), name, kind, release.id), make)
 
     def release(self, kind: str) -> Release:
         return self.choices[kind].release
@@ -119,69 +142,70 @@ class Codesets:
     @cached_property
     def tabular(self) -> Tabular:
         from medcoder.codesets.icd10cm_tabular import Tabular
-        return Tabular(self.connection("icd10cm-tabular"))
+        return self._reader("tabular", "icd10cm-tabular", lambda: Tabular(self.connection("icd10cm-tabular")))
 
     @cached_property
     def index(self) -> AlphabeticIndex:
         from medcoder.codesets.icd10cm_index import AlphabeticIndex
-        return AlphabeticIndex(self.connection("icd10cm-index"))
+        return self._reader("index", "icd10cm-index", lambda: AlphabeticIndex(self.connection("icd10cm-index")))
 
     @cached_property
     def tables(self) -> Tables:
         """Table of Neoplasms and Table of Drugs and Chemicals (same release as the Index)."""
         from medcoder.codesets.tables import Tables
-        return Tables(self.connection("icd10cm-index"), index=self.index)
+        return self._reader("tables", "icd10cm-index",
+                            lambda: Tables(self.connection("icd10cm-index"), index=self.index))
 
     @cached_property
     def pcs(self) -> Pcs:
         from medcoder.codesets.icd10pcs_reader import Pcs
-        return Pcs(self.connection("icd10pcs"))
+        return self._reader("pcs", "icd10pcs", lambda: Pcs(self.connection("icd10pcs")))
 
     @cached_property
     def hcpcs(self) -> Hcpcs:
         from medcoder.codesets.hcpcs import Hcpcs
-        return Hcpcs(self.connection("hcpcs"))
+        return self._reader("hcpcs", "hcpcs", lambda: Hcpcs(self.connection("hcpcs")))
 
     @cached_property
     def mce(self) -> Mce:
         from medcoder.codesets.mce import Mce
-        return Mce(self.connection("mce"))
+        return self._reader("mce", "mce", lambda: Mce(self.connection("mce")))
 
     @cached_property
     def msdrg(self) -> MsDrg:
         """MS-DRG weights (Table 5), CC/MCC lists (6I/6J) and CC exclusions (6K) of the fiscal year."""
         from medcoder.codesets.msdrg import MsDrg
-        return MsDrg(self.connection("msdrg"))
+        return self._reader("msdrg", "msdrg", lambda: MsDrg(self.connection("msdrg")))
 
     @cached_property
     def hcc(self) -> Hcc:
         """CMS-HCC/ESRD/RxHCC maps, coefficients and hierarchies of the payment year."""
         from medcoder.codesets.hcc import Hcc
-        return Hcc(self.connection("hcc"))
+        return self._reader("hcc", "hcc", lambda: Hcc(self.connection("hcc")))
 
     @cached_property
     def ncci_ptp(self) -> NcciPtp:
         """NCCI procedure-to-procedure edits (practitioner and hospital outpatient) of the quarter."""
         from medcoder.codesets.ncci_ptp import NcciPtp
-        return NcciPtp(self.connection("ncci-ptp"))
+        return self._reader("ncci_ptp", "ncci-ptp", lambda: NcciPtp(self.connection("ncci-ptp")))
 
     @cached_property
     def ncci_mue(self) -> NcciMue:
         """NCCI medically unlikely edits (units per line or per date of service) of the quarter."""
         from medcoder.codesets.ncci_mue import NcciMue
-        return NcciMue(self.connection("ncci-mue"))
+        return self._reader("ncci_mue", "ncci-mue", lambda: NcciMue(self.connection("ncci-mue")))
 
     @cached_property
     def ncci_aoc(self) -> NcciAoc:
         """NCCI add-on code edits: the primary codes each add-on code needs."""
         from medcoder.codesets.ncci_aoc import NcciAoc
-        return NcciAoc(self.connection("ncci-aoc"))
+        return self._reader("ncci_aoc", "ncci-aoc", lambda: NcciAoc(self.connection("ncci-aoc")))
 
     @cached_property
     def pfs(self) -> Pfs:
         """Physician Fee Schedule RVUs, GPCIs, localities and conversion factor of the calendar year."""
         from medcoder.codesets.pfs_reader import Pfs
-        return Pfs(self.connection("pfs"))
+        return self._reader("pfs", "pfs", lambda: Pfs(self.connection("pfs")))
 
     @cached_property
     def cpt(self) -> Cpt | None:
@@ -206,9 +230,33 @@ class Codesets:
         return existing_meta(kb_path(self.release(kind), self.settings)) or {}
 
     def close(self) -> None:
+        """Close the connections this object opened (a pool's shared connections stay open for the others)."""
+        if self.pool is not None:
+            self._conns.clear()
+            return
         for conn in self._conns.values():
             conn.close()
         self._conns.clear()
+
+
+class ReaderPool:
+    """Connections and readers by (file, reader, kind, release), shared by the ``Codesets`` that join it.
+
+    Readers are read-only views of immutable files and safe to share across threads; the lock only keeps two
+    threads from building the same reader twice."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str, str, str], Any] = {}
+        self._lock = threading.RLock()
+
+    def get(self, key: tuple[str, str, str, str], make: Callable[[], _R]) -> _R:
+        hit = self._items.get(key)
+        if hit is None:
+            with self._lock:
+                hit = self._items.get(key)
+                if hit is None:
+                    hit = self._items[key] = make()
+        return cast(_R, hit)
 
 
 def cpt_path(settings: Settings) -> Path:

@@ -196,6 +196,7 @@ class Hcc:
         self._asked: dict[tuple[str, str], tuple[str, ...]] = {}
         self._coefficient: dict[tuple[str, str], float | None] = {}
         self._labels: dict[tuple[str, str], str | None] = {}
+        self._maps: dict[str, dict[str, tuple[str, ...]]] = {}
 
     def models(self) -> tuple[str, ...]:
         return tuple(sorted(set(self._models.values())))
@@ -230,11 +231,21 @@ class Hcc:
         name = self._has("dx_to_cc", model, "ICD-10-CM -> HCC map")
         key = ("dx", name, dx_code)
         if key not in self._tuples:
-            self._tuples[key] = _sorted_hccs(h for (h,) in self._conn.execute(
-                "SELECT hcc FROM dx_to_cc WHERE model=? AND code=?", (name, undotted(dx_code))))
+            self._tuples[key] = self._dx_map(name).get(undotted(dx_code), ())
         if len(self._asked) < 500_000:
             self._asked[(model, dx_code)] = self._tuples[key]
         return self._tuples[key]
+
+    def _dx_map(self, name: str) -> dict[str, tuple[str, ...]]:
+        """A model's whole ICD-10-CM -> HCC map (a few thousand rows), read once: a batch's claims bring new
+        diagnoses all the time, and one query per new code cost more than scoring."""
+        found = self._maps.get(name)
+        if found is None:
+            hccs: dict[str, list[str]] = {}
+            for code, hcc in self._conn.execute("SELECT code, hcc FROM dx_to_cc WHERE model=?", (name,)):
+                hccs.setdefault(code, []).append(hcc)
+            found = self._maps[name] = {code: _sorted_hccs(values) for code, values in hccs.items()}
+        return found
 
     def coefficients(self, name: str, *, model: str = DEFAULT_MODEL) -> tuple[float, ...]:
         """Every value the file gives ``name`` (e.g. ``CNA_HCC38``), in file order."""

@@ -137,6 +137,8 @@ class Tabular:
         self._notes_memo: dict[tuple[str, bool, frozenset[str] | None], tuple[Note, ...]] = {}
         self._at_memo: dict[tuple[str, str, str], tuple[Note, ...]] = {}
         self._covers_memo: dict[tuple[str, str], bool] = {}
+        self._inherited_memo: dict[tuple[str, str, frozenset[str] | None], tuple[Note, ...]] = {}
+        self._rows: dict[tuple[str, str], list[tuple[str, str, str, int, str | None]]] | None = None
 
     # -- loading -------------------------------------------------------------------------------------
 
@@ -423,25 +425,44 @@ class Tabular:
         idx = self._idx()
         entry = self.require(code, billable=False)
         own = idx.entries[entry.parent] if entry.seventh and entry.parent else entry
-        owners: list[tuple[str, str, NoteLevel, bool]] = [("code", own.code, own.level, True)]
+        out = [note for note in self._notes_at("code", own.code, own.level)
+               if (kinds is None or note.kind in kinds)
+               and not (note.kind == "sevenChrDef" and own.code != entry.seventh_from)]
         if inherited:
-            for node in self.ancestors(own.code):
-                if isinstance(node, TabularEntry):
-                    owners.append(("code", node.code, node.level, False))
-                elif isinstance(node, Block):
-                    owners.append(("block", node.id, "block", False))
-                else:
-                    owners.append(("chapter", str(node.number), "chapter", False))
-        out: list[Note] = []
-        for owner_kind, owner, level, is_self in owners:
-            for note in self._notes_at(owner_kind, owner, level):
-                if kinds is not None and note.kind not in kinds:
-                    continue
-                if note.kind == "sevenChrDef" and owner != entry.seventh_from:
-                    continue
-                if is_self or note.kind in INHERITED_KINDS:
-                    out.append(note)
+            above = [*self._inherited_chain(idx, own.parent, kinds), *self._inherited_tail(own.block, own.chapter,
+                                                                                        kinds)]
+            out += [note for note in above if note.kind != "sevenChrDef" or note.source == entry.seventh_from]
         return out
+
+    def _inherited_chain(self, idx: _Index, code: str | None, kinds: frozenset[str] | None) -> tuple[Note, ...]:
+        """The inherited notes (of ``kinds``) printed at ``code`` and its parent codes, nearest first. Memoised
+        per code: the codes below one category share it, so a new code costs its own notes only."""
+        if code is None:
+            return ()
+        key = ("code", code, kinds)
+        found = self._inherited_memo.get(key)
+        if found is None:
+            entry = idx.entries[code]
+            here = tuple(note for note in self._notes_at("code", code, entry.level)
+                         if note.kind in INHERITED_KINDS and (kinds is None or note.kind in kinds))
+            found = self._inherited_memo[key] = here + self._inherited_chain(idx, entry.parent, kinds)
+        return found
+
+    def _inherited_tail(self, block: str | None, chapter: int, kinds: frozenset[str] | None) -> tuple[Note, ...]:
+        """The inherited notes (of ``kinds``) printed at ``block``, its enclosing blocks and ``chapter``."""
+        key = ("block", f"{block}|{chapter}", kinds)
+        found = self._inherited_memo.get(key)
+        if found is None:
+            idx = self._idx()
+            owners: list[tuple[str, str, NoteLevel]] = []
+            while block is not None:
+                owners.append(("block", idx.blocks[block].id, "block"))
+                block = idx.blocks[block].parent
+            owners.append(("chapter", str(idx.chapters[chapter].number), "chapter"))
+            found = self._inherited_memo[key] = tuple(
+                note for owner_kind, owner, level in owners for note in self._notes_at(owner_kind, owner, level)
+                if note.kind in INHERITED_KINDS and (kinds is None or note.kind in kinds))
+        return found
 
     def introduction(self) -> list[Note]:
         """The Tabular's own introduction (conventions: Includes, Excludes1/2, 7th characters ...)."""
@@ -456,11 +477,23 @@ class Tabular:
         return found
 
     def _read_notes(self, owner_kind: str, owner: str, level: NoteLevel) -> list[Note]:
-        rows = self._conn.execute(
-            "SELECT kind, text, codes, grp, character FROM tabular_note WHERE owner_kind = ? AND owner = ? "
-            "ORDER BY seq", (owner_kind, owner)).fetchall()
+        rows = self._note_rows().get((owner_kind, owner), ())
         return [Note(kind=cast(NoteKind, kind), text=text, codes=tuple(json.loads(codes)), level=level,
                      source=owner, group=grp, character=char) for kind, text, codes, grp, char in rows]
+
+    def _note_rows(self) -> dict[tuple[str, str], list[tuple[str, str, str, int, str | None]]]:
+        """Every note row by owner, in printed order, read in one query once per release: a batch of claims
+        asks about thousands of distinct codes, and one query per code and parent cost more than the table
+        (~27,000 rows)."""
+        if self._rows is None:
+            rows: dict[tuple[str, str], list[tuple[str, str, str, int, str | None]]] = {}
+            for owner_kind, owner, *row in self._conn.execute(
+                    "SELECT owner_kind, owner, kind, text, codes, grp, character FROM tabular_note "
+                    "ORDER BY owner_kind, owner, seq"):
+                rows.setdefault((owner_kind, owner), []).append(cast(tuple[str, str, str, int, str | None],
+                                                                     tuple(row)))
+            self._rows = rows
+        return self._rows
 
     # -- enumeration ---------------------------------------------------------------------------------
 

@@ -107,6 +107,7 @@ class Mce:
         # The KB is read-only (opened immutable): a code's windows are read once per release.
         self._windows: dict[tuple[str, str], tuple[ValidityWindow, ...]] = {}
         self._ages: dict[int, dict[str, tuple[int, int]]] = {}
+        self._by_system: dict[str, dict[str, tuple[ValidityWindow, ...]]] = {}
 
     def _all(self, code: str, system: str) -> tuple[ValidityWindow, ...]:
         found = self._windows.get((system, code))  # the spelling asked, memoised below with the bare form
@@ -115,14 +116,28 @@ class Mce:
         key = (system, code.replace(".", "").upper())
         found = self._windows.get(key)
         if found is None:
-            rows = self._conn.execute(
-                "SELECT valid_from, valid_to, attributes FROM validity WHERE system=? AND code=? "
-                "ORDER BY valid_from", key)
-            found = self._windows[key] = tuple(
-                ValidityWindow(valid_from=_as_date(a), valid_to=_as_date(b),
-                               attributes=tuple(x for x in c.split("|") if x)) for a, b, c in rows)
+            found = self._system(system).get(key[1], ())
         if len(self._windows) < 1_000_000:  # bounded: every code of both systems in two spellings fits
             self._windows[(system, code)] = found
+        return found
+
+    def _system(self, system: str) -> dict[str, tuple[ValidityWindow, ...]]:
+        """Every code's windows of one system (bare code -> windows by start), read in one query once per
+        release: claims bring new codes all the time, and a query per new code cost more than the edits.
+        The table repeats a few thousand distinct windows, so equal windows are one shared object."""
+        found = self._by_system.get(system)
+        if found is None:
+            shared: dict[tuple[int, int, str], ValidityWindow] = {}
+            by_code: dict[str, list[ValidityWindow]] = {}
+            for code, a, b, c in self._conn.execute(
+                    "SELECT code, valid_from, valid_to, attributes FROM validity WHERE system=? "
+                    "ORDER BY code, valid_from", (system,)):
+                window = shared.get((a, b, c))
+                if window is None:
+                    window = shared[(a, b, c)] = ValidityWindow(
+                        valid_from=_as_date(a), valid_to=_as_date(b), attributes=tuple(x for x in c.split("|") if x))
+                by_code.setdefault(code, []).append(window)
+            found = self._by_system[system] = {code: tuple(windows) for code, windows in by_code.items()}
         return found
 
     def windows(self, code: str, *, system: str = "cm") -> list[ValidityWindow]:

@@ -314,11 +314,37 @@ def _drg_number(number: str | int) -> str:
     return text.zfill(3)
 
 
+@dataclass(frozen=True, slots=True)
+class _SeverityTables:
+    levels: dict[str, tuple[str, str | None, bool]]
+    """Dotless code -> (level, Table 6K PDX collection or None for 'No Excl', alive only) of Tables 6I/6J."""
+    collections: dict[str, frozenset[str]]
+    """PDX collection -> the dotless principal diagnoses that cancel its codes' CC/MCC status (6K Part 1)."""
+    in_drg: frozenset[tuple[str, str]]
+    """(dotless code, DRG) pairs whose CC/MCC status is ignored (6K Part 3)."""
+
+
 class MsDrg:
     """Reader: DRG weights, a diagnosis's CC/MCC severity, and Table 6K's exclusions."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self._tables: _SeverityTables | None = None
+
+    def _severity_tables(self) -> _SeverityTables:
+        """Tables 6I/6J/6K held in memory, read once per release: grouping asks about every secondary diagnosis
+        of every stay (several questions each), and a query per question cost more than the grouping."""
+        if self._tables is None:
+            levels = {code: (level, collection, bool(alive)) for code, level, collection, alive in
+                      self._conn.execute("SELECT code, level, pdx_collection, alive_only FROM severity")}
+            collections: dict[str, set[str]] = {}
+            for collection, principal in self._conn.execute("SELECT collection, principal FROM pdx_exclusion"):
+                collections.setdefault(collection, set()).add(principal)
+            in_drg = set(self._conn.execute("SELECT code, drg FROM drg_severity_exclusion"))
+            self._tables = _SeverityTables(
+                levels=levels, collections={c: frozenset(p) for c, p in collections.items()},
+                in_drg=frozenset(in_drg))
+        return self._tables
 
     def drg(self, number: str | int) -> DrgWeight | None:
         row = self._conn.execute(
@@ -336,7 +362,7 @@ class MsDrg:
 
     def severity(self, dx_code: str) -> Severity | None:
         """``'MCC'`` (Table 6I), ``'CC'`` (Table 6J) or ``None``; before any principal-diagnosis exclusion."""
-        row = self._conn.execute("SELECT level FROM severity WHERE code=?", (undotted(dx_code),)).fetchone()
+        row = self._severity_tables().levels.get(undotted(dx_code))
         if row is None:
             return None
         return "MCC" if row[0] == "MCC" else "CC"
@@ -346,10 +372,10 @@ class MsDrg:
 
         A secondary diagnosis that is neither CC nor MCC, or has no exclusions ('No Excl'), is never excluded.
         """
-        row = self._conn.execute(
-            "SELECT 1 FROM severity s JOIN pdx_exclusion x ON x.collection = s.pdx_collection "
-            "WHERE s.code=? AND x.principal=?", (undotted(secondary_dx), undotted(principal_dx))).fetchone()
-        return row is not None
+        tables = self._severity_tables()
+        row = tables.levels.get(undotted(secondary_dx))
+        principal = undotted(principal_dx)
+        return row is not None and row[1] is not None and principal in tables.collections.get(row[1], ())
 
     def pdx_exclusions(self, secondary_dx: str) -> tuple[str, ...]:
         """The principal diagnoses (dotless) that cancel ``secondary_dx``'s CC/MCC status."""
@@ -359,14 +385,12 @@ class MsDrg:
 
     def alive_only(self, dx_code: str) -> bool:
         """Table 6K Part 2: the code is a CC/MCC only when the patient is discharged alive."""
-        row = self._conn.execute("SELECT alive_only FROM severity WHERE code=?", (undotted(dx_code),)).fetchone()
-        return bool(row and row[0])
+        row = self._severity_tables().levels.get(undotted(dx_code))
+        return row is not None and row[2]
 
     def severity_excluded_in_drg(self, dx_code: str, drg: str | int) -> bool:
         """Table 6K Part 3: the code's CC/MCC status is ignored when grouping to this DRG."""
-        row = self._conn.execute("SELECT 1 FROM drg_severity_exclusion WHERE code=? AND drg=?",
-                                 (undotted(dx_code), _drg_number(drg))).fetchone()
-        return row is not None
+        return (undotted(dx_code), _drg_number(drg)) in self._severity_tables().in_drg
 
     def secondary_severity(self, secondary_dx: str, *, principal_dx: str, discharged_alive: bool = True,
                            drg: str | int | None = None) -> Severity | None:

@@ -44,24 +44,30 @@ class _Refs:
 
     @classmethod
     def of(cls, tabular: Tabular, refs: Sequence[str]) -> _Refs:
+        return cls.merged([_ref_bounds(tabular, ref) for ref in refs])
+
+    @classmethod
+    def merged(cls, parts: Sequence[_RefBounds]) -> _Refs:
+        """The references whose bounds are ``parts`` (``_ref_bounds`` of each, in order) as one ``_Refs``."""
         spans: list[tuple[int, int]] = []
         other: list[str] = []
-        for ref in refs:
-            try:
-                bounds = tabular.bounds(ref)
-            except (ValueError, LookupError):
-                continue  # a reference the parser cannot read ("E00-E03.-" variants): no match rather than a crash
-            if bounds is None:
-                other.append(ref)
-            else:
+        for bounds, ref in parts:
+            if bounds is not None:
                 spans.append(bounds)
-        merged: list[list[int]] = []
-        for lo, hi in sorted(spans):
-            if merged and lo <= merged[-1][1] + 1:
-                merged[-1][1] = max(merged[-1][1], hi)
+            elif ref is not None:
+                other.append(ref)
+        if not spans:
+            return cls((), (), tuple(other))
+        spans.sort()
+        starts, ends = [spans[0][0]], [spans[0][1]]
+        for lo, hi in spans[1:]:
+            if lo <= ends[-1] + 1:
+                if hi > ends[-1]:
+                    ends[-1] = hi
             else:
-                merged.append([lo, hi])
-        return cls(tuple(m[0] for m in merged), tuple(m[1] for m in merged), tuple(other))
+                starts.append(lo)
+                ends.append(hi)
+        return cls(tuple(starts), tuple(ends), tuple(other))
 
     def cover(self, tabular: Tabular, position: int | None, code: str) -> bool:
         """Whether any reference includes ``code`` (at ``position``, from ``Tabular.position``)."""
@@ -109,6 +115,45 @@ _NO_REFS = _Refs((), (), ())
 _NO_NOTES = _CodeNotes(None, (), _NO_REFS, (), (), _NO_REFS, ())
 
 
+_RefBounds = tuple[tuple[int, int] | None, str | None]
+"""A reference's Tabular-order interval, or (None, the reference) when only ``Tabular.covers`` can answer, or
+(None, None) for a reference the parser cannot read."""
+
+# Per Tabular reader: each reference's bounds, and each note's references' bounds (by the note's identity: the
+# reader hands out the same Note objects for every code that inherits them, so a block's Excludes1 list is
+# parsed once, not once per code below it). The reader is kept with its tables, so the ids stay valid.
+_BOUNDS: dict[int, tuple[Tabular, dict[str, _RefBounds], dict[int, tuple[Note, tuple[_RefBounds, ...]]]]] = {}
+
+
+def _tables(tabular: Tabular) -> tuple[dict[str, _RefBounds], dict[int, tuple[Note, tuple[_RefBounds, ...]]]]:
+    hit = _BOUNDS.get(id(tabular))
+    if hit is None or hit[0] is not tabular:
+        hit = _BOUNDS[id(tabular)] = (tabular, {}, {})
+    return hit[1], hit[2]
+
+
+def _ref_bounds(tabular: Tabular, ref: str) -> _RefBounds:
+    refs, _ = _tables(tabular)
+    hit = refs.get(ref)
+    if hit is None:
+        try:
+            bounds = tabular.bounds(ref)
+        except (ValueError, LookupError):
+            hit = (None, None)  # a reference the parser cannot read ("E00-E03.-" variants): no match, no crash
+        else:
+            hit = (bounds, None if bounds is not None else ref)
+        refs[ref] = hit
+    return hit
+
+
+def _note_bounds(tabular: Tabular, note: Note) -> tuple[_RefBounds, ...]:
+    _, notes = _tables(tabular)
+    hit = notes.get(id(note))
+    if hit is None or hit[0] is not note:
+        hit = notes[id(note)] = (note, tuple(_ref_bounds(tabular, ref) for ref in note.codes))
+    return hit[1]
+
+
 @lru_cache(maxsize=131_072)
 def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
     try:
@@ -116,18 +161,41 @@ def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
         position = tabular.position(code)
     except (NotFoundError, CodeFormatError):
         return _NO_NOTES  # not a Tabular code: the validity rule set reports it
-    first = tuple(n for n in notes if n.kind == "codeFirst")
+    # Most codes print none of these notes themselves and inherit all of them from their category, block and
+    # chapter, so siblings share one list: sort it out once per list (by the notes' identities, which the
+    # value keeps alive, so an id cannot be reused while its entry exists).
+    shared = _SHARED.setdefault(id(tabular), (tabular, {}))
+    if shared[0] is not tabular:
+        shared = _SHARED[id(tabular)] = (tabular, {})
+    key = tuple(map(id, notes))
+    hit = shared[1].get(key)
+    if hit is None:
+        hit = shared[1][key] = (notes, _sort_notes(tabular, notes))
+    return _CodeNotes(position, *hit[1])
+
+
+_SHARED: dict[int, tuple[Tabular, dict[tuple[int, ...], tuple[list[Note], tuple[Any, ...]]]]] = {}
+
+
+def _sort_notes(tabular: Tabular, notes: list[Note]) -> tuple[Any, ...]:
+    """``_CodeNotes``'s fields after ``position``, from a code's notes."""
+    first: list[Note] = []
+    excludes1: list[Note] = []
     groups: dict[tuple[str, int], list[Note]] = {}
     for note in notes:
-        if note.kind == "useAdditionalCode":
+        if note.kind == "codeFirst":
+            first.append(note)
+        elif note.kind == "excludes1":
+            excludes1.append(note)
+        elif note.kind == "useAdditionalCode":
             groups.setdefault((note.source, note.group), []).append(note)
-    additional = tuple((_Refs.of(tabular, refs), " ".join(n.text for n in group)) for group in groups.values()
-                       if (refs := tuple(r for n in group for r in n.codes)))
+    additional = tuple((_Refs.merged([b for n in group for b in _note_bounds(tabular, n)]),
+                        " ".join(n.text for n in group)) for group in groups.values()
+                       if any(n.codes for n in group))
     first_refs = tuple(r for n in first for r in n.codes)
-    excludes1 = [n for n in notes if n.kind == "excludes1"]
-    return _CodeNotes(position=position, excludes1=tuple((n, _Refs.of(tabular, n.codes)) for n in excludes1),
-                      excluded=_Refs.of(tabular, [r for n in excludes1 for r in n.codes]), first=first,
-                      first_refs=first_refs, first_match=_Refs.of(tabular, first_refs), additional=additional)
+    return (tuple((n, _Refs.merged(_note_bounds(tabular, n))) for n in excludes1),
+            _Refs.merged([b for n in excludes1 for b in _note_bounds(tabular, n)]), tuple(first), first_refs,
+            _Refs.merged([b for n in first for b in _note_bounds(tabular, n)]), additional)
 
 
 @lru_cache(maxsize=65_536)

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, Literal
 
 from medcoder.claim.parse import claim_from_dict
-from medcoder.codesets.codesets import Codesets
+from medcoder.codesets.codesets import Codesets, ReaderPool
 from medcoder.edits.run import check_claim
 from medcoder.errors import ClaimError, MedcoderError
 from medcoder.model.claim import Claim
@@ -51,13 +51,20 @@ _CODESETS: dict[tuple[str, tuple[tuple[str, str, bool, str | None], ...]], Codes
 _CODESETS_LOCK = threading.Lock()
 
 
+# One reader per knowledge-base file for all of them: sets of releases that differ only in an in-force flag or
+# a note (or in one kind) read the same Tabular, MCE and fee schedule files.
+_POOL = ReaderPool()
+
+
 def codesets_for(claim: Claim, *, settings: Settings) -> Codesets:
     """The code sets in force on the claim's date, opened once per set of releases and reused."""
     chosen = Codesets.for_date(claim_day(claim), settings=settings)
     key = (str(settings.home), tuple(sorted((kind, c.release.id, c.in_force, c.note)
                                             for kind, c in chosen.choices.items())))
     with _CODESETS_LOCK:
-        return _CODESETS.setdefault(key, chosen)
+        if key not in _CODESETS:
+            _CODESETS[key] = chosen.share(_POOL)
+        return _CODESETS[key]
 
 
 def releases_of(codesets: Codesets) -> dict[str, str]:
