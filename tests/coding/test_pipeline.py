@@ -44,6 +44,8 @@ Appendectomy was performed under general anesthesia.
 Coagulation studies on admission were normal.
 The electrocardiogram showed sinus rhythm.
 She was discharged in good general condition.
+Given the patient's age, analgesia was provided with fentanyl.
+Funduscopy showed a normal optic nerve.
 She was told to return if fever develops."""
 
 
@@ -58,6 +60,9 @@ She was told to return if fever develops."""
     (CASE_REPORT, set(), {"Z76.89"}, "admission is no encounter reason"),
     # Normal findings and the overall state name no condition (lexicon procedure_phrases).
     (CASE_REPORT, set(), {"J32.9", "D83.8"}, "sinus rhythm, good general condition"),
+    # The patient's age is not R54 (Old age, named by 'age' once stop words go); analgesia given is not R20.0
+    # (Analgesia - see Anesthesia); a nerve is not Nerves (nervousness, R45.0): the plural names the condition.
+    (CASE_REPORT, set(), {"R54", "R20.0", "R45.0"}, "age, analgesia given, optic nerve"),
     # "under general anesthesia" names how the operation was done, not R20.0 anesthesia of skin.
     (CASE_REPORT, set(), {"R20.0"}, "procedure phrase masked"),
 ])
