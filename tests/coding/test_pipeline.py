@@ -46,6 +46,7 @@ The electrocardiogram showed sinus rhythm.
 She was discharged in good general condition.
 Given the patient's age, analgesia was provided with fentanyl.
 Funduscopy showed a normal optic nerve.
+CT showed a retroperitoneal mass and a lesion of the liver.
 She was told to return if fever develops."""
 
 
@@ -63,6 +64,9 @@ She was told to return if fever develops."""
     # The patient's age is not R54 (Old age, named by 'age' once stop words go); analgesia given is not R20.0
     # (Analgesia - see Anesthesia); a nerve is not Nerves (nervousness, R45.0): the plural names the condition.
     (CASE_REPORT, set(), {"R54", "R20.0", "R45.0"}, "age, analgesia given, optic nerve"),
+    # Index: Mass and Lesion are main terms of their own (Mass > kidney N28.89, Lesion > liver K76.9), not "see
+    # Neoplasm": a mass is not a neoplasm of unspecified behavior (D49.-) until the record says tumor or neoplasm.
+    (CASE_REPORT, set(), {"D49.0", "D49.89", "D49.9"}, "mass and lesion are not neoplasms"),
     # "under general anesthesia" names how the operation was done, not R20.0 anesthesia of skin.
     (CASE_REPORT, set(), {"R20.0"}, "procedure phrase masked"),
 ])

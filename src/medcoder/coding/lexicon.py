@@ -32,6 +32,9 @@ class Lexicon:
     neoplasm_behavior: dict[str, tuple[str, ...]]
     external_cause_triggers: tuple[str, ...]
     neoplasm_words: frozenset[str]
+    """Words that send a clause to the Table of Neoplasms when the Index entry does not finish it. "Mass" and
+    "lesion" are not among them: the Index codes them by site (Mass > kidney N28.89, Lesion > liver K76.9) and sends
+    to the Table only where it says so ("see also Neoplasm")."""
     status_words: dict[str, tuple[str, ...]]
     title_words: dict[str, frozenset[str]]
     query_dimensions: dict[str, frozenset[str]]
