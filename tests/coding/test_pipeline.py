@@ -47,6 +47,7 @@ She was discharged in good general condition.
 Given the patient's age, analgesia was provided with fentanyl.
 Funduscopy showed a normal optic nerve.
 CT showed a retroperitoneal mass and a lesion of the liver.
+Arterial blood gas was normal; she had decreased sensitivity in the left leg and persisting symptoms.
 She was told to return if fever develops."""
 
 
@@ -67,6 +68,8 @@ She was told to return if fever develops."""
     # Index: Mass and Lesion are main terms of their own (Mass > kidney N28.89, Lesion > liver K76.9), not "see
     # Neoplasm": a mass is not a neoplasm of unspecified behavior (D49.-) until the record says tumor or neoplasm.
     (CASE_REPORT, set(), {"D49.0", "D49.89", "D49.9"}, "mass and lesion are not neoplasms"),
+    # A laboratory test, a sensation and symptoms in general name no condition (R14.3, T78.40XA, R68.89).
+    (CASE_REPORT, set(), {"R14.3", "T78.40XA", "R68.89"}, "blood gas, sensitivity, symptoms"),
     # "under general anesthesia" names how the operation was done, not R20.0 anesthesia of skin.
     (CASE_REPORT, set(), {"R20.0"}, "procedure phrase masked"),
 ])
