@@ -240,12 +240,6 @@ def search_cmd(text: Annotated[list[str], typer.Argument(help="Words to search f
         out.print(f"{h.score:7.2f}  {h.system:<10} {h.code:<9} [dim]{h.kind:<10}[/] {h.text}", highlight=False)
 
 
-_BOOK_COLUMNS = {
-    "neoplasm": ("Malignant Primary", "Malignant Secondary", "Ca in situ", "Benign", "Uncertain Behavior",
-                 "Unspecified Behavior"),
-    "drug": ("Poisoning Accidental", "Poisoning Intentional self-harm", "Poisoning Assault",
-             "Poisoning Undetermined", "Adverse effect", "Underdosing"),
-}
 
 
 @app.command("index")
@@ -255,6 +249,8 @@ def index_cmd(term: Annotated[list[str], typer.Argument(help="Main term, then su
               = True,
               on: DateOpt = None, as_json: JsonOpt = False) -> None:
     """Walk the Alphabetic Index (or a table) and show the path taken, the way an encoder does."""
+    from medcoder.codesets.icd10cm_index import DEFAULT_HEADINGS
+
     day = _parse_date(on)
     if book not in ("index", "eindex", "neoplasm", "drug"):
         _fail(MedcoderError(f"unknown book {book!r}", code="E506", where="--book",
@@ -284,8 +280,8 @@ def index_cmd(term: Annotated[list[str], typer.Argument(help="Main term, then su
                            if v)
             out.print(f"{'  ' * step.level}{step.title}[dim]{nemod}[/]{code}{manif}{refs}", highlight=False)
             if step.cells:
-                for label, cell in zip(_BOOK_COLUMNS[walk.book], step.cells, strict=False):
-                    out.print(f"{'  ' * step.level}    {label:<33} {cell or '-'}", highlight=False)
+                for label, cell in zip(DEFAULT_HEADINGS[walk.book], step.cells, strict=False):
+                    out.print(f"{'  ' * step.level}    {label:<37} {cell or '-'}", highlight=False)
     final = result.final
     if final.unmatched:
         out.print(f"[yellow]not in the index under this path:[/] {' > '.join(final.unmatched)} "

@@ -18,6 +18,7 @@ from datetime import date
 from functools import lru_cache
 
 from medcoder.codesets.codesets import Codesets
+from medcoder.codesets.icd10cm_index import DEFAULT_HEADINGS
 from medcoder.coding import guidelines
 from medcoder.coding.adverse import adverse_effects
 from medcoder.coding.agent import infectious_agent
@@ -33,9 +34,9 @@ from medcoder.coding.terms import Clause, split_statement, stem, tokens
 from medcoder.model.suggestion import CodeSuggestion, DocumentationQuery, Evidence
 
 PIPELINE_VERSION = "encoder-0.1"
-_NEOPLASM_COLUMNS = ("malignant primary", "malignant secondary", "in situ", "benign", "uncertain", "unspecified")
-_DRUG_COLUMNS = ("poisoning accidental", "intentional self-harm", "assault", "undetermined", "adverse effect",
-                 "underdosing")
+# The Tables' column headings, as printed (rationale, queries).
+_NEOPLASM_COLUMNS = DEFAULT_HEADINGS["neoplasm"]
+_DRUG_COLUMNS = DEFAULT_HEADINGS["drug"]
 _SEE_NEOPLASM = re.compile(r"Neoplasm,\s*([a-z ]+?),\s*by site", re.IGNORECASE)
 # "Meningioma - see also Neoplasm, meninges, benign": a histology that fixes both the site and the behavior.
 _SEE_NEOPLASM_AT = re.compile(r"Neoplasm,\s*([a-z ,]+?),\s*(malignant|benign|uncertain behavior|in situ)\s*$",
