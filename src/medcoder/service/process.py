@@ -76,10 +76,12 @@ def _store_run(session: Session, *, encounter: Encounter, document: Document, co
         repo.add_suggestion(session, encounter_id=encounter.id, run_id=run.id, system=s.system, code=s.code,
                             title=s.title, sequence=s.sequence, confidence=s.confidence,
                             evidence=[e.to_dict() for e in s.evidence], rationale=list(s.rationale),
-                            active=(s.system, s.code) not in decided)
+                            active=(s.system, s.code) not in decided, flush=False)
     for q in result.queries:
         repo.add_query(session, encounter_id=encounter.id, run_id=run.id, code=q.code, missing=q.missing,
-                       question=q.question, options=list(q.options), evidence=[e.to_dict() for e in q.evidence])
+                       question=q.question, options=list(q.options), evidence=[e.to_dict() for e in q.evidence],
+                       flush=False)
+    session.flush()  # the run's rows in one flush (SQLAlchemy batches the INSERTs)
     record_event(session, actor=actor, action="coding.run", entity_type="coding_run", entity_id=run.id,
                  encounter_id=encounter.id,
                  after={"pipeline_version": run.pipeline_version, "releases": run.releases,

@@ -159,13 +159,15 @@ def add_suggestion(session: Session, *, encounter_id: int, run_id: int | None, s
                    title: str, sequence: int, confidence: float | None, evidence: list[Any],
                    rationale: list[Any], status: str = "suggested", active: bool = True,
                    decided_by: str | None = None, decided_at: datetime | None = None,
-                   note: str | None = None) -> CodeSuggestionRow:
+                   note: str | None = None, flush: bool = True) -> CodeSuggestionRow:
+    """``flush=False`` when adding a run's many rows: the caller flushes once, one round trip per table."""
     row = CodeSuggestionRow(encounter_id=encounter_id, run_id=run_id, system=system, code=code, title=title,
                             sequence=sequence, confidence=confidence, evidence=evidence, rationale=rationale,
                             status=status, active=active, decided_by=decided_by, decided_at=decided_at,
                             note=note)
     session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     return row
 
 
@@ -201,11 +203,12 @@ def deactivate_undecided(session: Session, *, encounter_id: int) -> int:
 
 
 def add_query(session: Session, *, encounter_id: int, run_id: int | None, code: str, missing: str,
-              question: str, options: list[Any], evidence: list[Any]) -> DocumentationQueryRow:
+              question: str, options: list[Any], evidence: list[Any], flush: bool = True) -> DocumentationQueryRow:
     row = DocumentationQueryRow(encounter_id=encounter_id, run_id=run_id, code=code, missing=missing,
                                 question=question, options=options, evidence=evidence, status="open", active=True)
     session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     return row
 
 
