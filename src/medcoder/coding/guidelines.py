@@ -73,6 +73,7 @@ class Rules:
         self._notes = lru_cache(maxsize=65536)(self._load_notes)
         self._covered: dict[tuple[tuple[str, ...], str], bool] = {}
         self._ranges: dict[tuple[str, ...], list[tuple[str, str, frozenset[str]]]] = {}
+        self._common: dict[tuple[str, ...], frozenset[str]] = {}
         self._phrases: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], frozenset[int]]] = {}
 
     # -- notes -----------------------------------------------------------------------------------------
@@ -582,6 +583,21 @@ class Rules:
             self._ranges[key] = found
         return found
 
+    def _common_title_words(self, refs: tuple[str, ...]) -> frozenset[str]:
+        """Words most titles of the range print ("infection", "as the cause of diseases"): they distinguish no code
+        of it (cached per range: notes repeat)."""
+        key = tuple(refs)
+        found = self._common.get(key)
+        if found is None:
+            codes = self._range_codes(refs)
+            counts: dict[str, int] = {}
+            for _, _, title_words in codes:
+                for w in title_words:
+                    counts[w] = counts.get(w, 0) + 1
+            found = self._common[key] = frozenset(
+                {w for w, n in counts.items() if n > max(2, len(codes) * 0.3)} | _GENERIC_TITLE)
+        return found
+
     def _by_title_in_range(self, c: Candidate, refs: tuple[str, ...], clauses: Sequence[Clause]) -> Candidate | None:
         """The note names a range (Z3A, B95-B97): the code in it whose distinctive title words are all documented
         ("28 weeks" -> Z3A.28, "Escherichia coli" -> B96.20)."""
@@ -596,11 +612,7 @@ class Rules:
         subjects = [line_words for line_words, line_refs in self._notes(c.code).use_lines if set(line_refs) & set(refs)]
         if not any(sw & words or sw & _IDENTIFIES for sw in subjects):
             return None
-        counts: dict[str, int] = {}
-        for _, _, title_words in codes:
-            for w in title_words:
-                counts[w] = counts.get(w, 0) + 1
-        common = {w for w, n in counts.items() if n > max(2, len(codes) * 0.3)} | _GENERIC_TITLE
+        common = self._common_title_words(refs)
         pairs = frozenset(pair for cl in clauses if cl.context == "present"
                           for pair in zip(cl.words, cl.words[1:], strict=False))
         best: tuple[tuple[int, int], str, str] | None = None
