@@ -163,6 +163,9 @@ class CompiledBook:
                 if form:
                     self.by_phrase.setdefault(form, []).append(main_id)
         self.max_phrase = max((len(k) for k in self.by_phrase), default=1)
+        self._longest_from: dict[str, int] = {}
+        for key in self.by_phrase:
+            self._longest_from[key[0]] = max(self._longest_from.get(key[0], 0), len(key))
         self.vocabulary: frozenset[str] = frozenset(w for key in self.by_phrase for w in key) | frozenset(
             w for node in self.nodes.values() for form in node.forms for w in form)
         """Every word the book prints: a word outside it ("presented", "woman") can never be explained."""
@@ -301,8 +304,11 @@ class CompiledBook:
         """Main terms named by any run of the clause's words, with the words they take."""
         found: dict[int, frozenset[str]] = {}
         n = len(words)
+        longest = [self._longest_from.get(word, 0) for word in words]
         for size in range(min(self.max_phrase, n), 0, -1):
             for start in range(0, n - size + 1):
+                if longest[start] < size:
+                    continue  # no main term of this length starts with this word
                 phrase = tuple(words[start:start + size])
                 if size == 1 and len(phrase[0]) < 2:
                     continue  # a lone letter ("mm/h") names no condition
