@@ -25,6 +25,10 @@ def encoder(kb_settings: Settings) -> Encoder:
      "D70.1 use additional code for adverse effect (T45.1X5); I.C.19.e.5.a effect first, then the T code"),
     ("heparin-induced thrombocytopenia", "inpatient", ["D75.829"],
      "the drug is only named by the condition's own term: no adverse-effect code added"),
+    ("history of hypertension", "outpatient", ["I10"],
+     "I.C.21.c.4: history codes are for conditions that no longer exist; hypertension has no History > personal "
+     "entry and does not cease to exist (lexicon lasting_conditions)"),
+    ("history of pneumonia", "outpatient", ["Z87.01"], "History > personal > pneumonia: the history code stays"),
     ("anemia due to antineoplastic chemotherapy for left breast cancer, admitted to treat the anemia", "inpatient",
      ["D64.81", "T45.1X5A", "C50.912"], "restated anemia (D64.9) dropped; focus first (I.C.2.c.2); T code anchored"),
     ("steroid-induced diabetes, on long-term prednisone", "outpatient", ["E09.9", "T38.0X5A", "Z79.52"],

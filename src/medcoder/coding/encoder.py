@@ -717,7 +717,18 @@ class Encoder(InjuryRules):
                 continue
             pooled = frozenset(w for j, other in enumerate(clauses) if j != i and other.context == "present"
                                for w in other.words) | linked_words | self._linked_category(clause)
+            before = len(dropped)
             made = self._clause(clause, i, pooled | classes, context, queries, dropped)
+            if not made and clause.context == "history" and _lasting(clause.words):
+                # "history of hypertension": the Index has no history entry for a condition that does not cease to
+                # exist (Guideline I.C.21.c.4 keeps history codes for conditions that no longer exist): coded as
+                # the condition the patient has.
+                clause = clauses[i] = replace(clause, context="present", cue=None)
+                del dropped[before:]
+                made = self._clause(clause, i, pooled | classes, context, queries, dropped)
+                for c in made:
+                    c.rationale.append("guideline I.C.21.c.4: 'history of' a lasting condition with no history code "
+                                       "in the Index is the condition itself")
             if made and made[0].role not in ("external-cause",):
                 for extra in self._leftover(clause, i, made, pooled, queries):
                     self._replace_unspecified(made, extra, dropped)
@@ -765,6 +776,17 @@ class Encoder(InjuryRules):
         return EncodeResult(statement=statement, codes=codes, queries=tuple(unique_queries), dropped=tuple(dropped),
                             clauses=tuple(c.text for c in clauses), releases=releases,
                             seconds=time.perf_counter() - started)
+
+
+@lru_cache(maxsize=1)
+def _lasting_terms() -> tuple[frozenset[str], ...]:
+    return tuple(frozenset(tokens(term)) for term in lexicon().lasting_conditions)
+
+
+def _lasting(words: Sequence[str]) -> bool:
+    """Whether the words name a condition that does not cease to exist (lexicon ``lasting_conditions``)."""
+    present = frozenset(words)
+    return any(term <= present for term in _lasting_terms())
 
 
 def _named_by_class(words: Sequence[str]) -> tuple[str, ...]:

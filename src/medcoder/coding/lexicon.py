@@ -55,6 +55,8 @@ class Lexicon:
     first_prefixes: tuple[str, ...] = ()
     """Codes sequenced before the others, in this order (chapter 15 I.C.15.a.1, U07.1 I.C.1.g.1.b)."""
     confirmed_only: frozenset[str] = frozenset()
+    lasting_conditions: tuple[str, ...] = ()
+    """Conditions that do not cease to exist ("history of hypertension" is hypertension)."""
     """Codes never reported for an uncertain diagnosis, even inpatient (U07.1, I.C.1.g.1.a)."""
     """Abbreviations expanded only when written in capitals ("MS" yes, "Ms. Jones" no)."""
     organism_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -130,6 +132,7 @@ def lexicon() -> Lexicon:
         patient_words=frozenset(raw.get("patient_words", {}).get("terms", ())),
         first_prefixes=tuple(raw.get("sequencing", {}).get("first_prefixes", ())),
         confirmed_only=frozenset(raw.get("sequencing", {}).get("confirmed_only", ())),
+        lasting_conditions=tuple(raw.get("lasting_conditions", {}).get("terms", ())),
         drug_cause_words=_words(raw, "drug_cause_words"),
         eradicated_cues=tuple(raw.get("eradicated_neoplasm", {}).get("cues", ())),
         excision_words=frozenset(raw.get("eradicated_neoplasm", {}).get("excision_words", ())),
