@@ -159,6 +159,10 @@ class AocRule:
     notes: tuple[str, ...] = ()
 
 
+_AocRow = tuple[str, int, str | None, int, int, int, int]
+"""(primary code, edit type, note, effective, deleted, add-on deleted, primary deleted) of one edit row."""
+
+
 class NcciAoc:
     """Reader: is a code an add-on code on a date, and which primary codes it may be billed with."""
 
@@ -168,6 +172,18 @@ class NcciAoc:
         self._conn = conn
         # The KB is read-only (opened immutable): rules are memoised per (code, date).
         self._rules: dict[tuple[str, date], AocRule | None] = {}
+        self._by_addon: dict[str, tuple[_AocRow, ...]] | None = None
+
+    def _rows(self) -> dict[str, tuple[_AocRow, ...]]:
+        """Every row of the release by add-on code, read in one query (9,000 rows, 830 add-on codes): most
+        codes a claim bills are no add-on code at all, and a dict answers that without a query per date."""
+        if self._by_addon is None:
+            grouped: dict[str, list[_AocRow]] = {}
+            for row in self._conn.execute("SELECT addon, primary_code, edit_type, note, effective, deleted, "
+                                          "addon_deleted, primary_deleted FROM aoc ORDER BY addon, primary_code"):
+                grouped.setdefault(row[0], []).append(row[1:])
+            self._by_addon = {addon: tuple(rows) for addon, rows in grouped.items()}
+        return self._by_addon
 
     def is_addon(self, code: str, on: date) -> bool:
         day = _day(on)
@@ -176,6 +192,8 @@ class NcciAoc:
 
     def primaries(self, addon: str, on: date) -> AocRule | None:
         """The add-on code's rule in force on ``on``; ``None`` when it is not an add-on code then."""
+        if addon.strip().upper() not in self._rows():
+            return None
         key = (addon, on)
         if key not in self._rules:
             if len(self._rules) >= 200_000:
@@ -185,9 +203,10 @@ class NcciAoc:
 
     def _primaries(self, addon: str, on: date) -> AocRule | None:
         day, code = _day(on), addon.strip().upper()
-        rows = self._conn.execute(
-            f"SELECT primary_code, edit_type, note FROM aoc WHERE {self._ACTIVE} AND primary_deleted>=? "
-            "ORDER BY primary_code", (code, day, day, day, day)).fetchall()
+        # The ``_ACTIVE`` and ``primary_deleted`` conditions, on the rows held in primary-code order.
+        rows = [(p, t, n) for p, t, n, effective, deleted, addon_deleted, primary_deleted
+                in self._rows().get(code, ())
+                if effective <= day and deleted >= day and addon_deleted >= day and primary_deleted >= day]
         if not rows:
             return None
         types = {t for _, t, _ in rows}

@@ -228,7 +228,10 @@ class NcciPtp:
                                           conn.execute("SELECT id, name FROM ptp_setting")}
         # (setting id, column 1, column 2) -> that ordered pair's rows, any deletion date, in table order
         # (the KB is read-only): claims repeat pairs, so ``pairs`` queries only for pairs not seen before.
-        self._pair_rows: dict[tuple[int, str, str], list[tuple[int, PtpEdit]]] = {}
+        self._pair_rows: dict[tuple[int, str, str], tuple[tuple[int, PtpEdit], ...]] = {}
+        self._code_ids: dict[str, int] | None = None
+        self._code_names: dict[int, str] = {}
+        self._rationale_texts: dict[int, str] = {}
 
     def _setting_id(self, setting: str) -> int:
         if setting not in self._settings:
@@ -252,24 +255,40 @@ class NcciPtp:
                 best[key] = edit
         return sorted(best.values(), key=lambda e: (e.column_1, e.column_2))
 
+    def _numbers(self) -> tuple[dict[str, int], dict[int, str], dict[int, str]]:
+        """(code -> number, number -> code, rationale number -> text), read once per release (13,000 codes and
+        twelve texts): ``pairs`` then asks the 95 MB table alone, without a lookup query or joins per claim."""
+        if self._code_ids is None:
+            self._code_ids = {code: int(i) for i, code in self._conn.execute("SELECT id, code FROM ptp_code")}
+            self._code_names = {i: code for code, i in self._code_ids.items()}
+            self._rationale_texts = {int(i): text for i, text in
+                                     self._conn.execute("SELECT id, text FROM ptp_rationale")}
+        return self._code_ids, self._code_names, self._rationale_texts
+
     def pairs(self, codes: Iterable[str], *, setting: PtpSetting, on: date) -> list[PtpEdit]:
         """Edits in force on ``on`` whose column 1 and column 2 codes are both among ``codes``."""
         wanted = sorted({_normal(c) for c in codes})
         setting_id, memo = self._setting_id(setting), self._pair_rows
         keys = [(setting_id, a, b) for a in wanted for b in wanted]
         if any(key not in memo for key in keys):
-            ids = json.dumps([n for (n,) in self._conn.execute(
-                "SELECT id FROM ptp_code WHERE code IN (SELECT value FROM json_each(?))", (json.dumps(wanted),))])
+            code_ids, names, rationales = self._numbers()
+            ids = json.dumps([code_ids[c] for c in wanted if c in code_ids])
             rows = self._conn.execute(
-                self._SELECT + "WHERE p.setting=? AND p.column_1 IN (SELECT value FROM json_each(?)) "
-                "AND p.column_2 IN (SELECT value FROM json_each(?)) "
-                "ORDER BY p.column_1, p.column_2, p.deletion_date, p.rationale", (setting_id, ids, ids))
+                "SELECT column_1, column_2, deletion_date, modifier_indicator, rationale FROM ptp "
+                "WHERE setting=? AND column_1 IN (SELECT value FROM json_each(?)) "
+                "AND column_2 IN (SELECT value FROM json_each(?)) "
+                "ORDER BY column_1, column_2, deletion_date, rationale", (setting_id, ids, ids))
             if len(memo) >= 500_000:
                 memo.clear()
-            found: dict[tuple[int, str, str], list[tuple[int, PtpEdit]]] = {key: [] for key in keys}
-            for row in rows:
-                found[(setting_id, row[1], row[2])].append((row[3], self._edit(row)))
-            memo.update(found)
+            found: dict[tuple[int, str, str], list[tuple[int, PtpEdit]]] = {}
+            for c1, c2, deleted, indicator, rationale in rows:
+                first, second = names[c1], names[c2]
+                found.setdefault((setting_id, first, second), []).append((deleted, PtpEdit(
+                    setting=setting, column_1=first, column_2=second, deletion_date=_as_date(deleted),
+                    modifier_indicator=indicator, rationale=rationales[rationale])))
+            # Most pairs have no edit: they share the empty tuple, so the memo does not grow a list per pair
+            # for the garbage collector to walk.
+            memo.update({key: tuple(found.get(key, ())) for key in keys})
         day = _day(on)
         found_edits = [edit for key in keys for deleted, edit in memo[key] if deleted >= day]
         return self._in_force(found_edits) if found_edits else []

@@ -108,6 +108,7 @@ class Pfs:
         self._columns = [d[1] for d in conn.execute("PRAGMA table_info(rvu)")]
         # The KB is read-only (opened immutable): rows are read once per release.
         self._rvus: dict[str, tuple[Rvu, ...]] = {}
+        self._raw: dict[str, list[tuple[object, ...]]] | None = None
         self._by_modifier: dict[str, Mapping[str, Rvu]] = {}
         self._gpcis: dict[tuple[str, str], Gpci | None] = {}
         self._pos: dict[str, PlaceOfService | None] = {}
@@ -146,9 +147,19 @@ class Pfs:
         key = code.strip().upper()
         found = self._rvus.get(key)
         if found is None:
-            rows = self._conn.execute(f"{_RVU_SELECT} WHERE hcpcs=? ORDER BY modifier", (key,))
-            found = self._rvus[key] = tuple(self._rvu(r) for r in rows)
+            found = self._rvus[key] = tuple(self._rvu(r) for r in self._raw_rows().get(key, ()))
         return found
+
+    def _raw_rows(self) -> dict[str, list[tuple[object, ...]]]:
+        """Every RVU row of the release by code, in modifier order, read in one query (19,000 rows): a batch
+        meets thousands of distinct codes, and a query per new code cost more than reading the table once. The
+        rows become ``Rvu`` objects per code, on first use."""
+        if self._raw is None:
+            self._raw = {}
+            hcpcs = self._columns.index("hcpcs")
+            for row in self._conn.execute(f"{_RVU_SELECT} ORDER BY hcpcs, modifier"):
+                self._raw.setdefault(row[hcpcs], []).append(row)
+        return self._raw
 
     def gpci(self, locality: str) -> Gpci | None:
         """The locality's GPCI row; one object per locality, so results computed from it can be memoised."""
