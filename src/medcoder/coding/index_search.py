@@ -408,6 +408,11 @@ class CompiledBook:
                                     banned=frozenset() if child.lead == "without" else banned, spare=spare - own)
                 extra = child.nemod & (avail - own - rest.used)
                 bonus = W_CUE if child.lead and child.lead in cues else 0.0
+                if not rest.path and child.see and child.code is None:
+                    # "Dementia > in > Alzheimer's disease - see Disease, Alzheimer's": what the walk can still
+                    # explain past the reference ("late onset") counts in choosing this subterm; the reference
+                    # itself is followed once the walk is chosen.
+                    bonus += self._ahead(child.see, avail - own - extra, pooled, cues, banned, spare)
                 score = len(own) * W_WORD + len(linked) * W_LINKED + len(extra) * W_NEMOD + rest.score + bonus
                 candidate = _Best(score, (child_id, *rest.path), own | extra | rest.used, linked | rest.linked,
                                   (own | linked, *rest.step_words))
@@ -415,6 +420,19 @@ class CompiledBook:
                 best = candidate
         memo[key] = best
         return best
+
+    def _ahead(self, reference: str, avail: frozenset[str], pooled: frozenset[str], cues: frozenset[str],
+               banned: frozenset[str], spare: frozenset[str]) -> float:
+        """The score a walk gains past a "see" reference: the best descent below its target with the words left
+        (words the target's own path prints are not counted again), less the cost of following."""
+        if not avail or reference.lower().startswith(_TABLE_REFERENCES) or "condition" in tokens(reference):
+            return 0.0
+        target = self.resolve(reference)
+        if target is None:
+            return 0.0
+        _, target_words = self.lineage(target)
+        ahead = self.descend(target, avail - target_words, pooled, cues, {}, banned=banned, spare=spare)
+        return max(0.0, ahead.score - 0.05) if ahead.used else 0.0
 
     def walk_from(self, main_id: int, taken: frozenset[str], words: frozenset[str], pooled: frozenset[str],
                   cues: frozenset[str], banned: frozenset[str] = frozenset(), spare: frozenset[str] = frozenset()
