@@ -408,18 +408,30 @@ class Tabular:
         return dict(self._allowed(idx, base))
 
     def notes(self, code: str, *, inherited: bool = True,
-              kinds: frozenset[str] | None = None) -> list[Note]:
+              kinds: frozenset[str] | None = None, memo: bool = True) -> list[Note]:
         """Notes that apply to ``code``, nearest level first, each saying where it was printed.
 
         With ``inherited`` the notes of every parent code, block(s) and chapter are added (kinds in
         INHERITED_KINDS). 7th-character definitions come only from the nearest level that defines
-        them: S12.8's replaces S12's.
+        them: S12.8's replaces S12's. ``memo=False`` skips the per-code memo, for a caller that keeps its
+        own per-code result (the claim edits): a second copy per code only adds objects for the garbage
+        collector to walk.
         """
+        if not memo:
+            return self._notes(code, inherited, kinds)
         key = (code, inherited, kinds)
         found = self._notes_memo.get(key)
         if found is None:
             found = self._notes_memo[key] = tuple(self._notes(code, inherited, kinds))
         return list(found)
+
+    def note_owner(self, code: str) -> str:
+        """The printed code whose notes and place in Tabular order ``code`` has: ``code`` itself (dotted), or
+        for a 7th-character code the code it extends (``S39.012A`` -> ``S39.012``). Raises like
+        ``require(code, billable=False)``. Lets a caller that sorts notes per code share that work among a
+        code's 7th-character extensions; only ``sevenChrDef`` notes differ between them."""
+        entry = self.require(code, billable=False)
+        return entry.parent if entry.seventh and entry.parent else entry.code
 
     def _notes(self, code: str, inherited: bool, kinds: frozenset[str] | None) -> list[Note]:
         idx = self._idx()

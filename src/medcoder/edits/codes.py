@@ -69,10 +69,12 @@ def edit_day(claim: Claim) -> date | None:
     return dates[-1] if dates else None
 
 
-def dx_days(claim: Claim, index: int) -> list[date]:
+def dx_days(claim: Claim, index: int, view: DxView | None = None) -> list[date]:
     """Dates a diagnosis must be valid on: its lines' dates of service (professional/outpatient), else the
-    claim's edit day (inpatient stays are coded by discharge date)."""
-    view = dx_view(claim)
+    claim's edit day (inpatient stays are coded by discharge date). ``view``: the claim's ``dx_view``, when the
+    caller holds it (one look-up per claim, not one per diagnosis)."""
+    if view is None:
+        view = dx_view(claim)
     if not (claim.kind == "institutional" and claim.setting == "inpatient"):
         days = view.days.get(index)
         if days:
@@ -175,7 +177,7 @@ def check_validity(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             message="the claim has no date of service, so code validity cannot be checked",
             fix="Give the service lines' dates, or the statement period / discharge date")))
     for index, dx in enumerate(claim.diagnoses):
-        for day in dx_days(claim, index):
+        for day in dx_days(claim, index, view):
             problem = _check_dx(codesets, dx.code, day)
             if problem is not None:
                 out.append(_finding(codesets, dx_release, problem, codes=(dx.code,),

@@ -154,13 +154,39 @@ def _note_bounds(tabular: Tabular, note: Note) -> tuple[_RefBounds, ...]:
     return hit[1]
 
 
-@lru_cache(maxsize=131_072)
 def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
-    try:
-        notes = tabular.notes(code, kinds=_KINDS)
-        position = tabular.position(code)
-    except (NotFoundError, CodeFormatError):
-        return _NO_NOTES  # not a Tabular code: the validity rule set reports it
+    """``code``'s sorted notes, memoised per Tabular reader by code and by the printed code that owns the notes
+    (a 7th-character code's are its parent's: ``_KINDS`` has no ``sevenChrDef``), in plain dicts keyed by
+    strings: a tuple key per code would only add objects for the garbage collector to walk."""
+    memo = _MEMO.get(id(tabular))
+    if memo is None or memo[0] is not tabular:
+        memo = _MEMO[id(tabular)] = (tabular, {}, {})
+    by_code, by_owner = memo[1], memo[2]
+    hit = by_code.get(code)
+    if hit is None:
+        if len(by_code) >= _MEMO_MAX:
+            by_code.clear()
+            by_owner.clear()
+        try:
+            owner = tabular.note_owner(code)
+        except (NotFoundError, CodeFormatError):
+            hit = _NO_NOTES  # not a Tabular code: the validity rule set reports it
+        else:
+            hit = by_owner.get(owner)
+            if hit is None:
+                hit = by_owner[owner] = _owner_notes(tabular, owner)
+        by_code[code] = hit
+    return hit
+
+
+_MEMO: dict[int, tuple[Tabular, dict[str, _CodeNotes], dict[str, _CodeNotes]]] = {}
+_MEMO_MAX = 131_072
+
+
+def _owner_notes(tabular: Tabular, owner: str) -> _CodeNotes:
+    """The ``_CodeNotes`` of ``owner``, a printed code (``Tabular.note_owner``)."""
+    notes = tabular.notes(owner, kinds=_KINDS, memo=False)
+    position = tabular.position(owner)
     # Most codes print none of these notes themselves and inherit all of them from their category, block and
     # chapter, so siblings share one list: sort it out once per list (by the notes' identities, which the
     # value keeps alive, so an id cannot be reused while its entry exists).

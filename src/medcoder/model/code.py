@@ -112,9 +112,20 @@ def _redot(s: str) -> str:
 def undotted(code: str) -> str:
     """Return the code without its dot (``S39.012A`` -> ``S39012A``), the form claims and CMS files use.
 
-    Accepts anything :func:`normalize_icd10cm` accepts and validates it the same way.
+    Accepts anything :func:`normalize_icd10cm` accepts and validates it the same way. Memoised like it (the
+    MS-DRG, HCC and claim-pricing steps ask for the same codes again and again, often already undotted).
     """
-    return normalize_icd10cm(code).replace(".", "")
+    found = _UNDOTTED.get(code) if isinstance(code, str) else None
+    if found is not None:
+        return found
+    found = normalize_icd10cm(code).replace(".", "")
+    if len(_UNDOTTED) >= _NORMALIZED_MAX:
+        _UNDOTTED.clear()
+    _UNDOTTED[code] = found
+    return found
+
+
+_UNDOTTED: dict[str, str] = {}
 
 
 def is_icd10cm(text: str) -> bool:
