@@ -173,9 +173,9 @@ class CompiledBook:
         # Subterms a walk may pass through unsaid: grouping subterms documentation leaves implicit ("joint" in
         # "knee pain") and subterms restating their parent's code ("Melanoma C43.9 > skin C43.9").
         self._through: frozenset[int] = frozenset(
-            node.id for node in self.nodes.values() if node.children and node.forms and node.parent is not None
-            and ((node.code is not None and node.code == self.nodes[node.parent].code if node.parent in self.nodes
-                  else False) or all(f <= implicit for f in node.forms)))
+            node.id for node in self.nodes.values() if node.children and node.forms and node.parent in self.nodes
+            and (node.code is not None and node.code == self.nodes[node.parent].code
+                 or all(f <= implicit for f in node.forms)))
         self._sizes: dict[int, int] = {}
         self._reach: dict[int, frozenset[str] | None] = {}
         self._lineage: dict[int, tuple[tuple[int, ...], frozenset[str]]] = {}
