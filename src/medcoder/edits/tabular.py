@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -119,21 +119,34 @@ _RefBounds = tuple[tuple[int, int] | None, str | None]
 """A reference's Tabular-order interval, or (None, the reference) when only ``Tabular.covers`` can answer, or
 (None, None) for a reference the parser cannot read."""
 
-# Per Tabular reader: each reference's bounds, and each note's references' bounds (by the note's identity: the
-# reader hands out the same Note objects for every code that inherits them, so a block's Excludes1 list is
-# parsed once, not once per code below it). The reader is kept with its tables, so the ids stay valid.
-_BOUNDS: dict[int, tuple[Tabular, dict[str, _RefBounds], dict[int, tuple[Note, tuple[_RefBounds, ...]]]]] = {}
+@dataclass(slots=True)
+class _ReaderMemo:
+    """What the rule set keeps per Tabular reader (the reader is kept with it, so ids stay valid): each
+    reference's bounds; each note's references' bounds, by the note's identity (the reader hands out the same
+    Note objects for every code that inherits them, so a block's Excludes1 list is parsed once, not once per code
+    below it); each code's and each owner code's sorted notes; and sorted notes shared by siblings with the same
+    note list."""
+
+    tabular: Tabular
+    refs: dict[str, _RefBounds] = field(default_factory=dict)
+    notes: dict[int, tuple[Note, tuple[_RefBounds, ...]]] = field(default_factory=dict)
+    by_code: dict[str, _CodeNotes] = field(default_factory=dict)
+    by_owner: dict[str, _CodeNotes] = field(default_factory=dict)
+    shared: dict[tuple[int, ...], tuple[list[Note], tuple[Any, ...]]] = field(default_factory=dict)
 
 
-def _tables(tabular: Tabular) -> tuple[dict[str, _RefBounds], dict[int, tuple[Note, tuple[_RefBounds, ...]]]]:
-    hit = _BOUNDS.get(id(tabular))
-    if hit is None or hit[0] is not tabular:
-        hit = _BOUNDS[id(tabular)] = (tabular, {}, {})
-    return hit[1], hit[2]
+_MEMOS: dict[int, _ReaderMemo] = {}
+
+
+def _memo(tabular: Tabular) -> _ReaderMemo:
+    hit = _MEMOS.get(id(tabular))
+    if hit is None or hit.tabular is not tabular:
+        hit = _MEMOS[id(tabular)] = _ReaderMemo(tabular)
+    return hit
 
 
 def _ref_bounds(tabular: Tabular, ref: str) -> _RefBounds:
-    refs, _ = _tables(tabular)
+    refs = _memo(tabular).refs
     hit = refs.get(ref)
     if hit is None:
         try:
@@ -147,7 +160,7 @@ def _ref_bounds(tabular: Tabular, ref: str) -> _RefBounds:
 
 
 def _note_bounds(tabular: Tabular, note: Note) -> tuple[_RefBounds, ...]:
-    _, notes = _tables(tabular)
+    notes = _memo(tabular).notes
     hit = notes.get(id(note))
     if hit is None or hit[0] is not note:
         hit = notes[id(note)] = (note, tuple(_ref_bounds(tabular, ref) for ref in note.codes))
@@ -158,10 +171,8 @@ def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
     """``code``'s sorted notes, memoised per Tabular reader by code and by the printed code that owns the notes
     (a 7th-character code's are its parent's: ``_KINDS`` has no ``sevenChrDef``), in plain dicts keyed by
     strings: a tuple key per code would only add objects for the garbage collector to walk."""
-    memo = _MEMO.get(id(tabular))
-    if memo is None or memo[0] is not tabular:
-        memo = _MEMO[id(tabular)] = (tabular, {}, {})
-    by_code, by_owner = memo[1], memo[2]
+    memo = _memo(tabular)
+    by_code, by_owner = memo.by_code, memo.by_owner
     hit = by_code.get(code)
     if hit is None:
         if len(by_code) >= _MEMO_MAX:
@@ -179,7 +190,6 @@ def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
     return hit
 
 
-_MEMO: dict[int, tuple[Tabular, dict[str, _CodeNotes], dict[str, _CodeNotes]]] = {}
 _MEMO_MAX = 131_072
 
 
@@ -190,17 +200,12 @@ def _owner_notes(tabular: Tabular, owner: str) -> _CodeNotes:
     # Most codes print none of these notes themselves and inherit all of them from their category, block and
     # chapter, so siblings share one list: sort it out once per list (by the notes' identities, which the
     # value keeps alive, so an id cannot be reused while its entry exists).
-    shared = _SHARED.setdefault(id(tabular), (tabular, {}))
-    if shared[0] is not tabular:
-        shared = _SHARED[id(tabular)] = (tabular, {})
+    shared = _memo(tabular).shared
     key = tuple(map(id, notes))
-    hit = shared[1].get(key)
+    hit = shared.get(key)
     if hit is None:
-        hit = shared[1][key] = (notes, _sort_notes(tabular, notes))
+        hit = shared[key] = (notes, _sort_notes(tabular, notes))
     return _CodeNotes(position, *hit[1])
-
-
-_SHARED: dict[int, tuple[Tabular, dict[tuple[int, ...], tuple[list[Note], tuple[Any, ...]]]]] = {}
 
 
 def _sort_notes(tabular: Tabular, notes: list[Note]) -> tuple[Any, ...]:
