@@ -110,6 +110,12 @@ class _Best:
     step_words: tuple[frozenset[str], ...] = ()
 
 
+_NOTHING = _Best()
+"""No subterm taken (shared: a walk's results are never mutated)."""
+_UNKNOWN: frozenset[str] = frozenset({"\0unknown"})
+_WITHOUT = frozenset({"without", "no"})
+
+
 class CompiledBook:
     """One book of the Index as word sets per term, with its main terms keyed by their word phrases."""
 
@@ -178,6 +184,7 @@ class CompiledBook:
                  or all(f <= implicit for f in node.forms)))
         self._sizes: dict[int, int] = {}
         self._reach: dict[int, frozenset[str] | None] = {}
+        self._below: dict[int, frozenset[str] | None] = {}
         self._lineage: dict[int, tuple[tuple[int, ...], frozenset[str]]] = {}
         self._resolved: dict[str, int | None] = {}
         self._default_child: dict[int, int | None] = {}
@@ -326,14 +333,19 @@ class CompiledBook:
         may repeat them ("Hypertension > kidney > with > stage 5 chronic kidney disease") as long as it
         matches at least one new word. ``spare`` holds words the clause writes twice ("car driver in collision with
         another car"): the first match leaves them available to a deeper subterm."""
+        below = self._below.get(node_id, _UNKNOWN)
+        if below is _UNKNOWN:
+            below = self._words_below(node_id)
+        if below is not None and below.isdisjoint(avail) and below.isdisjoint(pooled):
+            return _NOTHING  # every subterm needs a word the clause does not have
         key = (node_id, avail, in_with, seen, spare)
         cached = memo.get(key)
         if cached is not None:
             return cached
-        best = _Best()
+        best = _NOTHING
         avail_seen = avail | seen
         linkable = avail_seen | pooled
-        without_cued = not {"without", "no"}.isdisjoint(cues)
+        without_cued = not _WITHOUT.isdisjoint(cues)
         by_word = self._by_word.get(node_id)
         if by_word is None:
             children: Sequence[int] = self.nodes[node_id].children
@@ -341,8 +353,8 @@ class CompiledBook:
             picked = set(self._always[node_id])
             for word in (avail | pooled) if in_with else avail:
                 picked.update(by_word.get(word, ()))
-            order = self.nodes[node_id].children
-            children = sorted(picked, key=order.index) if len(picked) > 1 else tuple(picked)
+            # Subterm ids follow the printed order (the compiled tree numbers them in file order).
+            children = sorted(picked) if len(picked) > 1 else tuple(picked)
         for child_id in children:
             child = self.nodes[child_id]
             if child.connector is not None:
@@ -420,6 +432,28 @@ class CompiledBook:
                 best = candidate
         memo[key] = best
         return best
+
+    def _words_below(self, node_id: int) -> frozenset[str] | None:
+        """Every word a subterm below ``node_id`` prints: a clause with none of them (nor linkable words) takes
+        no subterm there, so the walk need not look. None when a subterm matches by a value range instead
+        ("1500-1749 grams"), whose words are the clause's numbers."""
+        node = self.nodes[node_id]
+        words: set[str] = set()
+        found: frozenset[str] | None = frozenset()
+        for child_id in node.children:
+            child = self.nodes[child_id]
+            inner = self._below.get(child_id, _UNKNOWN)
+            if inner is _UNKNOWN:
+                inner = self._words_below(child_id)
+            if inner is None or child.quantities:
+                found = None
+                break
+            words.update(*child.forms)
+            words |= inner
+        else:
+            found = frozenset(words)
+        self._below[node_id] = found
+        return found
 
     def _ahead(self, reference: str, avail: frozenset[str], pooled: frozenset[str], cues: frozenset[str],
                banned: frozenset[str], spare: frozenset[str]) -> float:
