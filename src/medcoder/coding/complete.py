@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -50,9 +50,15 @@ class Completion:
     """Further queries (what the code's ancestors leave unspecified): asked, but the code is as sure."""
 
 
-def dimension_of(titles: list[str], parent_words: frozenset[str]) -> str:
+def dimension_of(titles: Sequence[str], parent_words: frozenset[str]) -> str:
     """Name what distinguishes the options ("right"/"left" -> laterality) from the lexicon's closed list; the
     dimension most options mention wins."""
+    return _dimension_of(tuple(titles), parent_words)
+
+
+@lru_cache(maxsize=8192)
+def _dimension_of(titles: tuple[str, ...], parent_words: frozenset[str]) -> str:
+    # Cached: the same Index and Tabular options are asked about statement after statement.
     counts: dict[str, int] = {}
     for title in titles:
         words = set(tokens(title)) - parent_words
@@ -276,16 +282,30 @@ def _documented_side(tab: Tabular, entry: TabularEntry, core: frozenset[str],
     own = Counter(tokens(entry.title))
     if len(sides) != 1 or not entry.billable or entry.seventh is not None or not own["unspecified"] or own[sides[0]]:
         return None
-    target = own - Counter({"unspecified": 1}) + Counter({sides[0]: 1})
-    stack = [entry.code[:3]]
+    for current in _side_variants(tab, entry.code, sides[0]):
+        if valid is None or valid(current.code):
+            return current
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _side_variants(tab: Tabular, code: str, side: str) -> tuple[TabularEntry, ...]:
+    """The billable codes of ``code``'s category titled as ``code`` with "unspecified" replaced by ``side``, in
+    the order the category is searched (cached per Tabular: the walk reads the whole category)."""
+    entry = tab.get(code)
+    if entry is None:
+        return ()
+    target = Counter(tokens(entry.title)) - Counter({"unspecified": 1}) + Counter({side: 1})
+    found: list[TabularEntry] = []
+    stack = [code[:3]]
     while stack:
         current = tab.get(stack.pop())
         if current is None:
             continue
-        if current.billable and Counter(tokens(current.title)) == target and (valid is None or valid(current.code)):
-            return current
+        if current.billable and Counter(tokens(current.title)) == target:
+            found.append(current)
         stack.extend(c.code for c in tab.children(current.code) if c.seventh is None)
-    return None
+    return tuple(found)
 
 
 def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,

@@ -355,9 +355,17 @@ class CompiledBook:
                 picked.update(by_word.get(word, ()))
             # Subterm ids follow the printed order (the compiled tree numbers them in file order).
             children = sorted(picked) if len(picked) > 1 else tuple(picked)
+        nodes, below_of = self.nodes, self._below
         for child_id in children:
-            child = self.nodes[child_id]
+            child = nodes[child_id]
+            below = below_of.get(child_id, _UNKNOWN)
+            if below is _UNKNOWN:
+                below = self._words_below(child_id)
+            # Whether a subterm below the child could match at all (else its descent is known to take nothing).
+            deeper = below is None or not below.isdisjoint(avail) or not below.isdisjoint(pooled)
             if child.connector is not None:
+                if not deeper:
+                    continue
                 if child.connector == "without" and not without_cued:
                     continue
                 # The connector's own words ("complicated by", "due to", "with") count when documented.
@@ -399,7 +407,7 @@ class CompiledBook:
                 if chosen is None:
                     # A subterm printing its parent's own code ("Melanoma C43.9 > skin C43.9") is the parent's
                     # default reading: documentation leaves it unsaid as it does grouping subterms.
-                    if child_id in self._through:
+                    if deeper and child_id in self._through:
                         # "knee pain" is Pain > joint > knee: documentation leaves grouping subterms
                         # ("joint", "limb, lower") implicit; a deeper match may pass through one unsaid.
                         through = self.descend(child_id, avail, pooled, cues, memo, seen=seen, banned=banned,
@@ -417,7 +425,8 @@ class CompiledBook:
                 # ("heart (acute)" must not eat the "acute" of "diastolic > acute").
                 rest = self.descend(child_id, (avail - own) | (own & spare), pooled, cues, memo,
                                     seen=seen | own | linked,
-                                    banned=frozenset() if child.lead == "without" else banned, spare=spare - own)
+                                    banned=frozenset() if child.lead == "without" else banned,
+                                    spare=spare - own) if deeper else _NOTHING
                 extra = child.nemod & (avail - own - rest.used)
                 bonus = W_CUE if child.lead and child.lead in cues else 0.0
                 if not rest.path and child.see and child.code is None:
