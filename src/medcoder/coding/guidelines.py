@@ -18,7 +18,7 @@ from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10cm_tabular import TabularEntry
 from medcoder.coding.agent import infectious_agent
 from medcoder.coding.complete import complete
-from medcoder.coding.index_search import Hit
+from medcoder.coding.index_search import Hit, IndexSearch
 from medcoder.coding.lexicon import lexicon
 from medcoder.coding.terms import Clause, tokens
 from medcoder.model.code import CodeRef
@@ -75,6 +75,14 @@ class Rules:
         self._ranges: dict[tuple[str, ...], list[tuple[str, str, frozenset[str]]]] = {}
         self._common: dict[tuple[str, ...], frozenset[str]] = {}
         self._phrases: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], frozenset[int]]] = {}
+        self._index_search: IndexSearch | None = None
+
+    @property
+    def index_search(self) -> IndexSearch:
+        """The compiled Index of these code sets (looked up once: every rule searches it)."""
+        if self._index_search is None:
+            self._index_search = IndexSearch.of(self.cs.index)
+        return self._index_search
 
     # -- notes -----------------------------------------------------------------------------------------
     def _load_notes(self, code: str) -> _Notes:
@@ -139,12 +147,10 @@ class Rules:
         """The code the Index gives the condition a "code first" line names by example ("sepsis NOS (A41.9)"),
         walked from that main term with the clause's words the noted code did not explain ("pneumococcal" ->
         Sepsis > pneumococcal, A40.3); only in the example's chapter (the same kind of condition)."""
-        from medcoder.coding.index_search import IndexSearch
-
         if clause is None:
             return None
         rest = tuple(w for w in clause.words if w not in taken)
-        for hit in IndexSearch.of(self.cs.index).search((*sorted(words), *rest))[:8]:
+        for hit in self.index_search.search((*sorted(words), *rest))[:8]:
             main = frozenset(tokens(hit.titles[0])) - lexicon().stopwords
             if hit.code and main and main <= words and not hit.code_is_default:
                 done = complete(self.tab, hit.code, frozenset(rest) | words, clause.text)
@@ -391,15 +397,13 @@ class Rules:
         """Code the words of ``c``'s own clause that a "use additional code" note asks for (I13.0 -> I50.-); the
         companion's own gaps are queried like any code's ("type of heart failure" for I50.9)."""
         from medcoder.coding.encoder import Candidate
-        from medcoder.coding.index_search import IndexSearch
-
         clause = clauses[c.clause]
         unexplained = frozenset(clause.words) - c.words
         # The companion names the complication of the combination code: the words matched below its "with"
         # subterm plus what it left unexplained ("chronic kidney disease" + "stage 3a").
         focus = (c.after_link | unexplained) if c.after_link else frozenset(clause.words)
         words = tuple(w for w in clause.words if w in focus)
-        search = IndexSearch.of(self.cs.index)
+        search = self.index_search
         hits = search.search(words)[:16]
         # Prefer the entry that explains what the combination code left unexplained ("stage 3a").
         hits.sort(key=lambda h: (-len(h.used & unexplained), -h.score))
@@ -422,10 +426,8 @@ class Rules:
         """The note asks for the infectious agent (B95-B97) and the clause names one the code left unexplained
         ("MRSA cellulitis"): its code from the Index, "as cause of disease classified elsewhere" (I.C.1.e.1.b)."""
         from medcoder.coding.encoder import Candidate
-        from medcoder.coding.index_search import IndexSearch
-
         words = tuple(w for w in clause.words if w not in c.words and w not in _SIDE_WORDS)
-        hit = infectious_agent(IndexSearch.of(self.cs.index), words) if words else None
+        hit = infectious_agent(self.index_search, words) if words else None
         if hit is None or hit.code is None:
             return None
         done = complete(self.tab, hit.code, frozenset(words), clause.text)
@@ -443,11 +445,9 @@ class Rules:
         key = (code, refs)
         found = self._phrases.get(key)
         if found is None:
-            from medcoder.coding.index_search import IndexSearch
-
             stop = lexicon().stopwords
             found = ((), frozenset())
-            book = IndexSearch.of(self.cs.index).book("index")
+            book = self.index_search.book("index")
             for note in self.tab.notes(code):
                 if note.kind == "useAdditionalCode" and note.codes == refs:
                     words = tuple(w for w in tokens(_CODES_IN_TEXT.sub(" ", note.text))
@@ -466,8 +466,6 @@ class Rules:
         """The note names its subject as an Index main term ("code to indicate outcome of delivery (Z37.0)"): walk
         that main term with the record's words ("single liveborn" -> Outcome of delivery > single > liveborn)."""
         from medcoder.coding.encoder import Candidate
-        from medcoder.coding.index_search import IndexSearch
-
         documented = tuple(w for cl in clauses if cl.context == "present" for w in cl.words)
         record = frozenset(documented)
         for note_words, line_refs in self._notes(c.code).use_lines:
@@ -476,10 +474,10 @@ class Rules:
             phrase, mains = self._note_phrase(c.code, line_refs)
             if not phrase:
                 continue
-            book = IndexSearch.of(self.cs.index).book("index")
+            book = self.index_search.book("index")
             if not any(book.may_explain(main, record - note_words) for main in mains):
                 continue  # the record says nothing the note's subject could be refined by
-            for hit in IndexSearch.of(self.cs.index).search((*phrase, *documented), mains=mains)[:4]:
+            for hit in self.index_search.search((*phrase, *documented), mains=mains)[:4]:
                 # A main term of two words or more, all the note's ("outcome of delivery"), refined by the record.
                 main = frozenset(tokens(hit.titles[0])) - lexicon().stopwords
                 # A one-word main term must be walked two levels down by the record alone (Underdosing > intentional
@@ -514,8 +512,6 @@ class Rules:
         title, outside that chapter ("use additional code to identify specific condition", O99; "from category E11
         to further identify any manifestations", O24.1; Guideline I.C.15.g)."""
         from medcoder.coding.encoder import Candidate
-        from medcoder.coding.index_search import IndexSearch
-
         entry = self.tab.get(c.code)
         chapter = self.tab.chapter(entry.chapter) if entry is not None else None
         if chapter is None or c.clause >= len(clauses):
@@ -524,7 +520,7 @@ class Rules:
         words = tuple(w for w in clauses[c.clause].words if w not in context_words)
         if not words:
             return None
-        for hit in IndexSearch.of(self.cs.index).search(words)[:8]:
+        for hit in self.index_search.search(words)[:8]:
             if not hit.code or not frozenset(tokens(hit.titles[0])) & frozenset(words):
                 continue
             done = complete(self.tab, hit.code, frozenset(words), clauses[c.clause].text)

@@ -185,6 +185,7 @@ class CompiledBook:
         self._sizes: dict[int, int] = {}
         self._reach: dict[int, frozenset[str] | None] = {}
         self._below: dict[int, frozenset[str] | None] = {}
+        self._phrases_of: dict[int, list[tuple[tuple[str, ...], int]]] | None = None
         self._lineage: dict[int, tuple[tuple[int, ...], frozenset[str]]] = {}
         self._resolved: dict[str, int | None] = {}
         self._default_child: dict[int, int | None] = {}
@@ -307,8 +308,12 @@ class CompiledBook:
         return cached
 
     # -- main terms --------------------------------------------------------------------------------------
-    def main_candidates(self, words: Sequence[str]) -> list[tuple[int, frozenset[str]]]:
-        """Main terms named by any run of the clause's words, with the words they take."""
+    def main_candidates(self, words: Sequence[str], mains: frozenset[int] | None = None
+                        ) -> list[tuple[int, frozenset[str]]]:
+        """Main terms named by any run of the clause's words, with the words they take (the longest run, then the
+        leftmost); ``mains``: only these."""
+        if mains is not None:
+            return self._named_among(words, mains)
         found: dict[int, frozenset[str]] = {}
         n = len(words)
         longest = [self._longest_from.get(word, 0) for word in words]
@@ -323,6 +328,37 @@ class CompiledBook:
                     if main_id not in found:
                         found[main_id] = frozenset(phrase)
         return list(found.items())
+
+    def _named_among(self, words: Sequence[str], mains: frozenset[int]) -> list[tuple[int, frozenset[str]]]:
+        """``main_candidates`` for a few main terms (a note naming its subject among a whole record's words): their
+        own phrases looked for in the words instead of every run of the words looked up, same order."""
+        if self._phrases_of is None:
+            phrases_of: dict[int, list[tuple[tuple[str, ...], int]]] = {}
+            for phrase, ids in self.by_phrase.items():
+                for rank, main_id in enumerate(ids):
+                    phrases_of.setdefault(main_id, []).append((phrase, rank))
+            self._phrases_of = phrases_of
+        n = len(words)
+        firsts: dict[str, list[int]] = {}
+        for position, word in enumerate(words):
+            firsts.setdefault(word, []).append(position)
+        found: list[tuple[int, int, int, int, frozenset[str]]] = []
+        for main_id in mains:
+            best: tuple[int, int, int, int, frozenset[str]] | None = None
+            for phrase, rank in self._phrases_of.get(main_id, ()):
+                size = len(phrase)
+                if size == 1 and len(phrase[0]) < 2:
+                    continue  # a lone letter ("mm/h") names no condition
+                for start in firsts.get(phrase[0], ()):
+                    if start + size <= n and tuple(words[start:start + size]) == phrase:
+                        key = (-size, start, rank, main_id, frozenset(phrase))
+                        if best is None or key[:3] < best[:3]:
+                            best = key
+                        break
+            if best is not None:
+                found.append(best)
+        found.sort(key=lambda t: t[:3])
+        return [(main_id, taken) for _, _, _, main_id, taken in found]
 
     # -- subterms ----------------------------------------------------------------------------------------
     def descend(self, node_id: int, avail: frozenset[str], pooled: frozenset[str], cues: frozenset[str],
@@ -496,7 +532,8 @@ class CompiledBook:
         return frozenset()
 
     def _hit(self, path: tuple[int, ...], score: float, used: frozenset[str], linked: frozenset[str],
-             after_link: frozenset[str] = frozenset()) -> Hit:
+             after_link: frozenset[str] = frozenset(), *, see_also_before: tuple[str, ...] = (),
+             followed: tuple[str, ...] = ()) -> Hit:
         path = self._with_default_child(path)
         code: str | None = None
         default = False
@@ -509,11 +546,11 @@ class CompiledBook:
                 default = position != len(path) - 1
         cells = next((self.nodes[i].cells for i in reversed(path) if self.nodes[i].cells
                       and any(self.nodes[i].cells or ())), None)
-        see_also = tuple(self.nodes[i].see_also for i in path if self.nodes[i].see_also)
+        see_also = see_also_before + tuple(self.nodes[i].see_also for i in path if self.nodes[i].see_also)
         return Hit(book=self.book, path=path, titles=tuple(self.nodes[i].title for i in path), code=code,
                    code_is_default=default, score=score, used=used, linked=linked,
                    see_also=see_also, cells=cells, after_link=after_link,  # type: ignore[arg-type]
-                   see=self.nodes[path[-1]].see)
+                   see=self.nodes[path[-1]].see, followed=followed)
 
     def _with_default_child(self, path: tuple[int, ...]) -> tuple[int, ...]:
         """A term with no code of its own whose subterm says "not specified as recurrent" (Colitis, Clostridium
@@ -613,10 +650,8 @@ class IndexSearch:
         spare = frozenset(w for w, n in Counter(words).items() if n > 1) if len(bag) < len(words) else frozenset()
         banned = after_without(words)
         hits: list[Hit] = []
-        for main_id, taken in compiled.main_candidates(words):
+        for main_id, taken in compiled.main_candidates(words, mains):
             main = compiled.nodes[main_id]
-            if mains is not None and main_id not in mains:
-                continue
             if exclude_see_condition and main.see and "condition" in main.see.lower() and not main.code:
                 continue
             if banned and taken <= banned:
@@ -699,12 +734,9 @@ class IndexSearch:
         used = hit.used | best.used | (bag & target_words)
         linked = (hit.linked | best.linked) - used
         score = len(used) * W_WORD + len(linked) * W_LINKED - 0.05 * (depth + 1)
-        followed = compiled._hit(path, score, used, linked, hit.after_link | compiled._after_link(best))
-        merged = Hit(book=followed.book, path=followed.path, titles=followed.titles, code=followed.code,
-                     code_is_default=followed.code_is_default, score=followed.score, used=followed.used,
-                     linked=followed.linked, see_also=hit.see_also + followed.see_also, cells=followed.cells,
-                     followed=(*hit.followed, " > ".join(hit.titles) + " -> see " + reference),
-                     after_link=followed.after_link, see=followed.see)
+        merged = compiled._hit(path, score, used, linked, hit.after_link | compiled._after_link(best),
+                               see_also_before=hit.see_also,
+                               followed=(*hit.followed, " > ".join(hit.titles) + " -> see " + reference))
         return self._follow(compiled, merged, bag, pooled, cues, depth + 1, banned=banned, spare=spare)
 
 
