@@ -44,7 +44,7 @@ _NEMOD = re.compile(r"\(([^()]*)\)")
 # References into the Table of Neoplasms or of Drugs are read by the encoder's table logic, never walked here.
 _TABLE_REFERENCES = ("neoplasm", "table")
 _LISTED_CATEGORIES = ("Y92", "Y93")
-_REACH_LIMIT = 400  # terms visited before a reach is taken to be the whole book
+_REACH_LIMIT = 2000  # terms visited before a reach is taken to be the whole book
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,10 +369,7 @@ class CompiledBook:
         may repeat them ("Hypertension > kidney > with > stage 5 chronic kidney disease") as long as it
         matches at least one new word. ``spare`` holds words the clause writes twice ("car driver in collision with
         another car"): the first match leaves them available to a deeper subterm."""
-        below = self._below.get(node_id, _UNKNOWN)
-        if below is _UNKNOWN:
-            below = self._words_below(node_id)
-        if below is not None and below.isdisjoint(avail) and below.isdisjoint(pooled):
+        if self._barren(node_id, avail, pooled):
             return _NOTHING  # every subterm needs a word the clause does not have
         key = (node_id, avail, in_with, seen, spare)
         cached = memo.get(key)
@@ -391,16 +388,11 @@ class CompiledBook:
                 picked.update(by_word.get(word, ()))
             # Subterm ids follow the printed order (the compiled tree numbers them in file order).
             children = sorted(picked) if len(picked) > 1 else tuple(picked)
-        nodes, below_of = self.nodes, self._below
+        nodes, barren = self.nodes, self._barren
         for child_id in children:
             child = nodes[child_id]
-            below = below_of.get(child_id, _UNKNOWN)
-            if below is _UNKNOWN:
-                below = self._words_below(child_id)
-            # Whether a subterm below the child could match at all (else its descent is known to take nothing).
-            deeper = below is None or not below.isdisjoint(avail) or not below.isdisjoint(pooled)
             if child.connector is not None:
-                if not deeper:
+                if barren(child_id, avail, pooled):
                     continue
                 if child.connector == "without" and not without_cued:
                     continue
@@ -443,7 +435,7 @@ class CompiledBook:
                 if chosen is None:
                     # A subterm printing its parent's own code ("Melanoma C43.9 > skin C43.9") is the parent's
                     # default reading: documentation leaves it unsaid as it does grouping subterms.
-                    if deeper and child_id in self._through:
+                    if child_id in self._through and not barren(child_id, avail, pooled):
                         # "knee pain" is Pain > joint > knee: documentation leaves grouping subterms
                         # ("joint", "limb, lower") implicit; a deeper match may pass through one unsaid.
                         through = self.descend(child_id, avail, pooled, cues, memo, seen=seen, banned=banned,
@@ -462,7 +454,7 @@ class CompiledBook:
                 rest = self.descend(child_id, (avail - own) | (own & spare), pooled, cues, memo,
                                     seen=seen | own | linked,
                                     banned=frozenset() if child.lead == "without" else banned,
-                                    spare=spare - own) if deeper else _NOTHING
+                                    spare=spare - own) if not barren(child_id, avail, pooled) else _NOTHING
                 extra = child.nemod & (avail - own - rest.used)
                 bonus = W_CUE if child.lead and child.lead in cues else 0.0
                 if not rest.path and child.see and child.code is None:
@@ -477,6 +469,13 @@ class CompiledBook:
                 best = candidate
         memo[key] = best
         return best
+
+    def _barren(self, node_id: int, avail: frozenset[str], pooled: frozenset[str]) -> bool:
+        """Whether no subterm below ``node_id`` can match: each needs a word neither available nor linkable."""
+        below = self._below.get(node_id, _UNKNOWN)
+        if below is _UNKNOWN:
+            below = self._words_below(node_id)
+        return below is not None and below.isdisjoint(avail) and below.isdisjoint(pooled)
 
     def _words_below(self, node_id: int) -> frozenset[str] | None:
         """Every word a subterm below ``node_id`` prints: a clause with none of them (nor linkable words) takes
