@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from medcoder.codesets.icd10cm_tabular import Tabular
 from medcoder.coding.terms import tokens
@@ -33,9 +34,23 @@ class Pointer:
 def excluded_elsewhere(tab: Tabular, code: str, words: frozenset[str]) -> Pointer | None:
     """The Excludes1 note of ``code`` (printed at its category or below) whose added words are documented in
     ``words``; each "x or y" of the note needs one of its alternatives documented."""
+    best: Pointer | None = None
+    for target, text, added in _pointers(tab, code):
+        if not all(group & words for group in added):
+            continue
+        matched = frozenset(w for group in added for w in group & words)
+        if best is None or len(matched) > len(best.words):
+            best = Pointer(target=target, note=text, words=matched)
+    return best
+
+
+@lru_cache(maxsize=65536)
+def _pointers(tab: Tabular, code: str) -> tuple[tuple[str, str, tuple[frozenset[str], ...]], ...]:
+    """``code``'s Excludes1 notes naming one code, each with the word groups it adds to the code's own titles
+    (cached per Tabular and code: the notes and titles of a release do not change)."""
     entry = tab.get(code)
     if entry is None:
-        return None
+        return ()
     said = set(tokens(entry.title))
     parent = entry.parent
     while parent is not None:
@@ -44,18 +59,15 @@ def excluded_elsewhere(tab: Tabular, code: str, words: frozenset[str]) -> Pointe
             break
         said.update(tokens(above.title))
         parent = above.parent
-    best: Pointer | None = None
+    found: list[tuple[str, str, tuple[frozenset[str], ...]]] = []
     for note in tab.notes(code):
         if note.kind != "excludes1" or len(note.codes) != 1 or note.level not in ("category", "subcategory", "code"):
             continue
         groups = _alternatives(tokens(_CODES.sub(" ", note.text)))
-        added = [group for group in groups if not group & said and group - _LINKS]
-        if not added or not all(group & words for group in added):
-            continue
-        matched = frozenset(w for group in added for w in group & words)
-        if best is None or len(matched) > len(best.words):
-            best = Pointer(target=note.codes[0], note=note.text, words=matched)
-    return best
+        added = tuple(group for group in groups if not group & said and group - _LINKS)
+        if added:
+            found.append((note.codes[0], note.text, added))
+    return tuple(found)
 
 
 def _alternatives(words: tuple[str, ...]) -> list[frozenset[str]]:

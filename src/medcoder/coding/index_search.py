@@ -536,20 +536,23 @@ class CompiledBook:
         path = self._with_default_child(path)
         code: str | None = None
         default = False
-        for position, node_id in enumerate(path):
-            node = self.nodes[node_id]
+        cells: tuple[str | None, ...] | None = None  # the last term's that prints any
+        last = len(path) - 1
+        nodes = [self.nodes[node_id] for node_id in path]
+        for position, node in enumerate(nodes):
+            printed = node.cells is not None and any(node.cells)
+            if printed:
+                cells = node.cells
             if node.code:
                 code = node.code
-                default = position != len(path) - 1
-            elif node.cells and any(node.cells):
-                default = position != len(path) - 1
-        cells = next((self.nodes[i].cells for i in reversed(path) if self.nodes[i].cells
-                      and any(self.nodes[i].cells or ())), None)
-        see_also = see_also_before + tuple(self.nodes[i].see_also for i in path if self.nodes[i].see_also)
-        return Hit(book=self.book, path=path, titles=tuple(self.nodes[i].title for i in path), code=code,
+                default = position != last
+            elif printed:
+                default = position != last
+        see_also = see_also_before + tuple(node.see_also for node in nodes if node.see_also)
+        return Hit(book=self.book, path=path, titles=tuple(node.title for node in nodes), code=code,
                    code_is_default=default, score=score, used=used, linked=linked,
-                   see_also=see_also, cells=cells, after_link=after_link,  # type: ignore[arg-type]
-                   see=self.nodes[path[-1]].see, followed=followed)
+                   see_also=see_also, cells=cells, after_link=after_link,
+                   see=nodes[-1].see, followed=followed)
 
     def _with_default_child(self, path: tuple[int, ...]) -> tuple[int, ...]:
         """A term with no code of its own whose subterm says "not specified as recurrent" (Colitis, Clostridium
