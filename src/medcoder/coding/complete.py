@@ -288,6 +288,16 @@ def _documented_side(tab: Tabular, entry: TabularEntry, core: frozenset[str],
     return None
 
 
+@lru_cache(maxsize=65536)
+def _richer_siblings(tab: Tabular, entry: TabularEntry) -> tuple[tuple[TabularEntry, frozenset[str]], ...]:
+    """The billable siblings whose titles say everything ``entry``'s says and more, with the words they add
+    (cached per Tabular and code)."""
+    own = frozenset(tokens(entry.title))
+    return tuple((sib, title - own) for sib in tab.children(entry.parent or "")
+                 if sib.code != entry.code and sib.billable and sib.seventh is None
+                 and own < (title := frozenset(tokens(sib.title))))
+
+
 @lru_cache(maxsize=4096)
 def _side_variants(tab: Tabular, code: str, side: str) -> tuple[TabularEntry, ...]:
     """The billable codes of ``code``'s category titled as ``code`` with "unspecified" replaced by ``side``, in
@@ -405,11 +415,8 @@ def complete(tab: Tabular, code: str, words: frozenset[str], text: str, *,
         # A sibling that says everything this code says and more, all documented ("without complications,
         # in remission" is E11.A beside E11.9), is the more specific code (Guideline I.B.2: code to the
         # highest specificity documented).
-        own = frozenset(tokens(entry.title))
-        richer = [(len(extra), sib) for sib in tab.children(entry.parent)
-                  if sib.code != entry.code and sib.billable and sib.seventh is None
-                  and own < (title := frozenset(tokens(sib.title))) and (extra := title - own) <= core
-                  and (valid is None or valid(sib.code))]
+        richer = [(len(extra), sib) for sib, extra in _richer_siblings(tab, entry)
+                  if extra <= core and (valid is None or valid(sib.code))]
         if richer:
             best_sibling = max(richer, key=lambda t: t[0])[1]
             steps.append(f"tabular: {entry.code} -> {best_sibling.code} {best_sibling.title} (documented specificity)")
