@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -90,6 +91,17 @@ def _words(raw: dict[str, object], section: str) -> frozenset[str]:
     return frozenset(w for term in terms for w in str(term).lower().split())
 
 
+def alternation(keys: Sequence[str]) -> str:
+    """A regex alternation of the literal ``keys`` (lowercase, in the order they are to be tried) grouped by first
+    character, same order within a group: the engine then tries only the keys that can start at a position instead
+    of all of them (5x faster on the lexicon's 300 keys), with the same matches."""
+    by_first: dict[str, list[str]] = {}
+    for key in keys:
+        by_first.setdefault(key[:1], []).append(key[1:])
+    return "|".join(re.escape(first) + "(?:" + "|".join(re.escape(rest) for rest in rests) + ")"
+                    for first, rests in by_first.items())
+
+
 @cache
 def lexicon() -> Lexicon:
     text = resources.files("medcoder.coding").joinpath("data/lexicon.json").read_text("utf-8")
@@ -105,12 +117,7 @@ def lexicon() -> Lexicon:
     # The alternatives are grouped by first letter (same order within a group): the engine then tries only the
     # keys that can start at a position, not all of them (5x faster, same matches).
     keys = sorted(replacements, key=len, reverse=True)
-    by_first: dict[str, list[str]] = {}
-    for key in keys:
-        by_first.setdefault(key[:1], []).append(key[1:])
-    alternatives = "|".join(re.escape(first) + "(?:" + "|".join(re.escape(rest) for rest in rests) + ")"
-                            for first, rests in by_first.items())
-    pattern = re.compile(r"(?<![\w/-])(" + alternatives + r")(?![\w/-])", re.IGNORECASE)
+    pattern = re.compile(r"(?<![\w/-])(" + alternation(keys) + r")(?![\w/-])", re.IGNORECASE)
     return Lexicon(
         abbreviations=abbreviations, synonyms=synonyms,
         context_cues={k: tuple(v) for k, v in raw["context_cues"].items() if not k.startswith("$")},

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from medcoder.codesets.icd10cm_index_model import normalize
-from medcoder.coding.lexicon import lexicon
+from medcoder.coding.lexicon import alternation, lexicon
 
 # "X in a patient with Y" documents two conditions: Y is the patient's, not a "with" subterm of X.
 _IN_PATIENT_WITH = r"\bin (?:a |an |the |this )?(?:patient|pt) (?:with|who has)\b"
@@ -109,7 +109,7 @@ def _cue_patterns() -> tuple[tuple[str, dict[str, int], re.Pattern[str], re.Patt
         rank: dict[str, int] = {}
         for position, cue in enumerate(ordered):
             rank.setdefault(cue, position)
-        alternatives = "|".join(re.escape(cue) for cue in ordered)
+        alternatives = alternation(ordered)
         prefix = re.compile(rf"(?:{alternatives})(?= |$)")
         suffix = re.compile(rf" (?:{alternatives})$") if context == "uncertain" else None
         out.append((context, rank, prefix, suffix))
