@@ -114,6 +114,7 @@ _NOTHING = _Best()
 """No subterm taken (shared: a walk's results are never mutated)."""
 _UNKNOWN: frozenset[str] = frozenset({"\0unknown"})
 _WITHOUT = frozenset({"without", "no"})
+_EMPTY: frozenset[str] = frozenset()
 
 
 class CompiledBook:
@@ -371,6 +372,13 @@ class CompiledBook:
         another car"): the first match leaves them available to a deeper subterm."""
         if self._barren(node_id, avail, pooled):
             return _NOTHING  # every subterm needs a word the clause does not have
+        return self._descend(node_id, avail, pooled, cues, memo, in_with, seen, banned, spare)
+
+    def _descend(self, node_id: int, avail: frozenset[str], pooled: frozenset[str], cues: frozenset[str],
+                 memo: dict[tuple[int, frozenset[str], bool, frozenset[str], frozenset[str]], _Best],
+                 in_with: bool, seen: frozenset[str], banned: frozenset[str], spare: frozenset[str]) -> _Best:
+        # ``descend`` with positional arguments (the recursion is the walk's hottest call); every caller has
+        # checked that the term is not barren for these words.
         key = (node_id, avail, in_with, seen, spare)
         cached = memo.get(key)
         if cached is not None:
@@ -398,9 +406,8 @@ class CompiledBook:
                     continue
                 # The connector's own words ("complicated by", "due to", "with") count when documented.
                 said = (child.forms[0] if child.forms else frozenset()) & avail
-                inner = self.descend(child_id, avail - said, pooled, cues, memo, in_with=child.connector == "with",
-                                     seen=seen, banned=frozenset() if child.connector == "without" else banned,
-                                     spare=spare)
+                inner = self._descend(child_id, avail - said, pooled, cues, memo, child.connector == "with", seen,
+                                      _EMPTY if child.connector == "without" else banned, spare)
                 if not inner.path:
                     continue
                 bonus = W_CUE if child.connector in cues or (child.connector == "in" and "due" in cues) else 0.0
@@ -438,8 +445,7 @@ class CompiledBook:
                     if child_id in self._through and not barren(child_id, avail, pooled):
                         # "knee pain" is Pain > joint > knee: documentation leaves grouping subterms
                         # ("joint", "limb, lower") implicit; a deeper match may pass through one unsaid.
-                        through = self.descend(child_id, avail, pooled, cues, memo, seen=seen, banned=banned,
-                                               spare=spare)
+                        through = self._descend(child_id, avail, pooled, cues, memo, False, seen, banned, spare)
                         if through.path and through.used:
                             candidate = _Best(through.score - W_IMPLICIT, (child_id, *through.path), through.used,
                                               through.linked, (frozenset(), *through.step_words))
@@ -451,10 +457,9 @@ class CompiledBook:
                     continue  # "without coma": words after "without" are not a "with" complication
                 # Nonessential modifiers explain words only when no subterm below needs them
                 # ("heart (acute)" must not eat the "acute" of "diastolic > acute").
-                rest = self.descend(child_id, (avail - own) | (own & spare), pooled, cues, memo,
-                                    seen=seen | own | linked,
-                                    banned=frozenset() if child.lead == "without" else banned,
-                                    spare=spare - own) if not barren(child_id, avail, pooled) else _NOTHING
+                rest = self._descend(child_id, (avail - own) | (own & spare), pooled, cues, memo, False,
+                                     seen | own | linked, _EMPTY if child.lead == "without" else banned,
+                                     spare - own) if not barren(child_id, avail, pooled) else _NOTHING
                 extra = child.nemod & (avail - own - rest.used)
                 bonus = W_CUE if child.lead and child.lead in cues else 0.0
                 if not rest.path and child.see and child.code is None:
