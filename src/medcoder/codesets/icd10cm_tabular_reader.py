@@ -430,6 +430,14 @@ class Tabular:
         for a 7th-character code the code it extends (``S39.012A`` -> ``S39.012``). Raises like
         ``require(code, billable=False)``. Lets a caller that sorts notes per code share that work among a
         code's 7th-character extensions; only ``sevenChrDef`` notes differ between them."""
+        idx = self._index or self._idx()
+        if (code not in idx.entries and code not in idx.by_bare and code not in self._made
+                and len(norm := normalize_icd10cm(code)) == 8 and norm not in idx.entries):
+            # A 7th-character code seen for the first time: its owner without synthesising its entry (``get``
+            # would build one only for this answer).
+            base = self._base_of(idx, norm.replace(".", ""))
+            if base is not None and norm[-1] in self._allowed(idx, base):
+                return base.code
         entry = self.require(code, billable=False)
         return entry.parent if entry.seventh and entry.parent else entry.code
 

