@@ -445,9 +445,12 @@ class Tabular:
         idx = self._idx()
         entry = self.require(code, billable=False)
         own = idx.entries[entry.parent] if entry.seventh and entry.parent else entry
-        out = [note for note in self._notes_at("code", own.code, own.level)
-               if (kinds is None or note.kind in kinds)
-               and not (note.kind == "sevenChrDef" and own.code != entry.seventh_from)]
+        if kinds is not None and not any(row[0] in kinds for row in self._note_rows().get(("code", own.code), ())):
+            out = []  # none of the kinds asked is printed here (most leaves print inclusion terms only)
+        else:
+            out = [note for note in self._notes_at("code", own.code, own.level)
+                   if (kinds is None or note.kind in kinds)
+                   and not (note.kind == "sevenChrDef" and own.code != entry.seventh_from)]
         if inherited:
             above = [*self._inherited_chain(idx, own.parent, kinds), *self._inherited_tail(own.block, own.chapter,
                                                                                         kinds)]

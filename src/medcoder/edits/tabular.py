@@ -75,6 +75,9 @@ class _Refs:
             i = bisect_right(self.starts, position) - 1
             if i >= 0 and position <= self.ends[i]:
                 return True
+        return bool(self.other) and self._cover_other(tabular, code)
+
+    def _cover_other(self, tabular: Tabular, code: str) -> bool:
         for ref in self.other:
             try:
                 if tabular.covers(ref, code):
@@ -84,8 +87,19 @@ class _Refs:
         return False
 
     def cover_any(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str) -> bool:
-        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``."""
-        return any(code != skip and self.cover(tabular, position, code) for position, code in coded)
+        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``.
+        ``cover`` written out: this runs per code and "use additional code" group of every claim."""
+        starts, ends, other = self.starts, self.ends, self.other
+        for position, code in coded:
+            if code == skip:
+                continue
+            if position is not None and starts:
+                i = bisect_right(starts, position) - 1
+                if i >= 0 and position <= ends[i]:
+                    return True
+            if other and self._cover_other(tabular, code):
+                return True
+        return False
 
     def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
         """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
@@ -252,7 +266,8 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     stand_in = release_notes(codesets, "icd10cm-tabular")
     view = dx_view(claim)
     coded = view.coded
-    notes = {code: _code_notes(tabular, code) for _, _, code in coded}
+    known = _memo(tabular).by_code  # the common case, looked up here without a call per code
+    notes = {code: known.get(code) or _code_notes(tabular, code) for _, _, code in coded}
     pointed = view.lines
     out: list[EditFinding] = []
 
