@@ -348,7 +348,8 @@ class DrgGrouper:
                   engine: DRGEngine) -> SecondarySeverity:
         kb = self._msdrg
         listed = kb.severity(code)
-        level = kb.secondary_severity(code, principal_dx=principal, discharged_alive=alive, drg=drg)
+        # The level ``kb.secondary_severity`` gives, from the same Table 6K tests the reason names (asked once).
+        level: Severity | None = None
         info = engine.ccmap.get(code)
         hac = info is not None and info.get("hac") is not None and poa in ("N", "U")
         if listed is None:
@@ -360,9 +361,9 @@ class DrgGrouper:
         elif kb.severity_excluded_in_drg(code, drg):
             reason = f"{listed} ignored in DRG {drg} (Table 6K Part 3)"
         elif hac:
-            level = None
             reason = f"{listed} not counted: hospital-acquired condition with POA {poa} (drgpy's HAC list)"
         else:
+            level = listed
             reason = f"{listed} on Table {'6I' if listed == 'MCC' else '6J'}, not excluded with principal " \
                      f"{principal} (Table 6K)"
         grouper: Severity | None = None
