@@ -164,7 +164,6 @@ class DrgGrouper:
         self._table5: dict[str, DrgWeight] = {}
         # Memos keyed by code (never by stay): a batch repeats the same codes, and the tables are read-only.
         self._families: dict[str, tuple[str, ...]] = {}
-        self._windows: dict[tuple[str, str], tuple[tuple[date, date], ...]] = {}
         self._severities: dict[tuple[str, str, str, bool, str, str], SecondarySeverity] = {}
         # Per grouper version, code -> its severity when the code is on neither Table 6I/6J nor drgpy's CC list
         # (most secondaries): then nothing depends on the principal, the DRG, the discharge or POA, so one object
@@ -201,14 +200,8 @@ class DrgGrouper:
         return tuple(sorted(family))
 
     def _valid(self, code: str, day: date, system: str) -> bool:
-        windows = self._windows.get((system, code))
-        if windows is None:
-            windows = self._windows[(system, code)] = tuple(
-                (w.valid_from, w.valid_to) for w in self._mce.windows(code, system=system))
-        for start, end in windows:
-            if start <= day <= end:
-                return True
-        return False
+        # The MCE reader memoises each code's windows; the edits have usually asked for this code already.
+        return self._mce.window_on(code, day, system=system) is not None
 
     def _check_codes(self, case: DrgCase) -> tuple[str, list[str], list[str]]:
         day = case.discharge_date
