@@ -441,11 +441,18 @@ class Tabular:
         entry = self.require(code, billable=False)
         return entry.parent if entry.seventh and entry.parent else entry.code
 
+    def prints_notes(self, code: str, kinds: frozenset[str]) -> bool:
+        """Whether the printed code ``code`` (dotted, as in the book) itself prints a note of one of ``kinds``.
+
+        A code that prints none of some inherited kinds has exactly its parent's notes of those kinds (the same
+        Note objects, in the same order): a caller sorting notes per code can take its parent's result."""
+        return any(row[0] in kinds for row in self._note_rows().get(("code", code), ()))
+
     def _notes(self, code: str, inherited: bool, kinds: frozenset[str] | None) -> list[Note]:
         idx = self._idx()
         entry = self.require(code, billable=False)
         own = idx.entries[entry.parent] if entry.seventh and entry.parent else entry
-        if kinds is not None and not any(row[0] in kinds for row in self._note_rows().get(("code", own.code), ())):
+        if kinds is not None and not self.prints_notes(own.code, kinds):
             out = []  # none of the kinds asked is printed here (most leaves print inclusion terms only)
         else:
             out = [note for note in self._notes_at("code", own.code, own.level)

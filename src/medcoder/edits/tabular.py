@@ -209,8 +209,19 @@ _MEMO_MAX = 131_072
 
 def _owner_notes(tabular: Tabular, owner: str) -> _CodeNotes:
     """The ``_CodeNotes`` of ``owner``, a printed code (``Tabular.note_owner``)."""
-    notes = tabular.notes(owner, kinds=_KINDS, memo=False)
     position = tabular.position(owner)
+    entry = tabular.get(owner)
+    parent = entry.parent if entry is not None else None
+    if parent is not None and not tabular.prints_notes(owner, _KINDS):
+        # Guideline I.A.12: a code that prints none of these notes has its parent's, all inherited (every kind
+        # of _KINDS is an inherited kind): the parent's sorted notes, at the code's own place.
+        by_owner = _memo(tabular).by_owner
+        above = by_owner.get(parent)
+        if above is None:
+            above = by_owner[parent] = _owner_notes(tabular, parent)
+        return _CodeNotes(position, above.excludes1, above.excluded, above.first, above.first_refs,
+                          above.first_match, above.additional)
+    notes = tabular.notes(owner, kinds=_KINDS, memo=False)
     # Most codes print none of these notes themselves and inherit all of them from their category, block and
     # chapter, so siblings share one list: sort it out once per list (by the notes' identities, which the
     # value keeps alive, so an id cannot be reused while its entry exists).
