@@ -193,7 +193,7 @@ class Hcc:
         self._has_memo: dict[tuple[str, str], str] = {}
         self._tuples: dict[tuple[str, str, str], tuple[str, ...]] = {}
         self._values: dict[tuple[str, str], tuple[float, ...]] = {}
-        self._asked: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._asked: dict[str, dict[str, tuple[str, ...]]] = {}
         self._coefficient: dict[tuple[str, str], float | None] = {}
         self._labels: dict[tuple[str, str], str | None] = {}
         self._maps: dict[str, dict[str, tuple[str, ...]]] = {}
@@ -225,16 +225,17 @@ class Hcc:
 
     def hccs(self, dx_code: str, *, model: str = DEFAULT_MODEL) -> tuple[str, ...]:
         """The HCCs (numbers as text, e.g. ``('38',)``) a diagnosis maps to; ``()`` when it maps to none."""
-        asked = self._asked.get((model, dx_code))  # the spelling asked, before the model and code are checked
-        if asked is not None:
-            return asked
+        asked = self._asked.get(model)  # the spellings asked, before the model and code are checked
+        found = asked.get(dx_code) if asked is not None else None
+        if found is not None:
+            return found
         name = self._has("dx_to_cc", model, "ICD-10-CM -> HCC map")
-        key = ("dx", name, dx_code)
-        if key not in self._tuples:
-            self._tuples[key] = self._dx_map(name).get(undotted(dx_code), ())
-        if len(self._asked) < 500_000:
-            self._asked[(model, dx_code)] = self._tuples[key]
-        return self._tuples[key]
+        found = self._dx_map(name).get(undotted(dx_code), ())
+        if asked is None:
+            asked = self._asked[model] = {}
+        if len(asked) < 500_000:
+            asked[dx_code] = found
+        return found
 
     def _dx_map(self, name: str) -> dict[str, tuple[str, ...]]:
         """A model's whole ICD-10-CM -> HCC map (a few thousand rows), read once: a batch's claims bring new

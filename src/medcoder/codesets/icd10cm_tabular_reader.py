@@ -430,16 +430,34 @@ class Tabular:
         for a 7th-character code the code it extends (``S39.012A`` -> ``S39.012``). Raises like
         ``require(code, billable=False)``. Lets a caller that sorts notes per code share that work among a
         code's 7th-character extensions; only ``sevenChrDef`` notes differ between them."""
+        idx = self._index or self._idx()
+        if (code not in idx.entries and code not in idx.by_bare and code not in self._made
+                and len(norm := normalize_icd10cm(code)) == 8 and norm not in idx.entries):
+            # A 7th-character code seen for the first time: its owner without synthesising its entry (``get``
+            # would build one only for this answer).
+            base = self._base_of(idx, norm.replace(".", ""))
+            if base is not None and norm[-1] in self._allowed(idx, base):
+                return base.code
         entry = self.require(code, billable=False)
         return entry.parent if entry.seventh and entry.parent else entry.code
+
+    def prints_notes(self, code: str, kinds: frozenset[str]) -> bool:
+        """Whether the printed code ``code`` (dotted, as in the book) itself prints a note of one of ``kinds``.
+
+        A code that prints none of some inherited kinds has exactly its parent's notes of those kinds (the same
+        Note objects, in the same order): a caller sorting notes per code can take its parent's result."""
+        return any(row[0] in kinds for row in self._note_rows().get(("code", code), ()))
 
     def _notes(self, code: str, inherited: bool, kinds: frozenset[str] | None) -> list[Note]:
         idx = self._idx()
         entry = self.require(code, billable=False)
         own = idx.entries[entry.parent] if entry.seventh and entry.parent else entry
-        out = [note for note in self._notes_at("code", own.code, own.level)
-               if (kinds is None or note.kind in kinds)
-               and not (note.kind == "sevenChrDef" and own.code != entry.seventh_from)]
+        if kinds is not None and not self.prints_notes(own.code, kinds):
+            out = []  # none of the kinds asked is printed here (most leaves print inclusion terms only)
+        else:
+            out = [note for note in self._notes_at("code", own.code, own.level)
+                   if (kinds is None or note.kind in kinds)
+                   and not (note.kind == "sevenChrDef" and own.code != entry.seventh_from)]
         if inherited:
             above = [*self._inherited_chain(idx, own.parent, kinds), *self._inherited_tail(own.block, own.chapter,
                                                                                         kinds)]

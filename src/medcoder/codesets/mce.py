@@ -104,21 +104,20 @@ class Mce:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        # The KB is read-only (opened immutable): a code's windows are read once per release.
-        self._windows: dict[tuple[str, str], tuple[ValidityWindow, ...]] = {}
+        # system -> code as spelled by the caller -> its windows (the KB is read-only: read once per release).
+        self._asked: dict[str, dict[str, tuple[ValidityWindow, ...]]] = {}
         self._ages: dict[int, dict[str, tuple[int, int]]] = {}
         self._by_system: dict[str, dict[str, tuple[ValidityWindow, ...]]] = {}
 
     def _all(self, code: str, system: str) -> tuple[ValidityWindow, ...]:
-        found = self._windows.get((system, code))  # the spelling asked, memoised below with the bare form
-        if found is not None:
-            return found
-        key = (system, code.replace(".", "").upper())
-        found = self._windows.get(key)
+        asked = self._asked.get(system)
+        if asked is None:
+            asked = self._asked[system] = {}
+        found = asked.get(code)
         if found is None:
-            found = self._system(system).get(key[1], ())
-        if len(self._windows) < 1_000_000:  # bounded: every code of both systems in two spellings fits
-            self._windows[(system, code)] = found
+            found = self._system(system).get(code.replace(".", "").upper(), ())
+            if len(asked) < 500_000:  # bounded: every code of the system in two spellings fits
+                asked[code] = found
         return found
 
     def _system(self, system: str) -> dict[str, tuple[ValidityWindow, ...]]:

@@ -106,6 +106,7 @@ class Pfs:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._columns = [d[1] for d in conn.execute("PRAGMA table_info(rvu)")]
+        self._kinds: tuple[str, ...] | None = None
         # The KB is read-only (opened immutable): rows are read once per release.
         self._rvus: dict[str, tuple[Rvu, ...]] = {}
         self._raw: dict[str, list[tuple[object, ...]]] | None = None
@@ -115,14 +116,19 @@ class Pfs:
         self._info: Mapping[str, str] | None = None
 
     def _rvu(self, row: tuple[object, ...]) -> Rvu:
-        values = dict(zip(self._columns, row, strict=True))
+        kinds = self._kinds
+        if kinds is None:
+            # Each column's conversion, sorted out once per release rather than once per value.
+            kinds = self._kinds = tuple(
+                "decimal" if key in _DECIMALS else "flag" if key in ("not_used_for_medicare", "nonfac_na", "fac_na")
+                else "base" if key == "endo_base" else "" for key in self._columns)
         kwargs: dict[str, object] = {}
-        for key, value in values.items():
-            if key in _DECIMALS:
+        for key, kind, value in zip(self._columns, kinds, row, strict=True):
+            if kind == "decimal":
                 kwargs[key] = Decimal(str(value))
-            elif key in ("not_used_for_medicare", "nonfac_na", "fac_na"):
+            elif kind == "flag":
                 kwargs[key] = bool(value)
-            elif key == "endo_base":
+            elif kind == "base":
                 kwargs[key] = value or None
             else:
                 kwargs[key] = value

@@ -75,6 +75,9 @@ class _Refs:
             i = bisect_right(self.starts, position) - 1
             if i >= 0 and position <= self.ends[i]:
                 return True
+        return bool(self.other) and self._cover_other(tabular, code)
+
+    def _cover_other(self, tabular: Tabular, code: str) -> bool:
         for ref in self.other:
             try:
                 if tabular.covers(ref, code):
@@ -84,8 +87,19 @@ class _Refs:
         return False
 
     def cover_any(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str) -> bool:
-        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``."""
-        return any(code != skip and self.cover(tabular, position, code) for position, code in coded)
+        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``.
+        ``cover`` written out: this runs per code and "use additional code" group of every claim."""
+        starts, ends, other = self.starts, self.ends, self.other
+        for position, code in coded:
+            if code == skip:
+                continue
+            if position is not None and starts:
+                i = bisect_right(starts, position) - 1
+                if i >= 0 and position <= ends[i]:
+                    return True
+            if other and self._cover_other(tabular, code):
+                return True
+        return False
 
     def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
         """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
@@ -195,8 +209,19 @@ _MEMO_MAX = 131_072
 
 def _owner_notes(tabular: Tabular, owner: str) -> _CodeNotes:
     """The ``_CodeNotes`` of ``owner``, a printed code (``Tabular.note_owner``)."""
-    notes = tabular.notes(owner, kinds=_KINDS, memo=False)
     position = tabular.position(owner)
+    entry = tabular.get(owner)
+    parent = entry.parent if entry is not None else None
+    if parent is not None and not tabular.prints_notes(owner, _KINDS):
+        # Guideline I.A.12: a code that prints none of these notes has its parent's, all inherited (every kind
+        # of _KINDS is an inherited kind): the parent's sorted notes, at the code's own place.
+        by_owner = _memo(tabular).by_owner
+        above = by_owner.get(parent)
+        if above is None:
+            above = by_owner[parent] = _owner_notes(tabular, parent)
+        return _CodeNotes(position, above.excludes1, above.excluded, above.first, above.first_refs,
+                          above.first_match, above.additional)
+    notes = tabular.notes(owner, kinds=_KINDS, memo=False)
     # Most codes print none of these notes themselves and inherit all of them from their category, block and
     # chapter, so siblings share one list: sort it out once per list (by the notes' identities, which the
     # value keeps alive, so an id cannot be reused while its entry exists).
@@ -252,7 +277,8 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     stand_in = release_notes(codesets, "icd10cm-tabular")
     view = dx_view(claim)
     coded = view.coded
-    notes = {code: _code_notes(tabular, code) for _, _, code in coded}
+    known = _memo(tabular).by_code  # the common case, looked up here without a call per code
+    notes = {code: known.get(code) or _code_notes(tabular, code) for _, _, code in coded}
     pointed = view.lines
     out: list[EditFinding] = []
 

@@ -128,11 +128,13 @@ class LineFee:
         return self.amount is not None
 
     def to_dict(self) -> dict[str, Any]:
-        money = {k: (None if v is None else str(v)) for k, v in (
-            ("fee_schedule_amount", self.fee_schedule_amount), ("amount", self.amount), ("allowed", self.allowed))}
+        fee, amount, allowed = self.fee_schedule_amount, self.amount, self.allowed
         return {"line": self.line, "code": self.code, "modifiers": list(self.modifiers),
                 "service_date": self.service_date.isoformat(), "units": str(self.units), "setting": self.setting,
-                "locality": self.locality, "status": self.status, **money,
+                "locality": self.locality, "status": self.status,
+                "fee_schedule_amount": None if fee is None else str(fee),
+                "amount": None if amount is None else str(amount),
+                "allowed": None if allowed is None else str(allowed),
                 "breakdown": self.breakdown.to_dict() if self.breakdown else None,
                 "adjustments": [{"rule": a.rule, "factor": str(a.factor), "reason": a.reason, "cite": a.cite}
                                 for a in self.adjustments],

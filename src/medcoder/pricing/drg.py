@@ -148,6 +148,11 @@ def _dx(code: str, what: str) -> str:
                          fix=e.fix) from e
 
 
+_NEITHER = "neither CC nor MCC (Tables 6I/6J)"
+_UNKNOWN = SecondarySeverity(code="", listed=None, level=None, reason="", grouper_level=None)
+"""Marks a code ``DrgGrouper._plain`` has not looked at yet (None there means "not plain")."""
+
+
 class DrgGrouper:
     """Groups and prices stays with the knowledge base of one set of releases; keep one per batch."""
 
@@ -159,8 +164,11 @@ class DrgGrouper:
         self._table5: dict[str, DrgWeight] = {}
         # Memos keyed by code (never by stay): a batch repeats the same codes, and the tables are read-only.
         self._families: dict[str, tuple[str, ...]] = {}
-        self._windows: dict[tuple[str, str], tuple[tuple[date, date], ...]] = {}
         self._severities: dict[tuple[str, str, str, bool, str, str], SecondarySeverity] = {}
+        # Per grouper version, code -> its severity when the code is on neither Table 6I/6J nor drgpy's CC list
+        # (most secondaries): then nothing depends on the principal, the DRG, the discharge or POA, so one object
+        # per code serves every stay; None marks a code that needs the full key above.
+        self._plain: dict[str, dict[str, SecondarySeverity | None]] = {}
         self._statuses: dict[tuple[str, int], bool] = {}
         self._splits: dict[str, tuple[Tier | None, dict[Tier | None, str]]] = {}
 
@@ -192,14 +200,8 @@ class DrgGrouper:
         return tuple(sorted(family))
 
     def _valid(self, code: str, day: date, system: str) -> bool:
-        windows = self._windows.get((system, code))
-        if windows is None:
-            windows = self._windows[(system, code)] = tuple(
-                (w.valid_from, w.valid_to) for w in self._mce.windows(code, system=system))
-        for start, end in windows:
-            if start <= day <= end:
-                return True
-        return False
+        # The MCE reader memoises each code's windows; the edits have usually asked for this code already.
+        return self._mce.window_on(code, day, system=system) is not None
 
     def _check_codes(self, case: DrgCase) -> tuple[str, list[str], list[str]]:
         day = case.discharge_date
@@ -269,9 +271,19 @@ class DrgGrouper:
             notes.append(f"weights from {self._release.name} ({self._release.effective_from}.."
                          f"{self._release.effective_to}), not the release in force on {case.discharge_date}")
 
+        plain = self._plain.get(version)
+        if plain is None:
+            plain = self._plain[version] = {}
+
         def severities(drg: str) -> tuple[SecondarySeverity, ...]:
             found = []
             for code in secondary:
+                known = plain.get(code, _UNKNOWN)
+                if known is _UNKNOWN:
+                    known = plain[code] = self._plain_severity(code, engine)
+                if known is not None:
+                    found.append(known)
+                    continue
                 key = (code, principal, drg, alive, poa.get(code, "Y"), version)
                 if key not in self._severities:
                     if len(self._severities) > 500_000:  # bound the memo on endless streams
@@ -319,15 +331,22 @@ class DrgGrouper:
             return None, {}
         return tier, {tier_of(self._weights()[d].title): d for d in self._family(drg)}
 
+    def _plain_severity(self, code: str, engine: DRGEngine) -> SecondarySeverity | None:
+        """``_severity``'s answer for a code on neither Table 6I/6J nor drgpy's CC/MCC list, else None."""
+        if code in engine.ccmap or self._msdrg.severity(code) is not None:
+            return None
+        return SecondarySeverity(code=code, listed=None, level=None, reason=_NEITHER, grouper_level=None)
+
     def _severity(self, code: str, principal: str, drg: str, alive: bool, poa: str,
                   engine: DRGEngine) -> SecondarySeverity:
         kb = self._msdrg
         listed = kb.severity(code)
-        level = kb.secondary_severity(code, principal_dx=principal, discharged_alive=alive, drg=drg)
+        # The level ``kb.secondary_severity`` gives, from the same Table 6K tests the reason names (asked once).
+        level: Severity | None = None
         info = engine.ccmap.get(code)
         hac = info is not None and info.get("hac") is not None and poa in ("N", "U")
         if listed is None:
-            reason = "neither CC nor MCC (Tables 6I/6J)"
+            reason = _NEITHER
         elif kb.is_cc_excluded(code, principal):
             reason = f"{listed} excluded with principal {principal} (Table 6K Part 1 PDX collection)"
         elif not alive and kb.alive_only(code):
@@ -335,9 +354,9 @@ class DrgGrouper:
         elif kb.severity_excluded_in_drg(code, drg):
             reason = f"{listed} ignored in DRG {drg} (Table 6K Part 3)"
         elif hac:
-            level = None
             reason = f"{listed} not counted: hospital-acquired condition with POA {poa} (drgpy's HAC list)"
         else:
+            level = listed
             reason = f"{listed} on Table {'6I' if listed == 'MCC' else '6J'}, not excluded with principal " \
                      f"{principal} (Table 6K)"
         grouper: Severity | None = None
