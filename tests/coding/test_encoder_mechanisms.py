@@ -67,6 +67,16 @@ def encoder(kb_settings: Settings) -> Encoder:
      "Disease > artery > coronary > with angina pectoris - see Arteriosclerosis > coronary > native vessel"),
     ("hypertensive heart and kidney disease without heart failure, ESRD, on dialysis", "outpatient",
      ["I13.11", "N18.6", "Z99.2"], "Hypertension > cardiorenal > without heart failure > with ESRD; no F19.20"),
+    ("pulmonary embolism ruled out", "inpatient", [],
+     "a diagnosis concluded absent is not coded: II.H codes only diagnoses still uncertain at discharge"),
+    ("suspected sepsis, ruled out", "inpatient", [],
+     "', ruled out' concludes the clause before it, whatever cue ('suspected') started it"),
+    ("chest pain, MI ruled out", "inpatient", ["R07.9"], "only the ruled-out clause is negated"),
+    ("radiotherapy was ruled out and chest pain", "inpatient", ["R07.9"],
+     "a concluding cue looks back: it does not carry to the clause after it"),
+    ("rule out pneumonia", "inpatient", ["J18.9"], "'rule out' is still uncertain: coded as if established (II.H)"),
+    ("lipoma of the back", "outpatient", ["D17.1"],
+     "Lipoma D17.9 -> Tabular D17.1 trunk: the back is part of the trunk (L02.21 lists L02.212 back)"),
 ])
 def test_encoder_mechanism_codes(encoder: Encoder, statement: str, setting: str, expected: list[str],
                                  why: str) -> None:

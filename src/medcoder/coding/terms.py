@@ -120,10 +120,24 @@ def _cue_patterns() -> tuple[tuple[str, dict[str, int], re.Pattern[str], re.Patt
 _CONTEXT_ORDER = ("family", "status", "history", "uncertain", "negated")
 
 
+@lru_cache(maxsize=1)
+def _negated_after() -> re.Pattern[str]:
+    """The cues that end a clause and negate it ("..., ruled out"), longest first, as one suffix pattern."""
+    ordered = sorted(lexicon().context_cues.get("negated_after", ()), key=len, reverse=True)
+    return re.compile(rf"(?:^| )({alternation(ordered)})$") if ordered else re.compile(r"(?!)")
+
+
 def _context(text: str) -> tuple[str, str | None, str]:
     """The clause's assertion context and the text with the cue removed (the longest cue of the first context that
-    starts the clause, or for uncertainty also ends it)."""
+    starts the clause, or for uncertainty also ends it). A concluding negation ("suspected sepsis ruled out") wins
+    over any cue that starts the clause: the condition was looked for and found absent."""
     lower = text.lower().strip()
+    concluded = _negated_after().search(lower)
+    if concluded is not None:
+        cue = concluded.group(1)
+        rest = text.strip()[: -len(cue)].strip()
+        _, _, rest = _context(rest) if rest else ("present", None, rest)
+        return "negated", cue, rest
     for context, rank, prefix, suffix in _cue_patterns():
         first = prefix.match(lower)
         last = suffix.search(lower) if suffix is not None else None
@@ -171,11 +185,20 @@ def split_statement(statement: str) -> list[Clause]:
                                                                               "uncertain"):
             context, cue = carried
         elif context != "present":
-            carried = (context, cue)
+            # A concluding cue ("radiotherapy was ruled out and ...") looks back: it governs no clause after it.
+            concluding = context == "negated" and _negated_after().search(expanded.lower().strip()) is not None
+            carried = None if concluding else (context, cue)
         else:
             carried = None
         # A second cue inside ("rule out" after "history of") is rare; one level is enough here.
         words = tuple(w for w in tokens(_GLOSS.sub(r" \1 ", rest)) if w not in stop)
+        if not words and context == "negated" and cue is not None and clauses \
+                and _negated_after().search(expanded.lower().strip()) is not None:
+            # "pulmonary embolism, ruled out": the cue alone concludes the clause before it.
+            clauses[-1] = Clause(text=f"{clauses[-1].text}, {cue}", start=clauses[-1].start, end=end,
+                                 words=clauses[-1].words, context="negated", cue=cue, joiner=clauses[-1].joiner)
+            carried = None
+            continue
         if not words:
             continue
         if not clauses and set(words) <= _MODIFIER_ONLY:
