@@ -9,7 +9,7 @@ subterms, because the classification presumes a causal link between conditions t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from medcoder.codesets.icd10cm_index_model import normalize
@@ -181,23 +181,20 @@ def split_statement(statement: str) -> list[Clause]:
         position = end
         expanded = expand(piece.replace(" & ", " and "))
         context, cue, rest = _context(expanded)
+        # A concluding cue ("..., ruled out") looks back: it governs no clause after it.
+        concluding = context == "negated" and _negated_after().search(expanded.lower().strip()) is not None
         if context == "present" and carried is not None and carried[0] in ("history", "family", "negated",
                                                                               "uncertain"):
             context, cue = carried
         elif context != "present":
-            # A concluding cue ("radiotherapy was ruled out and ...") looks back: it governs no clause after it.
-            concluding = context == "negated" and _negated_after().search(expanded.lower().strip()) is not None
             carried = None if concluding else (context, cue)
         else:
             carried = None
         # A second cue inside ("rule out" after "history of") is rare; one level is enough here.
         words = tuple(w for w in tokens(_GLOSS.sub(r" \1 ", rest)) if w not in stop)
-        if not words and context == "negated" and cue is not None and clauses \
-                and _negated_after().search(expanded.lower().strip()) is not None:
+        if not words and concluding and clauses:
             # "pulmonary embolism, ruled out": the cue alone concludes the clause before it.
-            clauses[-1] = Clause(text=f"{clauses[-1].text}, {cue}", start=clauses[-1].start, end=end,
-                                 words=clauses[-1].words, context="negated", cue=cue, joiner=clauses[-1].joiner)
-            carried = None
+            clauses[-1] = replace(clauses[-1], text=f"{clauses[-1].text}, {cue}", end=end, context="negated", cue=cue)
             continue
         if not words:
             continue
