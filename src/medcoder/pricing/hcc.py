@@ -148,7 +148,10 @@ def _codes(diagnoses: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+@lru_cache(maxsize=4096)
 def _label(kb: Hcc, hcc: str, model: str) -> str | None:
+    """Memoised: a release without labels answers by raising, and ``Hcc`` keeps no memo of a failed check (two
+    queries per HCC of every claim otherwise)."""
     try:
         return kb.label(hcc, model=model)
     except NotFoundError:  # the 2025 release ships no labels
