@@ -272,37 +272,43 @@ class NcciPtp:
     def pairs(self, codes: Iterable[str], *, setting: PtpSetting, on: date) -> list[PtpEdit]:
         """Edits in force on ``on`` whose column 1 and column 2 codes are both among ``codes``."""
         wanted = sorted({_normal(c) for c in codes})
-        setting_id, memo = self._setting_id(setting), self._pair_rows
-        keys = [(setting_id, a, b) for a in wanted for b in wanted]
-        if any(key not in memo for key in keys):
-            self._read_pairs(setting, setting_id, keys)
+        setting_id = self._setting_id(setting)
+        code_ids = self._numbers()[0]
+        partners = self._column_2s(setting_id)
+        numbered = [(code, code_ids.get(code)) for code in wanted]
         day = _day(on)
-        found_edits = [edit for key in keys for deleted, edit in memo[key] if deleted >= day]
+        found_edits: list[PtpEdit] = []
+        # Most ordered pairs of a claim's codes have no row: ``_column_2s`` says so per pair without a key or a
+        # memo entry (fresh claims bring mostly unseen pairs, which a per-pair memo would only fill and clear).
+        for first, i in numbered:
+            seconds = partners.get(i) if i is not None else None
+            if i is None or seconds is None:
+                continue
+            for second, j in numbered:
+                if j is not None and f",{j}," in seconds:
+                    rows = self._rows(setting, setting_id, first, i, second, j)
+                    found_edits += [edit for deleted, edit in rows if deleted >= day]
         return self._in_force(found_edits) if found_edits else []
 
-    def _read_pairs(self, setting: PtpSetting, setting_id: int, keys: list[tuple[int, str, str]]) -> None:
-        """Memoise the rows of the ordered pairs ``keys`` not seen before, in table order. Most pairs of a claim's
-        codes have no row: ``_column_2s`` says so without a query; the others are read one pair at a time."""
-        code_ids, _, rationales = self._numbers()
+    def _rows(self, setting: PtpSetting, setting_id: int, first: str, i: int, second: str,
+              j: int) -> tuple[tuple[int, PtpEdit], ...]:
+        """The rows of the ordered pair (``first``, ``second``), numbered ``i``, ``j``, any deletion date, in
+        table order; memoised per pair that has rows (claims repeat them)."""
+        key = (setting_id, first, second)
         memo = self._pair_rows
-        partners = self._column_2s(setting_id)
-        if len(memo) >= 500_000:
-            memo.clear()
-        for key in keys:
-            if key in memo:
-                continue
-            _, first, second = key
-            i, j = code_ids.get(first), code_ids.get(second)
-            if i is None or j is None or f",{j}," not in partners.get(i, ""):
-                memo[key] = ()  # shared: the memo does not grow a list per pair for the garbage collector to walk
-                continue
-            memo[key] = tuple((deleted, PtpEdit(
+        hit = memo.get(key)
+        if hit is None:
+            if len(memo) >= 500_000:
+                memo.clear()
+            rationales = self._numbers()[2]
+            hit = memo[key] = tuple((deleted, PtpEdit(
                 setting=setting, column_1=first, column_2=second, deletion_date=_as_date(deleted),
                 modifier_indicator=indicator, rationale=rationales[rationale]))
                 for deleted, indicator, rationale in self._conn.execute(
                     "SELECT deletion_date, modifier_indicator, rationale FROM ptp "
                     "WHERE setting=? AND column_1=? AND column_2=? ORDER BY deletion_date, rationale",
                     (setting_id, i, j)))
+        return hit
 
     def _column_2s(self, setting_id: int) -> dict[int, str]:
         """Column 1 code number -> ``",n,m,...,"``, the numbers of the column 2 codes of its rows in the setting."""

@@ -148,7 +148,10 @@ def _codes(diagnoses: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+@lru_cache(maxsize=4096)
 def _label(kb: Hcc, hcc: str, model: str) -> str | None:
+    """Memoised: a release without labels answers by raising, and ``Hcc`` keeps no memo of a failed check (two
+    queries per HCC of every claim otherwise)."""
     try:
         return kb.label(hcc, model=model)
     except NotFoundError:  # the 2025 release ships no labels
@@ -164,10 +167,27 @@ def _add_factor(factors: list[RiskFactor], kb: Hcc, model: str, name: str, kind:
     return value
 
 
-@lru_cache(maxsize=4096)
+# (id(reader), model, age, sex, segment, originally disabled, Medicaid) -> (reader, demographic factors): a
+# batch's beneficiaries fall in a few hundred cells and the factors are immutable. A plain tuple key, not the
+# Beneficiary itself, whose generated __hash__ and __eq__ would be two Python calls per claim; the reader kept
+# guards its id against reuse.
+_DEMOGRAPHICS: dict[tuple[int, str, int, str, str, bool, bool], tuple[Hcc, tuple[RiskFactor, ...]]] = {}
+
+
+def _demographic_factors(kb: Hcc, name: str, beneficiary: Beneficiary) -> tuple[RiskFactor, ...]:
+    """``_demographics``, memoised per (reader, model, every field of the beneficiary)."""
+    b = beneficiary
+    key = (id(kb), name, b.age, b.sex, b.segment, b.originally_disabled, b.medicaid)
+    hit = _DEMOGRAPHICS.get(key)
+    if hit is None or hit[0] is not kb:
+        if len(_DEMOGRAPHICS) >= 4096:
+            _DEMOGRAPHICS.clear()
+        hit = _DEMOGRAPHICS[key] = (kb, _demographics(kb, name, beneficiary))
+    return hit[1]
+
+
 def _demographics(kb: Hcc, name: str, beneficiary: Beneficiary) -> tuple[RiskFactor, ...]:
-    """The demographic factors of ``beneficiary`` under model ``name``. Memoised: a batch's beneficiaries fall in
-    a few hundred (segment, sex, age, flags) cells, and the factors are immutable."""
+    """The demographic factors of ``beneficiary`` under model ``name``."""
     segment, prefix = SEGMENTS[beneficiary.segment], beneficiary.segment
     aged, female = beneficiary.age >= 65, beneficiary.sex == "F"
     factors: list[RiskFactor] = []
@@ -204,7 +224,7 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
     def add(variable: str, kind: FactorKind, detail: str) -> float | None:
         return _add_factor(factors, kb, name, f"{prefix}_{variable}", kind, detail)
 
-    factors.extend(_demographics(kb, name, beneficiary))
+    factors.extend(_demographic_factors(kb, name, beneficiary))
     codes = _codes(diagnoses)
     by_hcc: dict[str, list[str]] = {}
     unmapped = []
