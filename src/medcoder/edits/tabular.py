@@ -71,11 +71,7 @@ class _Refs:
 
     def cover(self, tabular: Tabular, position: int | None, code: str) -> bool:
         """Whether any reference includes ``code`` (at ``position``, from ``Tabular.position``)."""
-        if position is not None and self.starts:
-            i = bisect_right(self.starts, position) - 1
-            if i >= 0 and position <= self.ends[i]:
-                return True
-        return bool(self.other) and self._cover_other(tabular, code)
+        return self.cover_any(tabular, ((position, code),))
 
     def _cover_other(self, tabular: Tabular, code: str) -> bool:
         for ref in self.other:
@@ -86,9 +82,10 @@ class _Refs:
                 continue
         return False
 
-    def cover_any(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str) -> bool:
-        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``.
-        ``cover`` written out: this runs per code and "use additional code" group of every claim."""
+    def cover_any(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None = None) -> bool:
+        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``: the
+        interval search over the references' Tabular-order spans, then the references only ``Tabular.covers``
+        can answer."""
         starts, ends, other = self.starts, self.ends, self.other
         for position, code in coded:
             if code == skip:
@@ -181,6 +178,9 @@ def _note_bounds(tabular: Tabular, note: Note) -> tuple[_RefBounds, ...]:
     return hit[1]
 
 
+_MEMO_MAX = 131_072
+
+
 def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
     """``code``'s sorted notes, memoised per Tabular reader by code and by the printed code that owns the notes
     (a 7th-character code's are its parent's: ``_KINDS`` has no ``sevenChrDef``), in plain dicts keyed by
@@ -202,9 +202,6 @@ def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
                 hit = by_owner[owner] = _owner_notes(tabular, owner)
         by_code[code] = hit
     return hit
-
-
-_MEMO_MAX = 131_072
 
 
 def _owner_notes(tabular: Tabular, owner: str) -> _CodeNotes:
