@@ -77,6 +77,12 @@ def encoder(kb_settings: Settings) -> Encoder:
     ("rule out pneumonia", "inpatient", ["J18.9"], "'rule out' is still uncertain: coded as if established (II.H)"),
     ("lipoma of the back", "outpatient", ["D17.1"],
      "Lipoma D17.9 -> Tabular D17.1 trunk: the back is part of the trunk (L02.21 lists L02.212 back)"),
+    ("left eustachian tube dysfunction", "outpatient", ["H69.82"],
+     "Dysfunction lists no eustachian tube: Disorder > eustachian tube > specified NEC -> H69.8- (I.A.9.a, "
+     "lexicon site_disorders), left ear from the Tabular"),
+    ("sacroiliac joint dysfunction", "outpatient", [],
+     "Disorder > joint > specified type NEC would leave 'sacroiliac' unexplained: not coded as any joint"),
+    ("hypothalamic dysfunction", "outpatient", ["E23.3"], "the Index's own Dysfunction > hypothalamic NEC wins"),
 ])
 def test_encoder_mechanism_codes(encoder: Encoder, statement: str, setting: str, expected: list[str],
                                  why: str) -> None:

@@ -457,6 +457,9 @@ class Encoder(InjuryRules):
             classed = _named_by_class(words)
             best = next((h for h in self.search.search(classed, pooled=pooled, cues=cues) if h.code
                          and not frozenset(classed) - h.used - _IGNORABLE), None) if classed != tuple(words) else None
+        generic = None
+        if best is None or best.code is None:
+            best = generic = self._site_disorder(words, pooled, cues)
         if best is None or best.code is None:
             dropped.append((clause.text, "no Alphabetic Index entry found for these words"))
             return []
@@ -464,6 +467,10 @@ class Encoder(InjuryRules):
         if made is None:
             dropped.append((best.code, f"{best.code} could not be completed to a billable code"))
             return []
+        if generic is not None:
+            condition = ", ".join(sorted(frozenset(words) & lexicon().site_disorder_words))
+            made.rationale.insert(1, f"guideline I.A.9.a: the Index lists '{condition}' for other sites only, so "
+                                     "the documented condition is a specified disorder of this site (NEC)")
         self._classifiable_sibling(made, clause)
         out = [made]
         manifestation = self.rules.manifestation_for(best, made, clause, queries)
@@ -472,6 +479,27 @@ class Encoder(InjuryRules):
         elif made.after_link:
             out.extend(self._code_first_partner(clause, index, made, queries))
         return out
+
+    def _site_disorder(self, words: Sequence[str], pooled: frozenset[str], cues: frozenset[str]) -> Hit | None:
+        """"Eustachian tube dysfunction": a condition the Index lists for some sites only (Dysfunction > bladder)
+        is, at a site it does not list, a specified disorder of that site the classification has no entry for:
+        Disorder > eustachian tube > specified NEC (H69.8-), Guideline I.A.9.a. None unless the walk explains
+        every other word of the clause (but laterality) and the site's entry prints such a subterm."""
+        lex = lexicon()
+        named = frozenset(words) & lex.site_disorder_words
+        if not named:
+            return None
+        rest = tuple(w for w in words if w not in named)
+        site = frozenset(rest) - _IGNORABLE - frozenset(lex.laterality)
+        book = self.search.book("index")
+        for term in lex.site_disorder_terms:
+            for hit in self.search.search((term, *rest), pooled=pooled, cues=cues):
+                if term not in hit.used or len(hit.path) < 2 or not site or site - hit.used:
+                    continue
+                child = book.specified_child(hit.path[-1])
+                if child is not None:
+                    return book.extended(hit, child, hit.used - {term} | named)
+        return None
 
     def _code_first_partner(self, clause: Clause, index: int, made: Candidate,
                             queries: list[DocumentationQuery]) -> list[Candidate]:

@@ -38,6 +38,7 @@ _GENERIC = frozenset({"involvement", "disease", "disorder", "condition", "condit
                       "part", "region", "vessel", "occupant", "object", "bone"})
 _NOT_SPECIFIED = ("not specified", "not stated")
 _EPONYM_DEFAULT = frozenset({"disease"})
+_SPECIFIED = ("specified nec", "specified type nec", "other specified")
 _EPONYM = re.compile(r"\w['\u2019]s\b")
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 _NEMOD = re.compile(r"\(([^()]*)\)")
@@ -577,6 +578,16 @@ class CompiledBook:
                     (c for c in last.children if self.nodes[c].code and self.nodes[c].forms
                      and all(f <= _EPONYM_DEFAULT for f in self.nodes[c].forms)), None)
         return path if child is None else (*path, child)
+
+    def specified_child(self, node_id: int) -> int | None:
+        """The term's coded "specified NEC" (or "specified type NEC", "other specified") subterm: where the
+        documentation names a condition more specific than the classification has (Guideline I.A.9.a)."""
+        return next((c for c in self.nodes[node_id].children if self.nodes[c].code
+                     and self.nodes[c].title.lower().startswith(_SPECIFIED)), None)
+
+    def extended(self, hit: Hit, child: int, used: frozenset[str]) -> Hit:
+        """``hit`` walked one subterm further, to ``child``, explaining ``used``."""
+        return self._hit((*hit.path, child), hit.score, used, hit.linked, hit.after_link, followed=hit.followed)
 
     def resolve(self, reference: str) -> int | None:
         """The term a printed cross-reference names ("Pain, abdominal"), when it resolves fully."""

@@ -51,15 +51,15 @@ class Lexicon:
     implicit_subterms: tuple[str, ...] = ()
     """Index grouping subterms a statement need not say ("joint" in Pain > joint > knee)."""
     case_sensitive: frozenset[str] = frozenset()
+    """Abbreviations expanded only when written in capitals ("MS" yes, "Ms. Jones" no)."""
     patient_words: frozenset[str] = frozenset()
     """Words naming who the patient is ("in a newborn"): not a condition of their own."""
     first_prefixes: tuple[str, ...] = ()
     """Codes sequenced before the others, in this order (chapter 15 I.C.15.a.1, U07.1 I.C.1.g.1.b)."""
     confirmed_only: frozenset[str] = frozenset()
+    """Codes never reported for an uncertain diagnosis, even inpatient (U07.1, I.C.1.g.1.a)."""
     lasting_conditions: tuple[str, ...] = ()
     """Conditions that do not cease to exist ("history of hypertension" is hypertension)."""
-    """Codes never reported for an uncertain diagnosis, even inpatient (U07.1, I.C.1.g.1.a)."""
-    """Abbreviations expanded only when written in capitals ("MS" yes, "Ms. Jones" no)."""
     organism_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Infectious agent word -> the Index words of its class ("covid" -> "viral")."""
     drug_classes: dict[str, str] = field(default_factory=dict)
@@ -78,6 +78,10 @@ class Lexicon:
     """Anatomical part -> the words of the region Tabular titles group it in ("colon" -> "large intestine")."""
     condition_classes: dict[str, str] = field(default_factory=dict)
     """Condition -> the class the Index names in a "with" subterm ("pneumonia" -> "lower respiratory infection")."""
+    site_disorder_words: frozenset[str] = frozenset()
+    """Condition words the Index lists for some sites only ("dysfunction"): elsewhere a specified disorder."""
+    site_disorder_terms: tuple[str, ...] = ()
+    """The main terms naming any disorder of a site, tried in order ("disorder", "disease")."""
 
 
 def _entries(raw: dict[str, object]) -> dict[str, str]:
@@ -150,4 +154,6 @@ def lexicon() -> Lexicon:
         excision_words=frozenset(raw.get("eradicated_neoplasm", {}).get("excision_words", ())),
         encounter_terms=_words(raw, "encounter_terms"),
         focus_cues=_words(raw, "focus_cues"),
+        site_disorder_words=frozenset(raw.get("site_disorders", {}).get("conditions", ())),
+        site_disorder_terms=tuple(raw.get("site_disorders", {}).get("main_terms", ())),
     )
