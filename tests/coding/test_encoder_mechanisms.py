@@ -83,6 +83,11 @@ def encoder(kb_settings: Settings) -> Encoder:
     ("sacroiliac joint dysfunction", "outpatient", [],
      "Disorder > joint > specified type NEC would leave 'sacroiliac' unexplained: not coded as any joint"),
     ("hypothalamic dysfunction", "outpatient", ["E23.3"], "the Index's own Dysfunction > hypothalamic NEC wins"),
+    ("newborn observed for suspected seizures, ruled out", "inpatient", ["Z05.2"],
+     "I.C.16.b: Suspected condition, ruled out > newborn -> Z05.9; the condition ruled out is Newborn > seizure P90, "
+     "neurological (lexicon ruled_out_observation): Tabular Z05.2"),
+    ("observed for suspected myocardial infarction, ruled out", "inpatient", ["Z03.89"],
+     "I.C.21.c.6: Observation > suspected, ruled out > condition NEC -> Z03.89"),
 ])
 def test_encoder_mechanism_codes(encoder: Encoder, statement: str, setting: str, expected: list[str],
                                  why: str) -> None:

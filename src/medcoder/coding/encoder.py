@@ -501,6 +501,43 @@ class Encoder(InjuryRules):
                     return book.extended(hit, child, hit.used - {term} | named)
         return None
 
+    def _ruled_out_observation(self, clause: Clause, index: int, context: EncounterContext,
+                               queries: list[DocumentationQuery]) -> list[Candidate]:
+        """"Newborn observed for suspected sepsis, ruled out": the encounter was for observing a suspected condition
+        that was ruled out (Guideline I.C.21.c.6; I.C.16.b for a newborn), coded from Suspected condition, ruled out
+        (> newborn Z05.9), made specific by the kind of condition ruled out (sepsis A41.9 is infectious: Z05.1).
+        Nothing unless the clause concludes on a "ruled out" cue and says the patient was observed for it."""
+        lex = lexicon()
+        words = frozenset(clause.words)
+        if clause.cue not in lex.context_cues.get("negated_after", ()) or not words & lex.observation_cues:
+            return []
+        newborn = context.age == 0 or "newborn" in words
+        cue_words = frozenset(w for cue in lex.context_cues.get("uncertain", ()) for w in cue.split())
+        condition = tuple(w for w in clause.words
+                          if w not in lex.observation_cues and w not in lex.patient_words and w not in cue_words)
+        named = None
+        for words_asked in ((*condition, "newborn"), condition) if newborn and condition else ():
+            # Only Z05 subdivides by the kind of condition. A newborn's condition first as the Index lists it for
+            # newborns (seizures: Newborn > seizure P90, not R56.9).
+            named = next((h for h in self.search.search(words_asked) if h.code), None)
+            if named is not None:
+                break
+        kind = lex.observation_class(named.code) if named is not None and named.code else None
+        asked = ("suspected", "condition", "ruled", "out", *(("newborn",) if newborn else ("observation",)))
+        found = next((h for h in self.search.search(asked) if h.code and "ruled" in h.used), None)
+        if found is None or found.code is None:
+            return []
+        # The kind of condition chooses the Tabular subdivision ("suspected infectious condition": Z05.1).
+        kinded = replace(clause, words=(*clause.words, *tokens(kind or "")))
+        made = self._candidate(found, found.code, kinded, index, "primary", queries)
+        if made is None:
+            return []
+        guideline = "I.C.16.b (newborn)" if newborn else "I.C.21.c.6"
+        why = f"; {named.describe()} is {kind}" if named is not None and kind else ""
+        made.rationale.insert(1, f"guideline {guideline}: observation for a suspected condition ruled out ("
+                                 f"'{clause.cue}'){why}")
+        return [made]
+
     def _code_first_partner(self, clause: Clause, index: int, made: Candidate,
                             queries: list[DocumentationQuery]) -> list[Candidate]:
         """The complication a combination code names may have a code of its own whose Tabular note says "code
@@ -735,6 +772,10 @@ class Encoder(InjuryRules):
         classes = _condition_classes(w for clause in clauses if clause.context == "present" for w in clause.words)
         for i, clause in enumerate(clauses):
             if clause.context == "negated":
+                observed = self._ruled_out_observation(clause, i, context, queries)
+                if observed:
+                    candidates.extend(observed)
+                    continue
                 dropped.append((clause.text, f"negated ('{clause.cue}'): not coded"))
                 continue
             if clause.context == "uncertain" and context.setting != "inpatient":

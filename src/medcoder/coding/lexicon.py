@@ -82,6 +82,16 @@ class Lexicon:
     """Condition words the Index lists for some sites only ("dysfunction"): elsewhere a specified disorder."""
     site_disorder_terms: tuple[str, ...] = ()
     """The main terms naming any disorder of a site, tried in order ("disorder", "disease")."""
+    observation_cues: frozenset[str] = frozenset()
+    """Words saying a patient was observed for a suspected condition ("observed", "evaluated")."""
+    observation_classes: tuple[tuple[str, str, str], ...] = ()
+    """(first, last category, kind of condition): the kind the Z05 subcategories name ("infectious" for A00-B99),
+    most specific range first."""
+
+    def observation_class(self, code: str) -> str | None:
+        """The kind of condition ``code`` is, as the observation codes name it ("infectious" for A41.9)."""
+        category = code[:3]
+        return next((kind for first, last, kind in self.observation_classes if first <= category <= last), None)
 
 
 def _entries(raw: dict[str, object]) -> dict[str, str]:
@@ -156,4 +166,7 @@ def lexicon() -> Lexicon:
         focus_cues=_words(raw, "focus_cues"),
         site_disorder_words=frozenset(raw.get("site_disorders", {}).get("conditions", ())),
         site_disorder_terms=tuple(raw.get("site_disorders", {}).get("main_terms", ())),
+        observation_cues=frozenset(raw.get("ruled_out_observation", {}).get("cues", ())),
+        observation_classes=tuple((*span.split("-", 1), kind) for span, kind
+                                  in raw.get("ruled_out_observation", {}).get("classes", {}).items()),
     )
