@@ -88,6 +88,12 @@ def encoder(kb_settings: Settings) -> Encoder:
      "neurological (lexicon ruled_out_observation): Tabular Z05.2"),
     ("observed for suspected myocardial infarction, ruled out", "inpatient", ["Z03.89"],
      "I.C.21.c.6: Observation > suspected, ruled out > condition NEC -> Z03.89"),
+    ("normal first pregnancy, 10 weeks gestation", "outpatient", ["Z34.01", "Z3A.10"],
+     "Pregnancy > normal > first -> Z34.0- (10 weeks: first trimester, I.C.15.a.3); the week of gestation is a "
+     "code of its own, Pregnancy > weeks of gestation > 10 weeks -> Z3A.10, not a specifier of Z34"),
+    ("pregnancy, 32 wks", "outpatient", ["Z33.1", "Z3A.32"],
+     "a bare gestational age beside a documented pregnancy is the week of gestation (lexicon gestational_age)"),
+    ("knee pain for 3 weeks, left", "outpatient", ["M25.562"], "weeks without a pregnancy are a duration"),
 ])
 def test_encoder_mechanism_codes(encoder: Encoder, statement: str, setting: str, expected: list[str],
                                  why: str) -> None:

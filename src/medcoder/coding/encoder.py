@@ -104,6 +104,7 @@ class Encoder(InjuryRules):
         self._drug_kind: str | None = None
         self._vocab: dict[str, frozenset[str]] = {}
         self._clauses: list[Clause] = []
+        self._pregnant = False
 
     # -- one clause ------------------------------------------------------------------------------------
     def _complete(self, code: str, clause: Clause, used: frozenset[str]) -> Completion:
@@ -384,6 +385,10 @@ class Encoder(InjuryRules):
         lex = lexicon()
         text = clause.text.lower()
         words = list(clause.words)
+        weeks = _gestational_age(clause.text) if self._pregnant else None
+        if weeks is not None:
+            # "routine prenatal visit, first pregnancy, 10 weeks": the week of the pregnancy (lexicon gestational_age).
+            words = list(tokens(f"{weeks} weeks gestation"))
         if clause.context in lex.status_words:
             words = [*lex.status_words[clause.context], *words]
         elif context.age == 0 and not lex.patient_words & frozenset(words):
@@ -628,6 +633,9 @@ class Encoder(InjuryRules):
         is printed in the titles of the category the condition codes to."""
         merged: list[Clause] = []
         for clause in clauses:
+            if self._pregnant and _gestational_age(clause.text) is not None:
+                merged.append(clause)  # the week of the pregnancy is a code of its own (Z3A), not a specifier
+                continue
             if merged and clause.joiner == "," and clause.context == "negated" and merged[-1].context == "present":
                 # "subdural hematoma ..., no loss of consciousness": an absent finding the condition's category
                 # titles distinguish by ("without loss of consciousness", S06.5X0) specifies that condition.
@@ -767,6 +775,8 @@ class Encoder(InjuryRules):
         queries: list[DocumentationQuery] = []
         dropped: list[tuple[str, str]] = []
         candidates: list[Candidate] = []
+        lex = lexicon()
+        self._pregnant = any(w in lex.pregnancy_words for clause in clauses for w in clause.words)
         clauses = eradicated_as_history(self._merge_specifiers(clauses, context), statement)
         self._clauses = clauses
         classes = _condition_classes(w for clause in clauses if clause.context == "present" for w in clause.words)
@@ -894,6 +904,16 @@ def _condition_classes(words: Iterable[str]) -> frozenset[str]:
     respiratory infection" to the "with" subterms of the Index (J44.0), never a word of its own clause."""
     classes = lexicon().condition_classes
     return frozenset(w for word in words if word in classes for w in tokens(classes[word]))
+
+
+_GESTATIONAL_AGE = re.compile(r"(?:at\s+)?(\d{1,2})\s*(?:completed\s+)?(?:weeks?|wks?)(?:\s+(?:of\s+)?"
+                              r"(?:gestation|gestational age|pregnancy|pregnant))?", re.IGNORECASE)
+
+
+def _gestational_age(text: str) -> str | None:
+    """The weeks of a piece that states only a gestational age ("10 weeks", "at 32 wks gestation")."""
+    found = _GESTATIONAL_AGE.fullmatch(text.strip(" .;"))
+    return found.group(1) if found else None
 
 
 def _trimester_words(statement: str) -> frozenset[str]:

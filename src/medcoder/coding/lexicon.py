@@ -82,6 +82,8 @@ class Lexicon:
     """Condition words the Index lists for some sites only ("dysfunction"): elsewhere a specified disorder."""
     site_disorder_terms: tuple[str, ...] = ()
     """The main terms naming any disorder of a site, tried in order ("disorder", "disease")."""
+    pregnancy_words: frozenset[str] = frozenset()
+    """Words documenting a pregnancy: a bare "10 weeks" beside them is the week of gestation (Z3A)."""
     observation_cues: frozenset[str] = frozenset()
     """Words saying a patient was observed for a suspected condition ("observed", "evaluated")."""
     observation_classes: tuple[tuple[str, str, str], ...] = ()
@@ -166,6 +168,7 @@ def lexicon() -> Lexicon:
         focus_cues=_words(raw, "focus_cues"),
         site_disorder_words=frozenset(raw.get("site_disorders", {}).get("conditions", ())),
         site_disorder_terms=tuple(raw.get("site_disorders", {}).get("main_terms", ())),
+        pregnancy_words=frozenset(raw.get("gestational_age", {}).get("pregnancy_words", ())),
         observation_cues=frozenset(raw.get("ruled_out_observation", {}).get("cues", ())),
         observation_classes=tuple((*span.split("-", 1), kind) for span, kind
                                   in raw.get("ruled_out_observation", {}).get("classes", {}).items()),
