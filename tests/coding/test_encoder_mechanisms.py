@@ -110,6 +110,17 @@ def test_encoder_mechanism_queries(encoder: Encoder, statement: str, missing: st
     assert missing in {q.missing for q in result.queries}, [(q.code, q.missing) for q in result.queries]
 
 
+@pytest.mark.parametrize(("statement", "not_asked"), [
+    ("hypertension", "trimester"),  # Hypertension > gestational O13-, > maternal O16-: other conditions than I10
+    ("hypertension", "laterality"),  # > ocular H40.05-: ditto
+    ("edema", "acuity"),             # 3 of Edema's 44 coded subterms say acute or chronic: not what edema lacks
+    ("fever", "organism"),           # 2 of 170 kinds of fever name a virus
+])
+def test_encoder_does_not_ask_for_other_conditions_details(encoder: Encoder, statement: str, not_asked: str) -> None:
+    result = encoder.encode(statement, EncounterContext(day=DAY))
+    assert not_asked not in {q.missing for q in result.queries}, [(q.code, q.question) for q in result.queries]
+
+
 @pytest.mark.parametrize(("code", "words", "expected"), [
     ("I83.002", {"varicose", "vein", "left", "leg", "ulcer", "calf"}, "I83.022"),
     ("I83.002", {"varicose", "vein", "leg", "ulcer", "calf"}, "I83.002"),

@@ -158,7 +158,8 @@ class Encoder(InjuryRules):
             coded = [o.title for o in subterms if o.code and o.connector is None and o.lead is None]
             if len(coded) >= 2 and hit.code == last.code:
                 dimension = dimension_of(coded, frozenset(tokens(last.title)))
-                if dimension != "specificity" and dimension not in {m for m, _, _ in done.queries}:
+                if dimension != "specificity" and dimension not in {m for m, _, _ in done.queries} \
+                        and _names_axis(coded, dimension, frozenset(tokens(last.title))):
                     queries.append(DocumentationQuery(
                         code=done.code, missing=dimension,
                         question=f"Please document the {dimension} of {' '.join(hit.titles).lower()}.",
@@ -180,8 +181,12 @@ class Encoder(InjuryRules):
                       evidence: Evidence) -> list[DocumentationQuery]:
         """The subterms the documentation did not choose between print incomplete codes ("Cataract > senile >
         cortical H25.01-") whose Tabular children differ by another axis (the eye): that detail is asked too,
-        since any of those codes needs it (Guideline I.B.13 laterality)."""
-        incomplete = [o.code.rstrip("-").rstrip(".") for o in subterms if o.code and o.code.endswith("-")]
+        since any of those codes needs it (Guideline I.B.13 laterality). Only subterms coded in the category of the
+        code assigned count: those are kinds of the same condition; "Hypertension > gestational O13-, > ocular
+        H40.05-" are other conditions, whose trimester or eye the documentation of hypertension never lacks."""
+        category = done.code[:3]
+        incomplete = [o.code.rstrip("-").rstrip(".") for o in subterms
+                      if o.code and o.code.endswith("-") and o.code.startswith(category)]
         if len(incomplete) < 2:
             return []
         titles = [child.title for code in incomplete[:6] for child in self.tab.children(code) if child.seventh is None]
@@ -192,6 +197,7 @@ class Encoder(InjuryRules):
         return [DocumentationQuery(code=done.code, missing=dimension, evidence=(evidence,),
                                    question=f"Please document the {dimension} ({', '.join(incomplete[:6])}).",
                                    options=tuple(titles[:20]))]
+
     def _excluded_elsewhere(self, done: Completion, clause: Clause, used: frozenset[str]) -> Completion:
         """The code's Excludes1 note names the documented detail and where it is coded ("slipped on ice": W01's
         "... due to ice or snow (W00.0)"): that code instead (convention I.A.12.a, ``excludes``)."""
@@ -860,6 +866,15 @@ class Encoder(InjuryRules):
 @lru_cache(maxsize=1)
 def _lasting_terms() -> tuple[frozenset[str], ...]:
     return tuple(frozenset(tokens(term)) for term in lexicon().lasting_conditions)
+
+
+def _names_axis(options: Sequence[str], dimension: str, parent_words: frozenset[str]) -> bool:
+    """Whether the subterms a query would list differ by ``dimension``: three of the 44 kinds of edema saying "acute"
+    do not make acuity what the documentation of edema lacks, nor two of 170 fevers named for a virus its organism
+    (a fifth of the options, or five; "Osteoarthritis > knee" lists bilateral among three)."""
+    markers = lexicon().query_dimensions.get(dimension, frozenset())
+    named = sum(1 for title in options if (frozenset(tokens(title)) - parent_words) & markers)
+    return named > 0 and (named * 5 >= len(options) or named >= 5)
 
 
 def _lasting(words: Sequence[str]) -> bool:
