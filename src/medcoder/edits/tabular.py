@@ -107,10 +107,10 @@ class _Refs:
 
 @dataclass(frozen=True, slots=True)
 class _CodeNotes:
-    """One code's instructional notes, sorted by use once per (release reader, code)."""
+    """One code's instructional notes, sorted by use. Shared by every code with the same note list (a code that
+    prints none of ``_KINDS`` has its parent's object): the code's place in Tabular order is kept apart, in
+    ``_ReaderMemo.position``, so a new code costs two dictionary entries and no new object."""
 
-    position: int | None
-    """The code's place in Tabular order (``Tabular.position``)."""
     excludes1: tuple[tuple[Note, _Refs], ...]
     excluded: _Refs
     """Every Excludes1 reference of the code at once: most pairs of codes on a claim are rejected with it."""
@@ -123,7 +123,7 @@ class _CodeNotes:
 
 
 _NO_REFS = _Refs((), (), ())
-_NO_NOTES = _CodeNotes(None, (), _NO_REFS, (), (), _NO_REFS, ())
+_NO_NOTES = _CodeNotes((), _NO_REFS, (), (), _NO_REFS, ())
 
 
 _RefBounds = tuple[tuple[int, int] | None, str | None]
@@ -135,15 +135,19 @@ class _ReaderMemo:
     """What the rule set keeps per Tabular reader (the reader is kept with it, so ids stay valid): each
     reference's bounds; each note's references' bounds, by the note's identity (the reader hands out the same
     Note objects for every code that inherits them, so a block's Excludes1 list is parsed once, not once per code
-    below it); each code's and each owner code's sorted notes; and sorted notes shared by siblings with the same
-    note list."""
+    below it); each code's place in Tabular order and sorted notes, each owner code's sorted notes, and sorted
+    notes shared by siblings with the same note list."""
 
     tabular: Tabular
     refs: dict[str, _RefBounds] = field(default_factory=dict)
     notes: dict[int, tuple[Note, tuple[_RefBounds, ...]]] = field(default_factory=dict)
     by_code: dict[str, _CodeNotes] = field(default_factory=dict)
+    position: dict[str, int | None] = field(default_factory=dict)
+    """``Tabular.position`` of each code of ``by_code`` (filled together: a code in one is in the other)."""
     by_owner: dict[str, _CodeNotes] = field(default_factory=dict)
-    shared: dict[tuple[int, ...], tuple[list[Note], tuple[Any, ...]]] = field(default_factory=dict)
+    families: set[str] = field(default_factory=set)
+    """The categories whose codes ``by_code`` holds (``Tabular.family``)."""
+    shared: dict[tuple[int, ...], tuple[list[Note], _CodeNotes]] = field(default_factory=dict)
 
 
 _MEMOS: dict[int, _ReaderMemo] = {}
@@ -181,57 +185,75 @@ def _note_bounds(tabular: Tabular, note: Note) -> tuple[_RefBounds, ...]:
 _MEMO_MAX = 131_072
 
 
-def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
-    """``code``'s sorted notes, memoised per Tabular reader by code and by the printed code that owns the notes
-    (a 7th-character code's are its parent's: ``_KINDS`` has no ``sevenChrDef``), in plain dicts keyed by
-    strings: a tuple key per code would only add objects for the garbage collector to walk."""
-    memo = _memo(tabular)
-    by_code, by_owner = memo.by_code, memo.by_owner
-    hit = by_code.get(code)
-    if hit is None:
-        if len(by_code) >= _MEMO_MAX:
-            by_code.clear()
-            by_owner.clear()
-        try:
-            owner = tabular.note_owner(code)
-        except (NotFoundError, CodeFormatError):
-            hit = _NO_NOTES  # not a Tabular code: the validity rule set reports it
-        else:
-            hit = by_owner.get(owner)
-            if hit is None:
-                hit = by_owner[owner] = _owner_notes(tabular, owner)
-        by_code[code] = hit
-    return hit
+_UNSEEN = -1
+"""``_ReaderMemo.position``'s answer for a code not seen yet (Tabular places are document order, never negative)."""
 
 
-def _owner_notes(tabular: Tabular, owner: str) -> _CodeNotes:
-    """The ``_CodeNotes`` of ``owner``, a printed code (``Tabular.note_owner``)."""
-    position = tabular.position(owner)
+def _code_notes(memo: _ReaderMemo, code: str) -> tuple[int | None, _CodeNotes]:
+    """``code``'s place in Tabular order (``Tabular.position``) and sorted notes, memoised per Tabular reader by
+    code and by the printed code that owns the notes (a 7th-character code's are its parent's: ``_KINDS`` has
+    no ``sevenChrDef``), in plain dicts keyed by strings: a tuple key per code would only add objects for the
+    garbage collector to walk. The first code asked of a category brings the whole category in
+    (``Tabular.family``): fresh claims seldom repeat a code, but they do repeat categories."""
+    tabular, by_code, by_owner, where = memo.tabular, memo.by_code, memo.by_owner, memo.position
+    position = where.get(code, _UNSEEN)
+    hit = by_code.get(code) if position != _UNSEEN else None
+    if hit is not None:
+        return position, hit
+    if len(by_code) >= _MEMO_MAX:
+        by_code.clear()
+        where.clear()
+        by_owner.clear()
+        memo.families.clear()
+    category = code[:3]
+    if category not in memo.families:
+        memo.families.add(category)
+        for member, owner, place in tabular.family(category):
+            where[member] = place
+            by_code[member] = by_owner.get(owner) or _owner_notes(memo, owner)
+        position = where.get(code, _UNSEEN)
+        hit = by_code.get(code) if position != _UNSEEN else None
+        if hit is not None:
+            return position, hit
+    try:
+        owner = tabular.note_owner(code)
+    except (NotFoundError, CodeFormatError):
+        hit, position = _NO_NOTES, None  # not a Tabular code: the validity rule set reports it
+    else:
+        # Only when another thread marked the category and has not filled it yet: the family lists every code.
+        position = tabular.position(owner)
+        hit = by_owner.get(owner) or _owner_notes(memo, owner)
+    where[code] = position
+    by_code[code] = hit
+    return position, hit
+
+
+def _owner_notes(memo: _ReaderMemo, owner: str) -> _CodeNotes:
+    """The ``_CodeNotes`` of ``owner``, a printed code (``Tabular.note_owner``), recorded in ``memo.by_owner``."""
+    tabular = memo.tabular
     entry = tabular.get(owner)
     parent = entry.parent if entry is not None else None
     if parent is not None and not tabular.prints_notes(owner, _KINDS):
         # Guideline I.A.12: a code that prints none of these notes has its parent's, all inherited (every kind
-        # of _KINDS is an inherited kind): the parent's sorted notes, at the code's own place.
-        by_owner = _memo(tabular).by_owner
-        above = by_owner.get(parent)
-        if above is None:
-            above = by_owner[parent] = _owner_notes(tabular, parent)
-        return _CodeNotes(position, above.excludes1, above.excluded, above.first, above.first_refs,
-                          above.first_match, above.additional)
-    notes = tabular.notes(owner, kinds=_KINDS, memo=False)
-    # Most codes print none of these notes themselves and inherit all of them from their category, block and
-    # chapter, so siblings share one list: sort it out once per list (by the notes' identities, which the
-    # value keeps alive, so an id cannot be reused while its entry exists).
-    shared = _memo(tabular).shared
-    key = tuple(map(id, notes))
-    hit = shared.get(key)
-    if hit is None:
-        hit = shared[key] = (notes, _sort_notes(tabular, notes))
-    return _CodeNotes(position, *hit[1])
+        # of _KINDS is an inherited kind): the parent's object itself.
+        above = memo.by_owner.get(parent)
+        hit = above if above is not None else _owner_notes(memo, parent)
+    else:
+        notes = tabular.notes(owner, kinds=_KINDS, memo=False)
+        # Most codes print none of these notes themselves and inherit all of them from their category, block
+        # and chapter, so siblings share one list: sort it out once per list (by the notes' identities, which
+        # the value keeps alive, so an id cannot be reused while its entry exists).
+        key = tuple(map(id, notes))
+        shared = memo.shared.get(key)
+        if shared is None:
+            shared = memo.shared[key] = (notes, _CodeNotes(*_sort_notes(tabular, notes)))
+        hit = shared[1]
+    memo.by_owner[owner] = hit
+    return hit
 
 
 def _sort_notes(tabular: Tabular, notes: list[Note]) -> tuple[Any, ...]:
-    """``_CodeNotes``'s fields after ``position``, from a code's notes."""
+    """``_CodeNotes``'s fields, from a code's notes."""
     first: list[Note] = []
     excludes1: list[Note] = []
     groups: dict[tuple[str, int], list[Note]] = {}
@@ -274,8 +296,18 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     stand_in = release_notes(codesets, "icd10cm-tabular")
     view = dx_view(claim)
     coded = view.coded
-    known = _memo(tabular).by_code  # the common case, looked up here without a call per code
-    notes = {code: known.get(code) or _code_notes(tabular, code) for _, _, code in coded}
+    memo = _memo(tabular)
+    known, where = memo.by_code, memo.position  # the common case, looked up here without a call per code
+    notes: dict[str, _CodeNotes] = {}
+    places: dict[str, int | None] = {}
+    placed: list[tuple[int | None, str]] = []  # (place in Tabular order, code), in sequence order
+    for _, _, code in coded:
+        position = where.get(code, _UNSEEN)
+        hit = known.get(code) if position != _UNSEEN else None
+        if hit is None:
+            position, hit = _code_notes(memo, code)
+        notes[code], places[code] = hit, position
+        placed.append((position, code))
     pointed = view.lines
     out: list[EditFinding] = []
 
@@ -292,7 +324,6 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                                details={**details, **stand_in} if stand_in else details))
 
     # Guideline I.A.12.a: Excludes1, checked both ways and reported once per pair.
-    placed = [(notes[c].position, c) for _, _, c in coded]
     excluded = {c: notes[c].excluded.covered(tabular, placed) for _, _, c in coded}
     for pos, (i, _, a) in enumerate(coded):
         for j, _, b in coded[pos + 1:]:
@@ -301,7 +332,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             if b not in excluded[a] and a not in excluded[b]:
                 continue
             hits = [(x, n) for x, y in ((a, b), (b, a)) for n, refs in notes[x].excludes1
-                    if refs.cover(tabular, notes[y].position, y)]
+                    if refs.cover(tabular, places[y], y)]
             if not hits:
                 continue
             code, note = hits[0]
@@ -321,7 +352,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             continue
         refs = list(ref_tuple)
         is_manifestation = code in manifestations
-        etiologies = [(j, s, c) for j, s, c in coded if c != code and match.cover(tabular, notes[c].position, c)]
+        etiologies = [(j, s, c) for j, s, c in coded if c != code and match.cover(tabular, places[c], c)]
         under = where_printed(tabular, first[0])
         # The note's lead line ("the underlying physiological condition, such as:") and the codes it names.
         lead = first[0].text.lstrip(" ,;:")
