@@ -14,7 +14,7 @@ each finding can name the note's text and the category, block or chapter it is p
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -83,9 +83,18 @@ class _Refs:
         return False
 
     def cover_any(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None = None) -> bool:
-        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``: the
-        interval search over the references' Tabular-order spans, then the references only ``Tabular.covers``
-        can answer."""
+        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``."""
+        return next(self._covering(tabular, coded, skip), None) is not None
+
+    def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
+        """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
+        if not (self.starts or self.other):
+            return set()
+        return set(self._covering(tabular, coded, None))
+
+    def _covering(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None) -> Iterator[str]:
+        """The codes of ``coded`` other than ``skip`` that some reference includes, in order: the interval search
+        over the references' Tabular-order spans, then the references only ``Tabular.covers`` can answer."""
         starts, ends, other = self.starts, self.ends, self.other
         for position, code in coded:
             if code == skip:
@@ -93,16 +102,10 @@ class _Refs:
             if position is not None and starts:
                 i = bisect_right(starts, position) - 1
                 if i >= 0 and position <= ends[i]:
-                    return True
+                    yield code
+                    continue
             if other and self._cover_other(tabular, code):
-                return True
-        return False
-
-    def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
-        """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
-        if not (self.starts or self.other):
-            return set()
-        return {code for position, code in coded if self.cover(tabular, position, code)}
+                yield code
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,8 +295,6 @@ def where_printed(tabular: Tabular, note: Note) -> str:
 def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     """Excludes1 pairs, "code first" order and omissions, and "use additional code" hints on one claim."""
     tabular = codesets.tabular
-    release = release_of(codesets, "icd10cm-tabular")
-    stand_in = release_notes(codesets, "icd10cm-tabular")
     view = dx_view(claim)
     coded = view.coded
     memo = _memo(tabular)
@@ -310,9 +311,14 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
         placed.append((position, code))
     pointed = view.lines
     out: list[EditFinding] = []
+    labels: tuple[str | None, dict[str, Any]] | None = None  # the release label and note, once a finding needs them
 
     def add(rule: str, severity: Severity, message: str, codes: tuple[str, ...], indexes: Sequence[int],
             fix: str, details: dict[str, Any]) -> None:
+        nonlocal labels
+        if labels is None:
+            labels = release_of(codesets, "icd10cm-tabular"), release_notes(codesets, "icd10cm-tabular")
+        release, stand_in = labels
         if not pointed:
             lines: tuple[int, ...] = ()
         elif len(indexes) == 1:
@@ -324,12 +330,14 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                                details={**details, **stand_in} if stand_in else details))
 
     # Guideline I.A.12.a: Excludes1, checked both ways and reported once per pair.
-    excluded = {c: notes[c].excluded.covered(tabular, placed) for _, _, c in coded}
-    for pos, (i, _, a) in enumerate(coded):
+    # Most codes have no Excludes1 reference, and most claims no excluded pair: look at pairs only when one is.
+    excluded = {c: found for c, hit in notes.items()
+                if (hit.excluded.starts or hit.excluded.other) and (found := hit.excluded.covered(tabular, placed))}
+    for pos, (i, _, a) in enumerate(coded if excluded else ()):
         for j, _, b in coded[pos + 1:]:
             if a == b:
                 continue  # a repeated code is the MCE's "duplicate of PDX" / completeness's business
-            if b not in excluded[a] and a not in excluded[b]:
+            if b not in excluded.get(a, ()) and a not in excluded.get(b, ()):
                 continue
             hits = [(x, n) for x, y in ((a, b), (b, a)) for n, refs in notes[x].excludes1
                     if refs.cover(tabular, places[y], y)]
