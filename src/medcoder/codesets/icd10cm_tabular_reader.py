@@ -297,14 +297,9 @@ class Tabular:
         return chars
 
     @staticmethod
-    def _seventh_code(base: TabularEntry, char: str) -> str:
-        """The dotted code ``base`` takes with 7th character ``char``: S39.012 + A -> S39.012A, O40.1 -> O40.1XX0."""
+    def _expansion(base: TabularEntry, char: str, title: str) -> TabularEntry:
         bare = base.undotted.ljust(6, "X") + char
-        return f"{bare[:3]}.{bare[3:]}"
-
-    @classmethod
-    def _expansion(cls, base: TabularEntry, char: str, title: str) -> TabularEntry:
-        return TabularEntry(code=cls._seventh_code(base, char), title=f"{base.title}, {title}", level="code",
+        return TabularEntry(code=f"{bare[:3]}.{bare[3:]}", title=f"{base.title}, {title}", level="code",
                             billable=True, parent=base.code, category=base.category, block=base.block,
                             chapter=base.chapter, seventh=char, seventh_from=base.seventh_from)
 
@@ -446,26 +441,20 @@ class Tabular:
         entry = self.require(code, billable=False)
         return entry.parent if entry.seventh and entry.parent else entry.code
 
-    def family(self, category: str) -> Iterator[tuple[str, str, int]]:
-        """Every code under the category ``category`` (dotted, itself included), 7th-character codes too, as
-        (code, ``note_owner(code)``, ``position(code)``), in Tabular order; nothing for a category not printed.
-
-        Lets a caller that keeps an answer per code (claim edits) fill a whole category the first time one of its
-        codes is asked: claims bring codes of the same categories again and again, seldom the same codes, and
-        a code found this way costs no ``normalize_icd10cm``, ``note_owner`` or ``position`` call of its own."""
+    def owner_place(self, code: str) -> tuple[str, int] | None:
+        """(``note_owner(code)``, ``position(code)``) of a code spelled as ``normalize_icd10cm`` returns it, or None
+        when it is not a Tabular code (where ``note_owner`` raises). One step for a caller that asks both of
+        many codes it has already normalised (claim edits): no second normalisation, and no 7th-character entry
+        synthesised only to be asked its parent."""
         idx = self._index or self._idx()
-        top = idx.entries.get(category)
-        if top is None or top.level != "category":
-            return
-        stack = [top]
-        while stack:
-            entry = stack.pop()
-            place = idx.span[entry.code][0]
-            yield entry.code, entry.code, place
-            if entry.needs_seventh:
-                for char in self._allowed(idx, entry):
-                    yield self._seventh_code(entry, char), entry.code, place
-            stack.extend(reversed(idx.children.get(entry.code, ())))
+        entry = idx.entries.get(code)
+        if entry is None:
+            if len(code) != 8:
+                return None
+            entry = self._base_of(idx, code.replace(".", ""))
+            if entry is None or code[-1] not in self._allowed(idx, entry):
+                return None
+        return entry.code, idx.span[entry.code][0]
 
     def prints_notes(self, code: str, kinds: frozenset[str]) -> bool:
         """Whether the printed code ``code`` (dotted, as in the book) itself prints a note of one of ``kinds``.

@@ -411,6 +411,8 @@ def _check_hcpcs(codesets: Codesets, code: str, day: date) -> _Problem | None:
 
 def _check_modifiers(codesets: Codesets, modifiers: tuple[str, ...], day: date,
                      has_modifiers: bool) -> list[_Problem]:
+    if not modifiers:
+        return []  # most lines
     out: list[_Problem] = []
     if len(modifiers) > MAX_MODIFIERS:
         out.append(_Problem(rule="validity.modifier-count",

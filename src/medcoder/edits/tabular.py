@@ -23,7 +23,6 @@ from typing import Any
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10cm_tabular import Note, Tabular
 from medcoder.edits.codes import dx_view, listing, release_notes, release_of
-from medcoder.errors import CodeFormatError, NotFoundError
 from medcoder.model.claim import Claim
 from medcoder.model.findings import EditFinding, Severity
 
@@ -148,8 +147,6 @@ class _ReaderMemo:
     position: dict[str, int | None] = field(default_factory=dict)
     """``Tabular.position`` of each code of ``by_code`` (filled together: a code in one is in the other)."""
     by_owner: dict[str, _CodeNotes] = field(default_factory=dict)
-    families: set[str] = field(default_factory=set)
-    """The categories whose codes ``by_code`` holds (``Tabular.family``)."""
     shared: dict[tuple[int, ...], tuple[list[Note], _CodeNotes]] = field(default_factory=dict)
 
 
@@ -193,11 +190,10 @@ _UNSEEN = -1
 
 
 def _code_notes(memo: _ReaderMemo, code: str) -> tuple[int | None, _CodeNotes]:
-    """``code``'s place in Tabular order (``Tabular.position``) and sorted notes, memoised per Tabular reader by
-    code and by the printed code that owns the notes (a 7th-character code's are its parent's: ``_KINDS`` has
-    no ``sevenChrDef``), in plain dicts keyed by strings: a tuple key per code would only add objects for the
-    garbage collector to walk. The first code asked of a category brings the whole category in
-    (``Tabular.family``): fresh claims seldom repeat a code, but they do repeat categories."""
+    """The place in Tabular order and the sorted notes of ``code`` (dotted, as ``DxView.coded`` has it),
+    memoised per Tabular reader by code and by the printed code that owns the notes (a 7th-character code's are
+    its parent's: ``_KINDS`` has no ``sevenChrDef``), in plain dicts keyed by strings: a tuple key per code would
+    only add objects for the garbage collector to walk."""
     tabular, by_code, by_owner, where = memo.tabular, memo.by_code, memo.by_owner, memo.position
     position = where.get(code, _UNSEEN)
     hit = by_code.get(code) if position != _UNSEEN else None
@@ -207,24 +203,11 @@ def _code_notes(memo: _ReaderMemo, code: str) -> tuple[int | None, _CodeNotes]:
         by_code.clear()
         where.clear()
         by_owner.clear()
-        memo.families.clear()
-    category = code[:3]
-    if category not in memo.families:
-        memo.families.add(category)
-        for member, owner, place in tabular.family(category):
-            where[member] = place
-            by_code[member] = by_owner.get(owner) or _owner_notes(memo, owner)
-        position = where.get(code, _UNSEEN)
-        hit = by_code.get(code) if position != _UNSEEN else None
-        if hit is not None:
-            return position, hit
-    try:
-        owner = tabular.note_owner(code)
-    except (NotFoundError, CodeFormatError):
+    found = tabular.owner_place(code)
+    if found is None:
         hit, position = _NO_NOTES, None  # not a Tabular code: the validity rule set reports it
     else:
-        # Only when another thread marked the category and has not filled it yet: the family lists every code.
-        position = tabular.position(owner)
+        owner, position = found  # a 7th-character code has its owner's notes and place
         hit = by_owner.get(owner) or _owner_notes(memo, owner)
     where[code] = position
     by_code[code] = hit
