@@ -122,7 +122,7 @@ def dx_view(claim: Claim) -> DxView:
     except CodeFormatError:  # a malformed code (the validity rule set reports it): the others still count
         dotted = tuple([dx_code(code) for code in raw])
     by_sequence = sorted([(dx.sequence, index) for index, dx in enumerate(claim.diagnoses) if dotted[index]])
-    coded = tuple((index, sequence, code) for sequence, index in by_sequence if (code := dotted[index]))
+    coded = tuple([(index, sequence, code) for sequence, index in by_sequence if (code := dotted[index])])
     numbers: dict[int, list[int]] = {}
     days: dict[int, set[date]] = {}
     for line in claim.lines:
@@ -140,7 +140,7 @@ def dx_view(claim: Claim) -> DxView:
     if claim.kind == "institutional" and claim.setting == "inpatient":
         dates = (on_day,) * len(dotted)
     else:
-        dates = tuple(sorted_days.get(index) or on_day for index in range(len(dotted)))
+        dates = tuple([sorted_days.get(index) or on_day for index in range(len(dotted))])
     view = DxView(coded=coded, lines={i: tuple(sorted(n)) for i, n in numbers.items()}, days=sorted_days, day=day,
                   dotted=dotted, dates=dates)
     _LAST_VIEW = (claim, view)
@@ -158,7 +158,7 @@ def dx_windows(view: DxView, mce: Mce) -> tuple[tuple[ValidityWindow, ...], ...]
     last = _LAST_WINDOWS
     if last is not None and last[0] is view and last[1] is mce:
         return last[2]
-    found = tuple(mce.windows_of(code) if code is not None else () for code in view.dotted)
+    found = tuple([mce.windows_of(code) if code is not None else () for code in view.dotted])
     _LAST_WINDOWS = (view, mce, found)
     return found
 
