@@ -94,7 +94,7 @@ def _lines_of(claim: Claim) -> _Lines:
     last = _LAST_LINES
     if last is not None and last[0] is claim:
         return last[1]
-    coded = tuple((line, _code(line)) for line in claim.lines)
+    coded = tuple([(line, _code(line)) for line in claim.lines])
     days: dict[date, list[tuple[ServiceLine, str]]] = defaultdict(list)
     for pair in coded:
         days[pair[0].service_date].append(pair)
