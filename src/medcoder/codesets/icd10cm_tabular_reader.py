@@ -441,6 +441,21 @@ class Tabular:
         entry = self.require(code, billable=False)
         return entry.parent if entry.seventh and entry.parent else entry.code
 
+    def owner_place(self, code: str) -> tuple[str, int] | None:
+        """(``note_owner(code)``, ``position(code)``) of a code spelled as ``normalize_icd10cm`` returns it, or None
+        when it is not a Tabular code (where ``note_owner`` raises). One step for a caller that asks both of
+        many codes it has already normalised (claim edits): no second normalisation, and no 7th-character entry
+        synthesised only to be asked its parent."""
+        idx = self._index or self._idx()
+        entry = idx.entries.get(code)
+        if entry is None:
+            if len(code) != 8:
+                return None
+            entry = self._base_of(idx, code.replace(".", ""))
+            if entry is None or code[-1] not in self._allowed(idx, entry):
+                return None
+        return entry.code, idx.span[entry.code][0]
+
     def prints_notes(self, code: str, kinds: frozenset[str]) -> bool:
         """Whether the printed code ``code`` (dotted, as in the book) itself prints a note of one of ``kinds``.
 

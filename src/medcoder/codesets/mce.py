@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -99,6 +99,15 @@ class ValidityWindow:
     attributes: tuple[str, ...]
 
 
+def window_in(windows: Iterable[ValidityWindow], on: date) -> ValidityWindow | None:
+    """The window of ``windows`` (one code's, ``Mce.windows_of``) in force on ``on``, else None. A code's
+    windows never overlap (the MCE table's periods are consecutive): at most one matches."""
+    for window in windows:
+        if window.valid_from <= on <= window.valid_to:
+            return window
+    return None
+
+
 class Mce:
     """Reader: validity of a code on a date, its windows, and its MCE edit attributes."""
 
@@ -109,7 +118,9 @@ class Mce:
         self._ages: dict[int, dict[str, tuple[int, int]]] = {}
         self._by_system: dict[str, dict[str, tuple[ValidityWindow, ...]]] = {}
 
-    def _all(self, code: str, system: str) -> tuple[ValidityWindow, ...]:
+    def windows_of(self, code: str, *, system: str = "cm") -> tuple[ValidityWindow, ...]:
+        """``code``'s windows by start (the shared tuple: ``windows`` copies it), for a caller that asks about
+        several dates (``window_in``); memoised by the spelling asked."""
         asked = self._asked.get(system)
         if asked is None:
             asked = self._asked[system] = {}
@@ -140,14 +151,10 @@ class Mce:
         return found
 
     def windows(self, code: str, *, system: str = "cm") -> list[ValidityWindow]:
-        return list(self._all(code, system))
+        return list(self.windows_of(code, system=system))
 
     def window_on(self, code: str, on: date, *, system: str = "cm") -> ValidityWindow | None:
-        # A code's windows never overlap (the MCE table's periods are consecutive): at most one matches.
-        for window in self._all(code, system):
-            if window.valid_from <= on <= window.valid_to:
-                return window
-        return None
+        return window_in(self.windows_of(code, system=system), on)
 
     def is_valid(self, code: str, on: date, *, system: str = "cm") -> bool:
         return self.window_on(code, on, system=system) is not None

@@ -275,17 +275,18 @@ class NcciPtp:
         setting_id = self._setting_id(setting)
         code_ids = self._numbers()[0]
         partners = self._column_2s(setting_id)
-        numbered = [(code, code_ids.get(code)) for code in wanted]
+        # (code, number, its ",number," as the partner texts spell it), without codes the table does not know
+        numbered = [(code, i, f",{i},") for code in wanted if (i := code_ids.get(code)) is not None]
         day = _day(on)
         found_edits: list[PtpEdit] = []
         # Most ordered pairs of a claim's codes have no row: ``_column_2s`` says so per pair without a key or a
         # memo entry (fresh claims bring mostly unseen pairs, which a per-pair memo would only fill and clear).
-        for first, i in numbered:
-            seconds = partners.get(i) if i is not None else None
-            if i is None or seconds is None:
+        for first, i, _ in numbered:
+            seconds = partners.get(i)
+            if seconds is None:
                 continue
-            for second, j in numbered:
-                if j is not None and f",{j}," in seconds:
+            for second, j, spelled in numbered:
+                if spelled in seconds:
                     rows = self._rows(setting, setting_id, first, i, second, j)
                     found_edits += [edit for deleted, edit in rows if deleted >= day]
         return self._in_force(found_edits) if found_edits else []

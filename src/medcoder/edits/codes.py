@@ -24,6 +24,7 @@ from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.cpt import CODE as CPT_CODE
 from medcoder.codesets.hcpcs import normalize_modifier
 from medcoder.codesets.icd10pcs_reader import normalize_code as normalize_pcs
+from medcoder.codesets.mce import Mce, ValidityWindow, window_in
 from medcoder.errors import CodeFormatError, NotFoundError
 from medcoder.model.claim import Claim
 from medcoder.model.code import normalize_icd10cm
@@ -75,11 +76,7 @@ def dx_days(claim: Claim, index: int, view: DxView | None = None) -> list[date]:
     caller holds it (one look-up per claim, not one per diagnosis)."""
     if view is None:
         view = dx_view(claim)
-    if not (claim.kind == "institutional" and claim.setting == "inpatient"):
-        days = view.days.get(index)
-        if days:
-            return list(days)
-    return [view.day] if view.day is not None else []
+    return list(view.dates[index])
 
 
 def dx_code(code: str) -> str | None:
@@ -103,6 +100,10 @@ class DxView:
     """The dates of service of those lines, in order."""
     day: date | None
     """``edit_day``."""
+    dotted: tuple[str | None, ...]
+    """Each diagnosis's dotted code by position in ``claim.diagnoses``; None when malformed."""
+    dates: tuple[tuple[date, ...], ...]
+    """``dx_days`` of each diagnosis, by position."""
 
 
 _LAST_VIEW: tuple[Claim, DxView] | None = None
@@ -115,8 +116,13 @@ def dx_view(claim: Claim) -> DxView:
     last = _LAST_VIEW
     if last is not None and last[0] is claim:
         return last[1]
-    by_sequence = sorted([(dx.sequence, index, dx.code) for index, dx in enumerate(claim.diagnoses)])
-    coded = tuple((index, sequence, code) for sequence, index, raw in by_sequence if (code := dx_code(raw)))
+    raw = [dx.code for dx in claim.diagnoses]
+    try:
+        dotted: tuple[str | None, ...] = tuple([normalize_icd10cm(code) for code in raw])
+    except CodeFormatError:  # a malformed code (the validity rule set reports it): the others still count
+        dotted = tuple([dx_code(code) for code in raw])
+    by_sequence = sorted([(dx.sequence, index) for index, dx in enumerate(claim.diagnoses) if dotted[index]])
+    coded = tuple([(index, sequence, code) for sequence, index in by_sequence if (code := dotted[index])])
     numbers: dict[int, list[int]] = {}
     days: dict[int, set[date]] = {}
     for line in claim.lines:
@@ -127,10 +133,34 @@ def dx_view(claim: Claim) -> DxView:
             elif found[-1] != line.number:  # a pointer repeated on one line counts once
                 found.append(line.number)
                 days[pointer - 1].add(line.service_date)
-    view = DxView(coded=coded, lines={i: tuple(sorted(n)) for i, n in numbers.items()},
-                  days={i: tuple(sorted(d)) for i, d in days.items()}, day=edit_day(claim))
+    sorted_days = {i: tuple(sorted(d)) for i, d in days.items()}
+    day = edit_day(claim)
+    # Inpatient stays are coded by discharge date; other claims by their lines' dates, else the edit day.
+    on_day: tuple[date, ...] = (day,) if day is not None else ()
+    if claim.kind == "institutional" and claim.setting == "inpatient":
+        dates = (on_day,) * len(dotted)
+    else:
+        dates = tuple([sorted_days.get(index) or on_day for index in range(len(dotted))])
+    view = DxView(coded=coded, lines={i: tuple(sorted(n)) for i, n in numbers.items()}, days=sorted_days, day=day,
+                  dotted=dotted, dates=dates)
     _LAST_VIEW = (claim, view)
     return view
+
+
+_LAST_WINDOWS: tuple[DxView, Mce, tuple[tuple[ValidityWindow, ...], ...]] | None = None
+
+
+def dx_windows(view: DxView, mce: Mce) -> tuple[tuple[ValidityWindow, ...], ...]:
+    """Each diagnosis's MCE validity windows (``Mce.windows_of``) by position, none for a malformed code: the
+    validity and MCE rule sets ask about the same codes, so they are looked up once per claim (one-entry
+    identity memo like ``dx_view``'s)."""
+    global _LAST_WINDOWS
+    last = _LAST_WINDOWS
+    if last is not None and last[0] is view and last[1] is mce:
+        return last[2]
+    found = tuple([mce.windows_of(code) if code is not None else () for code in view.dotted])
+    _LAST_WINDOWS = (view, mce, found)
+    return found
 
 
 def listing(codes: list[str], limit: int = _SHOWN) -> str:
@@ -176,8 +206,11 @@ def check_validity(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             rule="validity.no-date", severity="warning",
             message="the claim has no date of service, so code validity cannot be checked",
             fix="Give the service lines' dates, or the statement period / discharge date")))
+    windows = dx_windows(view, codesets.mce) if "mce" in codesets.choices else None
     for index, dx in enumerate(claim.diagnoses):
-        for day in dx_days(claim, index, view):
+        for day in view.dates[index]:
+            if windows is not None and window_in(windows[index], day) is not None:
+                continue  # valid that day (the common case, without _check_dx's look-ups)
             problem = _check_dx(codesets, dx.code, day)
             if problem is not None:
                 out.append(_finding(codesets, dx_release, problem, codes=(dx.code,),
@@ -378,6 +411,8 @@ def _check_hcpcs(codesets: Codesets, code: str, day: date) -> _Problem | None:
 
 def _check_modifiers(codesets: Codesets, modifiers: tuple[str, ...], day: date,
                      has_modifiers: bool) -> list[_Problem]:
+    if not modifiers:
+        return []  # most lines
     out: list[_Problem] = []
     if len(modifiers) > MAX_MODIFIERS:
         out.append(_Problem(rule="validity.modifier-count",

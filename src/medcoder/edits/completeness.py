@@ -238,7 +238,8 @@ def _lines(claim: Claim, add: Add) -> None:
         if line.units <= 0:
             add("completeness.units", "error", f"line {line.number} ({line.code}) has {line.units} units",
                 "Units must be positive", lines=at)
-        if line.code.strip() or not line.revenue_code:  # revenue-only lines (room and board ...) may repeat
+        if len(claim.lines) > 1 and (line.code.strip() or not line.revenue_code):
+            # A repeated line needs two lines; revenue-only lines (room and board ...) may repeat.
             key = (line.code.strip().upper(), _modifier_key(line.modifiers), line.service_date)
             seen[key] = seen.get(key, 0) + 1
     for (code, modifiers, day), count in seen.items():

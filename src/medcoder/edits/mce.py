@@ -23,7 +23,8 @@ from typing import Any, cast
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10pcs_reader import normalize_code as normalize_pcs
-from medcoder.edits.codes import dx_view, release_notes, release_of
+from medcoder.codesets.mce import window_in
+from medcoder.edits.codes import dx_view, dx_windows, release_notes, release_of
 from medcoder.errors import ClaimError, CodeFormatError
 from medcoder.model.claim import Claim
 from medcoder.model.findings import SEVERITIES, EditFinding, Severity
@@ -212,8 +213,9 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     rules = mce_rules()
     mce = codesets.mce
     dx: list[_Code] = []
+    windows = dx_windows(view, mce)
     for index, _, code in view.coded:
-        window = mce.window_on(code, day)
+        window = window_in(windows[index], day)
         if window is not None:
             dx.append(_Code(index=index, code=code, attributes=_attribute_set(window.attributes)))
     pcs: list[_Code] = []
@@ -229,23 +231,25 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     sex = claim.patient.sex if claim.patient.sex in ("F", "M") else None
     ctx = _Context(claim=claim, codesets=codesets, day=day, age=age_on(claim.patient.birth_date, start), sex=sex,
                    dx=tuple(dx), pcs=tuple(pcs))
-    out: list[EditFinding] = []
-    release, stand_in = release_of(codesets, "mce"), release_notes(codesets, "mce")
     table = _applicable(claim.kind, claim.setting)
     # The rules keyed to an attribute run only when a code carries one of their attributes; in file order.
     triggered = {i for c in (*dx, *pcs) for a in c.attributes for i in table.by_attribute.get(a, ())}
-    for i in sorted(triggered.union(table.always)) if triggered else table.always:
-        rule = table.rules[i]
-        for codes, fields in _CHECKS[rule.check](rule, ctx, rules):
-            indexes = [c.index for c in codes if c.index >= 0]
-            out.append(EditFinding(
-                rule_set=RULE_SET, rule=rule.id, severity=rule.severity, message=rule.message.format(**fields),
-                codes=tuple(dict.fromkeys(c.code for c in codes)),
-                lines=tuple(sorted({n for x in indexes for n in view.lines.get(x, ())})),
-                release=release, fix=rule.fix.format(**fields),
-                details={"citation": f"{rules.source}, {rule.citation}", "rules_version": rules.version,
-                         "attributes": sorted({a for c in codes for a in c.attributes & set(rule.attributes)}),
-                         **stand_in}))
+    hits = [(rule, codes, fields) for i in (sorted(triggered.union(table.always)) if triggered else table.always)
+            for rule in (table.rules[i],) for codes, fields in _CHECKS[rule.check](rule, ctx, rules)]
+    if not hits:
+        return []  # most claims: the release labels below are not needed
+    out: list[EditFinding] = []
+    release, stand_in = release_of(codesets, "mce"), release_notes(codesets, "mce")
+    for rule, codes, fields in hits:
+        indexes = [c.index for c in codes if c.index >= 0]
+        out.append(EditFinding(
+            rule_set=RULE_SET, rule=rule.id, severity=rule.severity, message=rule.message.format(**fields),
+            codes=tuple(dict.fromkeys(c.code for c in codes)),
+            lines=tuple(sorted({n for x in indexes for n in view.lines.get(x, ())})),
+            release=release, fix=rule.fix.format(**fields),
+            details={"citation": f"{rules.source}, {rule.citation}", "rules_version": rules.version,
+                     "attributes": sorted({a for c in codes for a in c.attributes & set(rule.attributes)}),
+                     **stand_in}))
     return out
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -74,11 +73,34 @@ def _modifiers(line: ServiceLine) -> set[str]:
     return {str(m).strip().upper() for m in line.modifiers}
 
 
-def _by_date(lines: Iterable[ServiceLine]) -> dict[date, list[ServiceLine]]:
-    days: dict[date, list[ServiceLine]] = defaultdict(list)
-    for line in lines:
-        days[line.service_date].append(line)
-    return dict(sorted(days.items()))
+@dataclass(frozen=True, slots=True)
+class _Lines:
+    """A claim's service lines as the three NCCI rule sets read them, worked out once per claim: ``check_claim``
+    runs ``ncci-ptp``, ``ncci-mue`` and ``ncci-aoc`` one after the other on the same (immutable) claim."""
+
+    coded: tuple[tuple[ServiceLine, str], ...]
+    """Each line with its code (``_code``), in claim order."""
+    by_date: dict[date, list[tuple[ServiceLine, str]]]
+    """The same pairs per date of service, dates in order, lines in claim order."""
+
+
+_LAST_LINES: tuple[Claim, _Lines] | None = None
+
+
+def _lines_of(claim: Claim) -> _Lines:
+    """The claim's ``_Lines``, reused while the same claim object is being edited (one-entry identity memo like
+    ``edits.codes.dx_view``: replaced in one assignment, so threads at worst recompute it)."""
+    global _LAST_LINES
+    last = _LAST_LINES
+    if last is not None and last[0] is claim:
+        return last[1]
+    coded = tuple([(line, _code(line)) for line in claim.lines])
+    days: dict[date, list[tuple[ServiceLine, str]]] = defaultdict(list)
+    for pair in coded:
+        days[pair[0].service_date].append(pair)
+    found = _Lines(coded=coded, by_date=dict(sorted(days.items())))
+    _LAST_LINES = (claim, found)
+    return found
 
 
 def _release(codesets: Codesets, kind: str, day: date) -> tuple[str, dict[str, Any]]:
@@ -116,18 +138,20 @@ def check_ptp(claim: Claim, codesets: Codesets) -> list[EditFinding]:
         return []
     try:
         table = codesets.ncci_ptp
-        days = [(day, lines, table.pairs({_code(x) for x in lines}, setting=setting, on=day))
-                for day, lines in _by_date(claim.lines).items()]
+        days = [(day, lines, table.pairs({code for _, code in lines}, setting=setting, on=day))
+                for day, lines in _lines_of(claim).by_date.items()]
     except MedcoderError as e:
         return _not_checked("ncci-ptp.not-checked", "NCCI PTP", e)
     findings: list[EditFinding] = []
     for day, lines, edits in days:
+        if not edits:
+            continue  # most dates: no pair, and no release label to write
         release, notes = _release(codesets, "ncci-ptp", day)
         for edit in edits:
             if edit.modifier_indicator == 9:
                 continue  # indicator 9: the edit was deleted retroactively and never applies
-            firsts = [x for x in lines if _code(x) == edit.column_1]
-            for second in (x for x in lines if _code(x) == edit.column_2):
+            firsts = [x for x, code in lines if code == edit.column_1]
+            for second in (x for x, code in lines if code == edit.column_2):
                 others = [x for x in firsts if x.number != second.number]
                 if others:
                     findings.append(_ptp_finding(edit, others, second, setting, day, release, notes))
@@ -171,8 +195,16 @@ def _ptp_finding(edit: PtpEdit, firsts: list[ServiceLine], second: ServiceLine, 
 
 # -- MUE -----------------------------------------------------------------------------------------------------
 
+_FEW_UNITS = {Decimal(n): n for n in range(1, 100)}
+"""The units most lines bill, answered by one look-up (equal Decimals hash alike: ``Decimal("2.0")`` finds 2)."""
+
+
 def _units(line: ServiceLine) -> int | None:
     """Whole positive units, else ``None`` (zero, negative, fractional, NaN or not a number)."""
+    if type(line.units) is Decimal and not line.units.is_snan():  # a signalling NaN cannot be hashed
+        few = _FEW_UNITS.get(line.units)
+        if few is not None:
+            return few
     try:
         units = line.units if isinstance(line.units, Decimal) else Decimal(str(line.units))
         if not units.is_finite() or units <= 0 or units != units.to_integral_value():
@@ -187,18 +219,18 @@ def check_mue(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     if not claim.lines or (claim.kind == "institutional" and claim.setting == "inpatient"):
         return []
     findings: list[EditFinding] = []
-    valid: list[tuple[ServiceLine, int]] = []
-    for line in sorted(claim.lines, key=lambda x: x.number):
+    valid: list[tuple[ServiceLine, str, int]] = []
+    for line, code in sorted(_lines_of(claim).coded, key=lambda x: x[0].number):
         units = _units(line)
         if units is None:
             findings.append(_finding(
                 "ncci-mue.invalid-units",
-                f"Line {line.number} ({_code(line)}) reports {line.units} units: units of service must be a "
-                f"positive whole number", codes=(_code(line),), lines=(line.number,),
+                f"Line {line.number} ({code}) reports {line.units} units: units of service must be a "
+                f"positive whole number", codes=(code,), lines=(line.number,),
                 fix="Report the whole number of units of service performed (at least 1)",
                 details={"units": str(line.units)}))
         else:
-            valid.append((line, units))
+            valid.append((line, code, units))
     setting: MueSetting = "practitioner" if claim.kind == "professional" else "outpatient"
     try:
         table = codesets.ncci_mue
@@ -210,12 +242,12 @@ def check_mue(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                 f"MUEs were not checked: ncci-mue {release.id} holds the {', '.join(available)} table only, not "
                 f"the {setting} one", release=f"ncci-mue {release.id}",
                 details={"setting": setting, "release_lacks": list(release.lacks)})]
-        limits = {code: table.mue(code, setting=setting) for code in {_code(x) for x, _ in valid}}
+        limits = {code: table.mue(code, setting=setting) for code in {code for _, code, _ in valid}}
     except MedcoderError as e:
         return [*findings, *_not_checked("ncci-mue.not-checked", "NCCI MUE", e)]
     per_day: dict[tuple[date, str], list[tuple[ServiceLine, int]]] = defaultdict(list)
-    for line, units in valid:
-        limit = limits[_code(line)]
+    for line, code, units in valid:
+        limit = limits[code]
         if limit is None:
             continue  # no MUE for the code (or an unknown code): nothing to cap
         if limit.per_day:
@@ -272,13 +304,14 @@ def check_aoc(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     findings: list[EditFinding] = []
     try:
         table = codesets.ncci_aoc
-        for day, lines in _by_date(claim.lines).items():
-            release, notes = _release(codesets, "ncci-aoc", day)
-            for line in sorted(lines, key=lambda x: x.number):
-                rule = table.primaries(_code(line), day)
+        for day, lines in _lines_of(claim).by_date.items():
+            labelled: tuple[str, dict[str, Any]] | None = None  # the release label, once the date needs it
+            for line, code in sorted(lines, key=lambda x: x[0].number):
+                rule = table.primaries(code, day)
                 if rule is None:
                     continue
-                billed = {_code(x): x.number for x in lines if x.number != line.number}
+                release, notes = labelled = labelled or _release(codesets, "ncci-aoc", day)
+                billed = {c: x.number for x, c in lines if x.number != line.number}
                 present = sorted(set(rule.primaries) & set(billed))
                 details: dict[str, Any] = {
                     "edit_type": rule.edit_type, "primaries": list(rule.primaries), "billed_primaries": present,

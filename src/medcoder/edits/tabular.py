@@ -14,7 +14,7 @@ each finding can name the note's text and the category, block or chapter it is p
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -23,7 +23,6 @@ from typing import Any
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10cm_tabular import Note, Tabular
 from medcoder.edits.codes import dx_view, listing, release_notes, release_of
-from medcoder.errors import CodeFormatError, NotFoundError
 from medcoder.model.claim import Claim
 from medcoder.model.findings import EditFinding, Severity
 
@@ -83,9 +82,18 @@ class _Refs:
         return False
 
     def cover_any(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None = None) -> bool:
-        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``: the
-        interval search over the references' Tabular-order spans, then the references only ``Tabular.covers``
-        can answer."""
+        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``."""
+        return next(self._covering(tabular, coded, skip), None) is not None
+
+    def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
+        """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
+        if not (self.starts or self.other):
+            return set()
+        return set(self._covering(tabular, coded, None))
+
+    def _covering(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None) -> Iterator[str]:
+        """The codes of ``coded`` other than ``skip`` that some reference includes, in order: the interval search
+        over the references' Tabular-order spans, then the references only ``Tabular.covers`` can answer."""
         starts, ends, other = self.starts, self.ends, self.other
         for position, code in coded:
             if code == skip:
@@ -93,24 +101,18 @@ class _Refs:
             if position is not None and starts:
                 i = bisect_right(starts, position) - 1
                 if i >= 0 and position <= ends[i]:
-                    return True
+                    yield code
+                    continue
             if other and self._cover_other(tabular, code):
-                return True
-        return False
-
-    def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
-        """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
-        if not (self.starts or self.other):
-            return set()
-        return {code for position, code in coded if self.cover(tabular, position, code)}
+                yield code
 
 
 @dataclass(frozen=True, slots=True)
 class _CodeNotes:
-    """One code's instructional notes, sorted by use once per (release reader, code)."""
+    """One code's instructional notes, sorted by use. Shared by every code with the same note list (a code that
+    prints none of ``_KINDS`` has its parent's object): the code's place in Tabular order is kept apart, in
+    ``_ReaderMemo.position``, so a new code costs two dictionary entries and no new object."""
 
-    position: int | None
-    """The code's place in Tabular order (``Tabular.position``)."""
     excludes1: tuple[tuple[Note, _Refs], ...]
     excluded: _Refs
     """Every Excludes1 reference of the code at once: most pairs of codes on a claim are rejected with it."""
@@ -123,7 +125,7 @@ class _CodeNotes:
 
 
 _NO_REFS = _Refs((), (), ())
-_NO_NOTES = _CodeNotes(None, (), _NO_REFS, (), (), _NO_REFS, ())
+_NO_NOTES = _CodeNotes((), _NO_REFS, (), (), _NO_REFS, ())
 
 
 _RefBounds = tuple[tuple[int, int] | None, str | None]
@@ -135,15 +137,17 @@ class _ReaderMemo:
     """What the rule set keeps per Tabular reader (the reader is kept with it, so ids stay valid): each
     reference's bounds; each note's references' bounds, by the note's identity (the reader hands out the same
     Note objects for every code that inherits them, so a block's Excludes1 list is parsed once, not once per code
-    below it); each code's and each owner code's sorted notes; and sorted notes shared by siblings with the same
-    note list."""
+    below it); each code's place in Tabular order and sorted notes, each owner code's sorted notes, and sorted
+    notes shared by siblings with the same note list."""
 
     tabular: Tabular
     refs: dict[str, _RefBounds] = field(default_factory=dict)
     notes: dict[int, tuple[Note, tuple[_RefBounds, ...]]] = field(default_factory=dict)
     by_code: dict[str, _CodeNotes] = field(default_factory=dict)
+    position: dict[str, int | None] = field(default_factory=dict)
+    """``Tabular.position`` of each code of ``by_code`` (filled together: a code in one is in the other)."""
     by_owner: dict[str, _CodeNotes] = field(default_factory=dict)
-    shared: dict[tuple[int, ...], tuple[list[Note], tuple[Any, ...]]] = field(default_factory=dict)
+    shared: dict[tuple[int, ...], tuple[list[Note], _CodeNotes]] = field(default_factory=dict)
 
 
 _MEMOS: dict[int, _ReaderMemo] = {}
@@ -181,57 +185,61 @@ def _note_bounds(tabular: Tabular, note: Note) -> tuple[_RefBounds, ...]:
 _MEMO_MAX = 131_072
 
 
-def _code_notes(tabular: Tabular, code: str) -> _CodeNotes:
-    """``code``'s sorted notes, memoised per Tabular reader by code and by the printed code that owns the notes
-    (a 7th-character code's are its parent's: ``_KINDS`` has no ``sevenChrDef``), in plain dicts keyed by
-    strings: a tuple key per code would only add objects for the garbage collector to walk."""
-    memo = _memo(tabular)
-    by_code, by_owner = memo.by_code, memo.by_owner
-    hit = by_code.get(code)
-    if hit is None:
-        if len(by_code) >= _MEMO_MAX:
-            by_code.clear()
-            by_owner.clear()
-        try:
-            owner = tabular.note_owner(code)
-        except (NotFoundError, CodeFormatError):
-            hit = _NO_NOTES  # not a Tabular code: the validity rule set reports it
-        else:
-            hit = by_owner.get(owner)
-            if hit is None:
-                hit = by_owner[owner] = _owner_notes(tabular, owner)
-        by_code[code] = hit
-    return hit
+_UNSEEN = -1
+"""``_ReaderMemo.position``'s answer for a code not seen yet (Tabular places are document order, never negative)."""
 
 
-def _owner_notes(tabular: Tabular, owner: str) -> _CodeNotes:
-    """The ``_CodeNotes`` of ``owner``, a printed code (``Tabular.note_owner``)."""
-    position = tabular.position(owner)
+def _code_notes(memo: _ReaderMemo, code: str) -> tuple[int | None, _CodeNotes]:
+    """The place in Tabular order and the sorted notes of ``code`` (dotted, as ``DxView.coded`` has it),
+    memoised per Tabular reader by code and by the printed code that owns the notes (a 7th-character code's are
+    its parent's: ``_KINDS`` has no ``sevenChrDef``), in plain dicts keyed by strings: a tuple key per code would
+    only add objects for the garbage collector to walk."""
+    tabular, by_code, by_owner, where = memo.tabular, memo.by_code, memo.by_owner, memo.position
+    position = where.get(code, _UNSEEN)
+    hit = by_code.get(code) if position != _UNSEEN else None
+    if hit is not None:
+        return position, hit
+    if len(by_code) >= _MEMO_MAX:
+        by_code.clear()
+        where.clear()
+        by_owner.clear()
+    found = tabular.owner_place(code)
+    if found is None:
+        hit, position = _NO_NOTES, None  # not a Tabular code: the validity rule set reports it
+    else:
+        owner, position = found  # a 7th-character code has its owner's notes and place
+        hit = by_owner.get(owner) or _owner_notes(memo, owner)
+    where[code] = position
+    by_code[code] = hit
+    return position, hit
+
+
+def _owner_notes(memo: _ReaderMemo, owner: str) -> _CodeNotes:
+    """The ``_CodeNotes`` of ``owner``, a printed code (``Tabular.note_owner``), recorded in ``memo.by_owner``."""
+    tabular = memo.tabular
     entry = tabular.get(owner)
     parent = entry.parent if entry is not None else None
     if parent is not None and not tabular.prints_notes(owner, _KINDS):
         # Guideline I.A.12: a code that prints none of these notes has its parent's, all inherited (every kind
-        # of _KINDS is an inherited kind): the parent's sorted notes, at the code's own place.
-        by_owner = _memo(tabular).by_owner
-        above = by_owner.get(parent)
-        if above is None:
-            above = by_owner[parent] = _owner_notes(tabular, parent)
-        return _CodeNotes(position, above.excludes1, above.excluded, above.first, above.first_refs,
-                          above.first_match, above.additional)
-    notes = tabular.notes(owner, kinds=_KINDS, memo=False)
-    # Most codes print none of these notes themselves and inherit all of them from their category, block and
-    # chapter, so siblings share one list: sort it out once per list (by the notes' identities, which the
-    # value keeps alive, so an id cannot be reused while its entry exists).
-    shared = _memo(tabular).shared
-    key = tuple(map(id, notes))
-    hit = shared.get(key)
-    if hit is None:
-        hit = shared[key] = (notes, _sort_notes(tabular, notes))
-    return _CodeNotes(position, *hit[1])
+        # of _KINDS is an inherited kind): the parent's object itself.
+        above = memo.by_owner.get(parent)
+        hit = above if above is not None else _owner_notes(memo, parent)
+    else:
+        notes = tabular.notes(owner, kinds=_KINDS, memo=False)
+        # Most codes print none of these notes themselves and inherit all of them from their category, block
+        # and chapter, so siblings share one list: sort it out once per list (by the notes' identities, which
+        # the value keeps alive, so an id cannot be reused while its entry exists).
+        key = tuple(map(id, notes))
+        shared = memo.shared.get(key)
+        if shared is None:
+            shared = memo.shared[key] = (notes, _CodeNotes(*_sort_notes(tabular, notes)))
+        hit = shared[1]
+    memo.by_owner[owner] = hit
+    return hit
 
 
 def _sort_notes(tabular: Tabular, notes: list[Note]) -> tuple[Any, ...]:
-    """``_CodeNotes``'s fields after ``position``, from a code's notes."""
+    """``_CodeNotes``'s fields, from a code's notes."""
     first: list[Note] = []
     excludes1: list[Note] = []
     groups: dict[tuple[str, int], list[Note]] = {}
@@ -270,17 +278,30 @@ def where_printed(tabular: Tabular, note: Note) -> str:
 def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     """Excludes1 pairs, "code first" order and omissions, and "use additional code" hints on one claim."""
     tabular = codesets.tabular
-    release = release_of(codesets, "icd10cm-tabular")
-    stand_in = release_notes(codesets, "icd10cm-tabular")
     view = dx_view(claim)
     coded = view.coded
-    known = _memo(tabular).by_code  # the common case, looked up here without a call per code
-    notes = {code: known.get(code) or _code_notes(tabular, code) for _, _, code in coded}
+    memo = _memo(tabular)
+    known, where = memo.by_code, memo.position  # the common case, looked up here without a call per code
+    notes: dict[str, _CodeNotes] = {}
+    places: dict[str, int | None] = {}
+    placed: list[tuple[int | None, str]] = []  # (place in Tabular order, code), in sequence order
+    for _, _, code in coded:
+        position = where.get(code, _UNSEEN)
+        hit = known.get(code) if position != _UNSEEN else None
+        if hit is None:
+            position, hit = _code_notes(memo, code)
+        notes[code], places[code] = hit, position
+        placed.append((position, code))
     pointed = view.lines
     out: list[EditFinding] = []
+    labels: tuple[str | None, dict[str, Any]] | None = None  # the release label and note, once a finding needs them
 
     def add(rule: str, severity: Severity, message: str, codes: tuple[str, ...], indexes: Sequence[int],
             fix: str, details: dict[str, Any]) -> None:
+        nonlocal labels
+        if labels is None:
+            labels = release_of(codesets, "icd10cm-tabular"), release_notes(codesets, "icd10cm-tabular")
+        release, stand_in = labels
         if not pointed:
             lines: tuple[int, ...] = ()
         elif len(indexes) == 1:
@@ -292,16 +313,17 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                                details={**details, **stand_in} if stand_in else details))
 
     # Guideline I.A.12.a: Excludes1, checked both ways and reported once per pair.
-    placed = [(notes[c].position, c) for _, _, c in coded]
-    excluded = {c: notes[c].excluded.covered(tabular, placed) for _, _, c in coded}
-    for pos, (i, _, a) in enumerate(coded):
+    # Most codes have no Excludes1 reference, and most claims no excluded pair: look at pairs only when one is.
+    excluded = {c: found for c, hit in notes.items()
+                if (hit.excluded.starts or hit.excluded.other) and (found := hit.excluded.covered(tabular, placed))}
+    for pos, (i, _, a) in enumerate(coded if excluded else ()):
         for j, _, b in coded[pos + 1:]:
             if a == b:
                 continue  # a repeated code is the MCE's "duplicate of PDX" / completeness's business
-            if b not in excluded[a] and a not in excluded[b]:
+            if b not in excluded.get(a, ()) and a not in excluded.get(b, ()):
                 continue
             hits = [(x, n) for x, y in ((a, b), (b, a)) for n, refs in notes[x].excludes1
-                    if refs.cover(tabular, notes[y].position, y)]
+                    if refs.cover(tabular, places[y], y)]
             if not hits:
                 continue
             code, note = hits[0]
@@ -321,7 +343,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             continue
         refs = list(ref_tuple)
         is_manifestation = code in manifestations
-        etiologies = [(j, s, c) for j, s, c in coded if c != code and match.cover(tabular, notes[c].position, c)]
+        etiologies = [(j, s, c) for j, s, c in coded if c != code and match.cover(tabular, places[c], c)]
         under = where_printed(tabular, first[0])
         # The note's lead line ("the underlying physiological condition, such as:") and the codes it names.
         lead = first[0].text.lstrip(" ,;:")
