@@ -122,6 +122,11 @@ def _engine(version: str) -> DRGEngine:
     return DRGEngine(version=version)
 
 
+@cache
+def _grouper_name(version: str) -> str:
+    return f"{GROUPER} MS-DRG {version}"
+
+
 # -- the grouper -------------------------------------------------------------------------------------------
 
 @cache
@@ -171,6 +176,10 @@ class DrgGrouper:
         self._plain: dict[str, dict[str, SecondarySeverity | None]] = {}
         self._statuses: dict[tuple[str, int], bool] = {}
         self._splits: dict[str, tuple[Tier | None, dict[Tier | None, str]]] = {}
+        self._fixes: dict[tuple[str, Severity | None], tuple[str, str] | None] = {}
+        # DRG -> what an assignment to it repeats for every stay: its Table 5 row, tier, the tier's driving levels
+        # and its severity family.
+        self._drgs: dict[str, tuple[DrgWeight, Tier | None, tuple[Severity | None, ...], tuple[str, ...]]] = {}
 
     def _weights(self) -> dict[str, DrgWeight]:
         if not self._table5:
@@ -300,7 +309,7 @@ class DrgGrouper:
             disagreements.append(fixed[1])
             notes.append(f"DRG {fixed[0]} replaces drgpy's DRG {drg}: the family's severity split decides")
             drg, found = fixed[0], severities(fixed[0])
-        return self._assignment(case, self._weights()[drg], version, found, disagreements, notes)
+        return self._assignment(case, drg, version, found, disagreements, notes)
 
     def _tier_fix(self, drg: str, found: tuple[SecondarySeverity, ...]) -> tuple[str, str] | None:
         """The family member the severity split calls for when drgpy picked another, with the reason.
@@ -317,6 +326,14 @@ class DrgGrouper:
             return None
         levels = {s.level for s in found}
         strongest: Severity | None = "MCC" if "MCC" in levels else "CC" if "CC" in levels else None
+        key = (drg, strongest)
+        if key not in self._fixes:  # the answer depends on nothing else: one per DRG and level
+            self._fixes[key] = self._fix(drg, tier, by_tier, strongest)
+        return self._fixes[key]
+
+    @staticmethod
+    def _fix(drg: str, tier: Tier, by_tier: dict[Tier | None, str],
+             strongest: Severity | None) -> tuple[str, str] | None:
         expected = next((t for t in _TIER_ORDER if t in by_tier and _accepts(t, strongest)), tier)
         if expected == tier:
             return None
@@ -339,19 +356,19 @@ class DrgGrouper:
 
     def _severity(self, code: str, principal: str, drg: str, alive: bool, poa: str,
                   engine: DRGEngine) -> SecondarySeverity:
-        kb = self._msdrg
-        listed = kb.severity(code)
+        facts = self._msdrg.severity_facts(code)
+        listed = None if facts is None else facts.level
         # The level ``kb.secondary_severity`` gives, from the same Table 6K tests the reason names (asked once).
         level: Severity | None = None
         info = engine.ccmap.get(code)
         hac = info is not None and info.get("hac") is not None and poa in ("N", "U")
-        if listed is None:
+        if facts is None:
             reason = _NEITHER
-        elif kb.is_cc_excluded(code, principal):
+        elif principal in facts.excluded_with:
             reason = f"{listed} excluded with principal {principal} (Table 6K Part 1 PDX collection)"
-        elif not alive and kb.alive_only(code):
+        elif not alive and facts.alive_only:
             reason = f"{listed} only when discharged alive (Table 6K Part 2); the patient expired"
-        elif kb.severity_excluded_in_drg(code, drg):
+        elif drg in facts.ignored_in:
             reason = f"{listed} ignored in DRG {drg} (Table 6K Part 3)"
         elif hac:
             reason = f"{listed} not counted: hospital-acquired condition with POA {poa} (drgpy's HAC list)"
@@ -366,14 +383,18 @@ class DrgGrouper:
             grouper = "MCC" if info["level"] == "MCC" else "CC"
         return SecondarySeverity(code=code, listed=listed, level=level, reason=reason, grouper_level=grouper)
 
-    def _assignment(self, case: DrgCase, row: DrgWeight, version: str, found: tuple[SecondarySeverity, ...],
+    def _assignment(self, case: DrgCase, drg: str, version: str, found: tuple[SecondarySeverity, ...],
                     disagreements: list[str], notes: list[str]) -> DrgAssignment:
-        tier = tier_of(row.title)
-        wanted: tuple[Severity | None, ...] = _WANTED.get(tier, ()) if tier else ()
+        known = self._drgs.get(drg)
+        if known is None:
+            row = self._weights()[drg]
+            tier = tier_of(row.title)
+            known = self._drgs[drg] = (row, tier, _WANTED.get(tier, ()) if tier else (), self._family(drg))
+        row, tier, wanted, family = known
         return DrgAssignment(
-            drg=row.drg, title=row.title, mdc=row.mdc, drg_type=row.type, tier=tier, family=self._family(row.drg),
-            drivers=tuple(s.code for s in found if s.level in wanted), severities=found, weight=row.weight,
-            gmlos=row.gmlos, alos=row.alos, grouper=f"{GROUPER} MS-DRG {version}",
+            drg=row.drg, title=row.title, mdc=row.mdc, drg_type=row.type, tier=tier, family=family,
+            drivers=tuple(s.code for s in found if s.level in wanted) if wanted else (), severities=found,
+            weight=row.weight, gmlos=row.gmlos, alos=row.alos, grouper=_grouper_name(version),
             weights_release=f"msdrg {self._release.id}", age=case.age, sex=case.sex,
             discharge_status=case.discharge_status, disagreements=tuple(disagreements), notes=tuple(notes))
 
@@ -388,12 +409,29 @@ def price_assignment(assignment: DrgAssignment, *, day: date, base_rate: Decimal
         raise ClaimError(f"DRG {assignment.drg} has no relative weight", code="E845", where=assignment.drg,
                          fix="DRGs 998/999 are not payable; correct the principal diagnosis")
     if base_rate is None:
-        rate = rate_on("ipps", day)
-        base_rate, source = rate.amount, f"IPPS {rate.id} operating standardized amount ({rate.source})"
+        base_rate, source = _ipps_on(day)
+        payment = _file_rate_payment(assignment.weight, base_rate)
     else:
-        source = "base rate given by the caller"
-    payment = (Decimal(str(assignment.weight)) * base_rate).quantize(_CENT, rounding=ROUND_HALF_UP)
+        source, payment = "base rate given by the caller", _payment(assignment.weight, base_rate)
     return DrgPayment(assignment=assignment, base_rate=base_rate, payment=payment, rate_source=source)
+
+
+@lru_cache(maxsize=4096)
+def _ipps_on(day: date) -> tuple[Decimal, str]:
+    """The IPPS base rate on ``day`` and its source as a payment cites it; memoised per discharge date (the
+    rates file is read once and never changes)."""
+    rate = rate_on("ipps", day)
+    return rate.amount, f"IPPS {rate.id} operating standardized amount ({rate.source})"
+
+
+def _payment(weight: float, base_rate: Decimal) -> Decimal:
+    """Relative weight x base rate, rounded to cents."""
+    return (Decimal(str(weight)) * base_rate).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+_file_rate_payment = lru_cache(maxsize=16_384)(_payment)
+"""``_payment`` memoised per (weight, rate) for the rates file's amounts: a batch meets a few hundred DRGs at a
+few rates. A caller's own rate is not memoised (it may be any Decimal, a signalling NaN included)."""
 
 
 def group_case(case: DrgCase, *, codesets: Codesets) -> DrgAssignment:

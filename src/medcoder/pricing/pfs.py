@@ -13,14 +13,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.pfs import Gpci, Pfs, Rvu, split_locality
 from medcoder.errors import ClaimError, MedcoderError
 from medcoder.model.claim import Claim, ServiceLine
 from medcoder.model.fee import Adjustment, FeeSchedulePrice, LineFee, PriceProblem, RvuBreakdown, Setting
-from medcoder.pricing.pfs_terms import CENT, breakdown, cached_breakdown, cents, fee_schedule_amount, rules
+from medcoder.pricing.pfs_terms import (
+    CENT,
+    breakdown,
+    cached_breakdown,
+    cents,
+    fee_schedule_amount,
+    floor_applies,
+    rules,
+)
 
 __all__ = ["CENT", "breakdown", "fee_schedule_amount", "price_claim", "price_line", "resolve_locality", "rules"]
 
@@ -74,7 +82,7 @@ def _problem(line: ServiceLine, code: str, message: str, fix: str | None = None)
 _ONE = Decimal(1)
 
 
-def _modifier_rules(line: ServiceLine, rvu: Rvu, work: _Work) -> Decimal | None:
+def _modifier_rules(line: ServiceLine, rvu: Rvu, extra: list[Adjustment], notes: list[str]) -> Decimal | None:
     """Factor of the payment modifiers on one line (None = carrier priced); records each adjustment."""
     if not line.modifiers:
         return _ONE
@@ -84,7 +92,7 @@ def _modifier_rules(line: ServiceLine, rvu: Rvu, work: _Work) -> Decimal | None:
         nonlocal factor
         rule = data[section]
         factor *= percent
-        work.extra.append(Adjustment(rule=f"{section}.{indicator}", factor=percent, reason=what, cite=rule["cite"]))
+        extra.append(Adjustment(rule=f"{section}.{indicator}", factor=percent, reason=what, cite=rule["cite"]))
 
     if "50" in mods:
         meaning = data["bilateral"]["indicators"].get(rvu.bilateral, {"factor": "1", "meaning": "unknown"})
@@ -106,7 +114,7 @@ def _modifier_rules(line: ServiceLine, rvu: Rvu, work: _Work) -> Decimal | None:
     if "66" in mods:
         meaning = data["team-surgery"]["indicators"].get(rvu.team_surgery, {"pay": False, "meaning": "unknown"})
         if meaning["pay"] == "carrier":
-            work.notes.append(f"modifier 66 (team surgery): {meaning['meaning']}; no national amount")
+            notes.append(f"modifier 66 (team surgery): {meaning['meaning']}; no national amount")
             return None
         apply("team-surgery", rvu.team_surgery, Decimal(0), f"modifier 66: {meaning['meaning']}")
     return factor
@@ -160,31 +168,70 @@ def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str 
     if not line.units.is_finite() or line.units <= 0:
         work.problems = (_problem(line, "E817", f"units {line.units} are not positive"),)
         return work
+    key = (id(pfs), line.code, line.modifiers, id(gpci), setting, floor_applies(line.service_date))
+    hit = _UNITS.get(key)
+    if hit is None or hit[0] is not pfs or hit[1] is not gpci:
+        priced = _price_unit(line, pfs=pfs, gpci=gpci, setting=setting, work=work)
+        if priced is None:
+            return work
+        if len(_UNITS) >= 100_000:
+            _UNITS.clear()
+        hit = _UNITS[key] = (pfs, gpci, priced)
+    unit = hit[2]
+    work.rvu, work.status, work.breakdown, work.fee_schedule_amount = unit.rvu, unit.rvu.status, unit.parts, unit.fee
+    work.unit = unit.amount
+    work.notes += unit.notes
+    work.extra += unit.extra
+    return work
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """One unit of a code priced by ``_price_unit``: its row, RVU x GPCI terms, fee schedule amount, amount after
+    the line-level rules (None: carrier priced) and the notes and adjustments that say why."""
+
+    rvu: Rvu
+    parts: RvuBreakdown
+    fee: Decimal
+    amount: Decimal | None
+    notes: tuple[str, ...]
+    extra: tuple[Adjustment, ...]
+
+
+# (id(reader), code, modifiers, id(GPCI row), setting, work GPCI floor) -> (reader, GPCI row, unit): what a unit of
+# a code is worth is a pure function of those (the line's number, units and charge come later), and a batch bills
+# the same codes in the same localities again and again; the objects kept guard the ids against reuse.
+_UNITS: dict[tuple[int, str, tuple[str, ...], int, str, bool], tuple[Pfs, Gpci | None, _Unit]] = {}
+
+
+def _price_unit(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, setting: Setting, work: _Work) -> _Unit | None:
+    """One unit of the line's code, modifiers, setting and date; None (problems and notes left on ``work``) when
+    no row of the code can price it."""
     rvu = _select_row(line, pfs, work)
     if rvu is None:
-        return work
-    work.rvu = rvu
+        return None
     status = rules()["status"][rvu.status]
-    parts, notes, fee = cached_breakdown(rvu, gpci, setting, line.service_date)
-    work.notes += notes
-    work.status, work.breakdown, work.fee_schedule_amount = rvu.status, parts, fee
+    parts, breakdown_notes, fee = cached_breakdown(rvu, gpci, setting, line.service_date)
+    notes, extra = list(breakdown_notes), list[Adjustment]()
+
+    def done(amount: Decimal | None) -> _Unit:
+        return _Unit(rvu=rvu, parts=parts, fee=fee, amount=amount, notes=tuple(notes), extra=tuple(extra))
+
     if status["pay"] == "none":
-        work.notes.append(f"status {rvu.status}: {status['meaning']}; the PFS pays nothing for it"
-                          + ("; its RVUs are published for other payers" if rvu.not_used_for_medicare else ""))
-        work.unit = Decimal(0)
-        return work
+        notes.append(f"status {rvu.status}: {status['meaning']}; the PFS pays nothing for it"
+                     + ("; its RVUs are published for other payers" if rvu.not_used_for_medicare else ""))
+        return done(Decimal(0))
     if status["pay"] == "carrier" or fee == 0:
-        work.notes.append(f"status {rvu.status}: {status['meaning']}" + ("" if status["pay"] == "carrier" else
-                          "; no RVUs are published, so the MAC prices it"))
-        return work
+        notes.append(f"status {rvu.status}: {status['meaning']}" + ("" if status["pay"] == "carrier" else
+                     "; no RVUs are published, so the MAC prices it"))
+        return done(None)
     if status["pay"] == "fee-alone":
-        work.notes.append(f"status T: {status['meaning']}")
+        notes.append(f"status T: {status['meaning']}")
     if rvu.opps_nonfac_pe and parts.setting == "non-facility":
-        work.notes.append("the non-facility amount is subject to the OPPS cap (DRA section 5102(b)); the OPPS cap "
-                          "file is not in this release, so the amount is not capped")
-    factor = _modifier_rules(line, rvu, work)
-    work.unit = None if factor is None else cents(fee * factor)
-    return work
+        notes.append("the non-facility amount is subject to the OPPS cap (DRA section 5102(b)); the OPPS cap "
+                     "file is not in this release, so the amount is not capped")
+    factor = _modifier_rules(line, rvu, extra, notes)
+    return done(None if factor is None else cents(fee * factor))
 
 
 def _family(work: _Work, bases: set[str]) -> str | None:
@@ -230,16 +277,22 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
                 if len(items) < 2:  # one endoscopic family alone: only its own reductions apply
                     w.amount = (w.amount or Decimal(0)) + share
                     continue
-                indicator = w.rvu.mult_proc if w.rvu else "2"
-                factors = _factors(indicator)
-                percent, shown = factors[min(rank, len(factors)) - 1]
-                reason = (f"multiple procedures on {day.isoformat()}: ranked {rank} of {len(items)} by fee, "
-                          f"{shown} percent")
-                if rank > data["by_report_after"]:
-                    reason += "; the MAC prices procedures after the fifth by report"
-                w.extra.append(Adjustment(rule=f"multiple-procedure.{indicator}", factor=percent, reason=reason,
-                                          cite=data["cite"]))
-                w.amount = (w.amount or Decimal(0)) + cents(share * percent)
+                adjustment = _ranked(w.rvu.mult_proc if w.rvu else "2", rank, len(items), day)
+                w.extra.append(adjustment)
+                w.amount = (w.amount or Decimal(0)) + cents(share * adjustment.factor)
+
+
+@lru_cache(maxsize=4096)
+def _ranked(indicator: str, rank: int, count: int, day: date) -> Adjustment:
+    """The multiple-procedure adjustment of the ``rank``-th of ``count`` procedures on ``day``; memoised, as a
+    batch ranks the same few (indicator, rank, count) on the same dates over and over."""
+    data = rules()["multiple-procedure"]
+    factors = _factors(indicator)
+    percent, shown = factors[min(rank, len(factors)) - 1]
+    reason = f"multiple procedures on {day.isoformat()}: ranked {rank} of {count} by fee, {shown} percent"
+    if rank > data["by_report_after"]:
+        reason += "; the MAC prices procedures after the fifth by report"
+    return Adjustment(rule=f"multiple-procedure.{indicator}", factor=percent, reason=reason, cite=data["cite"])
 
 
 @cache

@@ -45,6 +45,12 @@ def _floor_dates() -> tuple[date, date]:
     return date.fromisoformat(floor_rule["from"]), date.fromisoformat(floor_rule["to"])
 
 
+def floor_applies(day: date) -> bool:
+    """Whether the 1.0 work GPCI floor is in force on ``day``."""
+    start, end = _floor_dates()
+    return start <= day <= end
+
+
 # (id(rvu), id(gpci), setting, floored) -> (rvu, gpci, breakdown, notes, amount): the readers keep their rows
 # alive and the terms are pure functions of them, so each is computed once; the objects kept guard the ids.
 _BREAKDOWNS: dict[tuple[int, int, str, bool], tuple[Rvu, Gpci | None, RvuBreakdown, tuple[str, ...], Decimal]] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Any, Literal
 
 from medcoder.claim.parse import claim_from_dict
@@ -131,7 +132,12 @@ def beneficiary_of(claim: Claim) -> Beneficiary | None:
     if born is None or sex not in ("F", "M"):
         return None
     day = claim.admission_date or claim.first_service_date or claim_day(claim)
-    age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+    return _beneficiary(day.year - born.year - ((day.month, day.day) < (born.month, born.day)), sex)
+
+
+@lru_cache(maxsize=1024)
+def _beneficiary(age: int, sex: Literal["F", "M"]) -> Beneficiary:
+    """One shared (frozen) beneficiary per age and sex: a batch's patients fall in a few hundred cells."""
     return Beneficiary(age=age, sex=sex, segment="CNA" if age >= 65 else "CND")
 
 
