@@ -17,6 +17,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache, lru_cache
 from importlib import resources
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from drgpy import _versions as drgpy_versions
@@ -208,10 +209,6 @@ class DrgGrouper:
                 n += step
         return tuple(sorted(family))
 
-    def _valid(self, code: str, day: date, system: str) -> bool:
-        # The MCE reader memoises each code's windows; the edits have usually asked for this code already.
-        return self._mce.window_on(code, day, system=system) is not None
-
     def _check_codes(self, case: DrgCase) -> tuple[str, list[str], list[str]]:
         day = case.discharge_date
         principal = _dx(case.principal_dx, "principal diagnosis")
@@ -226,7 +223,8 @@ class DrgGrouper:
                                  where=repr(code), fix=e.fix) from e
         for system, codes in (("cm", [principal, *secondary]), ("pcs", procedures)):
             for code in codes:
-                if not self._valid(code, day, system):
+                # The MCE reader memoises each code's windows; the edits have usually asked for this code already.
+                if self._mce.window_on(code, day, system=system) is None:
                     kind = "ICD-10-CM" if system == "cm" else "ICD-10-PCS"
                     raise ClaimError(f"{code} is not a valid {kind} code on {day.isoformat()}", code="E842",
                                      where=code, fix="Use a billable code of the fiscal year of discharge")
@@ -241,7 +239,7 @@ class DrgGrouper:
             raise ClaimError(f"discharge status {case.discharge_status!r} is not valid on {day.isoformat()}",
                              code="E842", where=case.discharge_status,
                              fix="Use a two-digit UB-04 patient discharge status, e.g. 01 home, 20 expired")
-        return principal, list(dict.fromkeys(procedures)), secondary
+        return principal, list(dict.fromkeys(procedures)) if len(procedures) > 1 else procedures, secondary
 
     def group(self, case: DrgCase) -> DrgAssignment:
         """The MS-DRG of ``case`` with its weight and severity evidence; ClaimError E841-E845 otherwise."""
@@ -448,7 +446,7 @@ def case_from_claim(claim: Claim) -> DrgCase:
     if claim.discharge_date is None:
         raise ClaimError(f"claim {claim.claim_id} has no discharge date", code="E840", where=claim.claim_id,
                          fix="MS-DRG grouping needs the discharge date of an inpatient claim")
-    diagnoses = sorted(claim.diagnoses, key=lambda d: d.sequence)
+    diagnoses = sorted(claim.diagnoses, key=_SEQUENCE)
     if not diagnoses:
         raise ClaimError(f"claim {claim.claim_id} has no diagnosis", code="E840", where=claim.claim_id,
                          fix="Add the principal diagnosis as sequence 1")
@@ -457,8 +455,11 @@ def case_from_claim(claim: Claim) -> DrgCase:
     if born is not None:
         age = admitted.year - born.year - ((admitted.month, admitted.day) < (born.month, born.day))
     return DrgCase(
-        principal_dx=diagnoses[0].code, secondary_dx=tuple(d.code for d in diagnoses[1:]),
-        procedures=tuple(p.code for p in sorted(claim.procedures, key=lambda p: p.sequence)),
+        principal_dx=diagnoses[0].code, secondary_dx=tuple([d.code for d in diagnoses[1:]]),
+        procedures=tuple([p.code for p in sorted(claim.procedures, key=_SEQUENCE)]) if claim.procedures else (),
         sex=claim.patient.sex, age=age, discharge_status=claim.discharge_status or "01",
         discharge_date=claim.discharge_date,
-        poa=tuple((d.code, d.poa) for d in diagnoses if d.poa))
+        poa=tuple([(d.code, d.poa) for d in diagnoses if d.poa]))
+
+
+_SEQUENCE = attrgetter("sequence")

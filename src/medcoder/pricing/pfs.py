@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache, lru_cache
+from operator import itemgetter
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.pfs import Gpci, Pfs, Rvu, split_locality
+from medcoder.codesets.sources import Release
 from medcoder.errors import ClaimError, MedcoderError
 from medcoder.model.claim import Claim, ServiceLine
 from medcoder.model.fee import Adjustment, FeeSchedulePrice, LineFee, PriceProblem, RvuBreakdown, Setting
@@ -33,8 +35,36 @@ from medcoder.pricing.pfs_terms import (
 __all__ = ["CENT", "breakdown", "fee_schedule_amount", "price_claim", "price_line", "resolve_locality", "rules"]
 
 
-def _release_ids(codesets: Codesets) -> tuple[str, ...]:
-    return (codesets.release("pfs").name, rules()["id"])
+@dataclass(frozen=True, slots=True)
+class _Release:
+    """What pricing any claim reads of one ``Codesets``'s PFS release, worked out once per code sets."""
+
+    pfs: Pfs
+    release: Release
+    ids: tuple[str, ...]
+    """The release ids every priced line records, e.g. ``('pfs/CY2026', 'pfs-rules/2026.1')``."""
+    rvus_from: date
+    rvu_title: str
+
+
+# id(code sets) -> (code sets, their PFS release): a batch prices every claim against a few shared ``Codesets``
+# whose choices are fixed once built; the object kept guards the id against reuse.
+_RELEASES: dict[int, tuple[Codesets, _Release]] = {}
+
+
+def _release_of(codesets: Codesets) -> _Release:
+    hit = _RELEASES.get(id(codesets))
+    if hit is None or hit[0] is not codesets:
+        pfs, release = codesets.pfs, codesets.release("pfs")
+        info = pfs.info_view()
+        found = _Release(pfs=pfs, release=release, ids=(release.name, rules()["id"]),
+                         rvus_from=date.fromisoformat(info.get("rvu_effective_from",
+                                                               release.effective_from.isoformat())),
+                         rvu_title=info.get("rvu_title", "RVU file"))
+        if len(_RELEASES) >= 256:
+            _RELEASES.clear()
+        hit = _RELEASES[id(codesets)] = (codesets, found)
+    return hit[1]
 
 
 def resolve_locality(pfs: Pfs, locality: str | None) -> Gpci | None:
@@ -243,25 +273,32 @@ def _family(work: _Work, bases: set[str]) -> str | None:
 
 def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
     """Multiple surgery (ch.12 §40.6): on one date, rank by fee; 100 percent for the highest, then less."""
-    data = rules()["multiple-procedure"]
+    indicators = rules()["multiple-procedure"]["indicators"]
     by_date: dict[date, list[_Work]] = {}
     for w in works:
-        meaning = data["indicators"].get(w.rvu.mult_proc if w.rvu else "9", {})
-        if w.rvu is not None and w.unit and meaning.get("ranked"):
+        if w.rvu is None or not w.unit:
+            continue
+        meaning = indicators.get(w.rvu.mult_proc, {})
+        if meaning.get("ranked"):
             by_date.setdefault(w.line.service_date, []).append(w)
-        elif w.rvu is not None and w.unit and meaning.get("not_applied"):
+        elif meaning.get("not_applied"):
             w.notes.append(f"multiple procedure indicator {w.rvu.mult_proc}: {meaning['meaning']}")
     for day, group in by_date.items():
+        if len(group) == 1 and group[0].line.units == 1:
+            continue  # one procedure alone on its date (an endoscopic family of one): nothing to rank or reduce
         bases = {w.rvu.endo_base for w in group if w.rvu and w.rvu.mult_proc == "3" and w.rvu.endo_base}
         # items: (value ranked, [(work, its share)]); an endoscopic family ranks as one item.
         families: dict[str, list[tuple[_Work, Decimal]]] = {}
         items: list[tuple[Decimal, list[tuple[_Work, Decimal]]]] = []
         for w in group:
-            unit = w.unit or Decimal(0)
-            # each unit is a procedure; absurd unit counts (an MUE matter) are ranked as one item
-            whole = w.line.units == w.line.units.to_integral_value() and w.line.units <= 99
-            count, share = (int(w.line.units), unit) if whole else (1, cents(unit * w.line.units))
-            family = _family(w, bases)
+            unit, units = w.unit or Decimal(0), w.line.units
+            if units == 1:  # most lines
+                count, share = 1, unit
+            elif units == units.to_integral_value() and units <= 99:
+                count, share = int(units), unit  # each unit is a procedure
+            else:  # absurd unit counts (an MUE matter) are ranked as one item
+                count, share = 1, cents(unit * units)
+            family = _family(w, bases) if bases else None  # no endoscopy on the date: no family
             for _ in range(count):
                 if family is None:
                     items.append((share, [(w, share)]))
@@ -271,7 +308,7 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
             items.append(_endoscopy_family(base, members, pfs))
         if len(items) < 2 and all(len(shares) < 2 for _, shares in items):
             continue
-        items.sort(key=lambda item: item[0], reverse=True)
+        items.sort(key=itemgetter(0), reverse=True)
         for rank, (_, shares) in enumerate(items, start=1):
             for w, share in shares:
                 if len(items) < 2:  # one endoscopic family alone: only its own reductions apply
@@ -361,10 +398,8 @@ def _setting_of(pfs: Pfs, code: str) -> tuple[Setting | None, str | None]:
 def _price_lines(lines: Sequence[ServiceLine], *, codesets: Codesets, gpci: Gpci | None, locality: str | None,
                  settings: Sequence[tuple[Setting | None, str | None]]) -> list[LineFee]:
     """Price ``lines`` (``settings[i]`` is line i's setting, or None and why not) with the claim-level rules."""
-    pfs, release = codesets.pfs, codesets.release("pfs")
-    releases = _release_ids(codesets)
-    info = pfs.info_view()
-    rvus_from = date.fromisoformat(info.get("rvu_effective_from", release.effective_from.isoformat()))
+    known = _release_of(codesets)
+    pfs, release, releases, rvus_from = known.pfs, known.release, known.ids, known.rvus_from
     works = []
     for line, (setting, why) in zip(lines, settings, strict=True):
         covers = release.covers(line.service_date)
@@ -378,7 +413,7 @@ def _price_lines(lines: Sequence[ServiceLine], *, codesets: Codesets, gpci: Gpci
             work.problems = (*work.problems, _problem(
                 line, "E813", why, "Use a two-digit CMS place-of-service code (11 office, 21 inpatient, ...)"))
         if covers and line.service_date < rvus_from:
-            work.notes.append(f"RVUs of the {info.get('rvu_title', 'RVU file')} (in force from {rvus_from}); a "
+            work.notes.append(f"RVUs of the {known.rvu_title} (in force from {rvus_from}); a "
                               "code revised since may have had other RVUs on this date")
         work.charge = line.charge
         works.append(work)
@@ -411,7 +446,7 @@ def price_claim(claim: Claim, codesets: Codesets) -> FeeSchedulePrice:
             raise ClaimError(f"claim {claim.claim_id} is {claim.kind}: the PFS prices professional claims",
                              code="E815", where=claim.claim_id, fix="Price institutional claims with MS-DRG")
         gpci = resolve_locality(codesets.pfs, claim.locality)
-        releases = _release_ids(codesets)
+        releases = _release_of(codesets).ids
     except MedcoderError as e:
         problem = PriceProblem(code=e.code, message=e.message, fix=e.fix)
         unpriced = tuple(LineFee(line=line.number, code=line.code, modifiers=tuple(line.modifiers),

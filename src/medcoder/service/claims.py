@@ -12,6 +12,7 @@ import threading
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Literal
 
 from medcoder.claim.parse import claim_from_dict
@@ -118,10 +119,11 @@ def _risk_dict(risk: RiskScore) -> dict[str, Any]:
             "beneficiary": {"age": b.age, "sex": b.sex, "segment": b.segment,
                             "originally_disabled": b.originally_disabled, "medicaid": b.medicaid},
             "factors": [{"name": f.name, "kind": f.kind, "value": f.value, "detail": f.detail} for f in risk.factors],
+            # most claims have no HCC: skip building empty comprehensions
             "hccs": [{"hcc": h.hcc, "label": h.label, "codes": list(h.codes), "coefficient": h.coefficient}
-                     for h in risk.hccs],
+                     for h in risk.hccs] if risk.hccs else [],
             "dropped": [{"hcc": h.hcc, "label": h.label, "codes": list(h.codes), "dropped_by": list(h.dropped_by)}
-                        for h in risk.dropped],
+                        for h in risk.dropped] if risk.dropped else [],
             "unmapped": list(risk.unmapped), "notes": list(risk.notes)}
 
 
@@ -163,12 +165,15 @@ def price(claim: Claim, *, settings: Settings, codesets: Codesets | None = None,
     beneficiary = beneficiary_of(claim)
     if beneficiary is not None:
         try:
-            out["risk"] = _risk_dict(score_risk([d.code for d in sorted(claim.diagnoses, key=lambda d: d.sequence)],
+            out["risk"] = _risk_dict(score_risk([d.code for d in sorted(claim.diagnoses, key=_SEQUENCE)],
                                                 beneficiary, codesets=codesets, model=DEFAULT_MODEL))
         except MedcoderError as e:
             out["risk"] = {"error": e.to_dict()}
     out["releases"] = releases_of(codesets)
     return out
+
+
+_SEQUENCE = attrgetter("sequence")
 
 
 def default_interchange(claim: Claim, *, phone: str, contact: str = "Billing Office",
