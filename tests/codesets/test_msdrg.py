@@ -179,6 +179,19 @@ def test_msdrg_secondary_severity_applies_6k(drgs: MsDrg, code: str, principal: 
     assert drgs.secondary_severity(code, principal_dx=principal, discharged_alive=alive, drg=drg) == expected
 
 
+@pytest.mark.parametrize("code", ["I46.9", "S06.1X3A", "E87.1", "J96.01", "D89.833", "E11.9"])
+def test_msdrg_severity_facts_agree_with_the_single_questions(drgs: MsDrg, code: str) -> None:
+    facts = drgs.severity_facts(code)
+    if drgs.severity(code) is None:
+        assert facts is None
+        return
+    assert facts is not None and facts.level == drgs.severity(code)
+    assert facts.excluded_with == frozenset(drgs.pdx_exclusions(code))
+    assert facts.alive_only == drgs.alive_only(code)
+    assert facts.ignored_in == {f"{n:03d}" for n in range(1, 1000) if drgs.severity_excluded_in_drg(code, n)}
+    assert drgs.severity_facts(code.replace(".", "")) is facts  # memoised per code, whatever the spelling
+
+
 @pytest.mark.parametrize("kind", ["msdrg"])
 def test_msdrg_through_codesets_facade(built: tuple[BuildResult, Settings], kind: str) -> None:
     _, settings = built

@@ -193,7 +193,8 @@ class Hcc:
         self._has_memo: dict[tuple[str, str], str] = {}
         self._tuples: dict[tuple[str, str, str], tuple[str, ...]] = {}
         self._values: dict[tuple[str, str], tuple[float, ...]] = {}
-        self._asked: dict[str, dict[str, tuple[str, ...]]] = {}
+        # model as spelled by the caller -> (code as spelled by the caller -> its HCCs, the model's whole map)
+        self._asked: dict[str, tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]] = {}
         self._coefficient: dict[tuple[str, str], float | None] = {}
         self._labels: dict[tuple[str, str], str | None] = {}
         self._maps: dict[str, dict[str, tuple[str, ...]]] = {}
@@ -225,16 +226,15 @@ class Hcc:
 
     def hccs(self, dx_code: str, *, model: str = DEFAULT_MODEL) -> tuple[str, ...]:
         """The HCCs (numbers as text, e.g. ``('38',)``) a diagnosis maps to; ``()`` when it maps to none."""
-        asked = self._asked.get(model)  # the spellings asked, before the model and code are checked
-        found = asked.get(dx_code) if asked is not None else None
-        if found is not None:
-            return found
-        name = self._has("dx_to_cc", model, "ICD-10-CM -> HCC map")
-        found = self._dx_map(name).get(undotted(dx_code), ())
-        if asked is None:
-            asked = self._asked[model] = {}
-        if len(asked) < 500_000:
-            asked[dx_code] = found
+        known = self._asked.get(model)
+        if known is None:  # the model's map, found (or refused) once per spelling of the model
+            known = self._asked[model] = ({}, self._dx_map(self._has("dx_to_cc", model, "ICD-10-CM -> HCC map")))
+        asked, dx_map = known  # the code spellings asked, and the map
+        found = asked.get(dx_code)
+        if found is None:  # a batch brings new codes all the time: this path is as common as the one above
+            found = dx_map.get(undotted(dx_code), ())
+            if len(asked) < 500_000:
+                asked[dx_code] = found
         return found
 
     def _dx_map(self, name: str) -> dict[str, tuple[str, ...]]:

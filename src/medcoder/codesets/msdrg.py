@@ -314,6 +314,20 @@ def _drg_number(number: str | int) -> str:
     return text.zfill(3)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeverityFacts:
+    """Everything Tables 6I/6J/6K say about one CC/MCC code (``MsDrg.severity_facts``)."""
+
+    level: Severity
+    """Its level on Table 6I (MCC) / 6J (CC)."""
+    excluded_with: frozenset[str]
+    """Dotless principal diagnoses that cancel it (Table 6K Part 1); empty for 'No Excl'."""
+    alive_only: bool
+    """A CC/MCC only when the patient is discharged alive (Table 6K Part 2)."""
+    ignored_in: frozenset[str]
+    """DRGs whose grouping ignores it (Table 6K Part 3)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _SeverityTables:
     levels: dict[str, tuple[str, str | None, bool]]
@@ -330,6 +344,8 @@ class MsDrg:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._tables: _SeverityTables | None = None
+        self._facts: dict[str, SeverityFacts | None] = {}
+        self._ignored: dict[str, frozenset[str]] | None = None
 
     def _severity_tables(self) -> _SeverityTables:
         """Tables 6I/6J/6K held in memory, read once per release: grouping asks about every secondary diagnosis
@@ -403,6 +419,30 @@ class MsDrg:
         if drg is not None and self.severity_excluded_in_drg(secondary_dx, drg):
             return None
         return level
+
+    def severity_facts(self, dx_code: str) -> SeverityFacts | None:
+        """What Tables 6I/6J/6K say about a code, in one object (None: neither CC nor MCC); memoised per code.
+
+        The grouper tests every CC/MCC secondary of a stay against the stay's principal and DRG: with the facts
+        in hand each test is a set lookup, where the single-question methods above re-read the code each time.
+        """
+        code = undotted(dx_code)
+        if code in self._facts:
+            return self._facts[code]
+        tables = self._severity_tables()
+        row = tables.levels.get(code)
+        facts = None
+        if row is not None:
+            if self._ignored is None:
+                ignored: dict[str, set[str]] = {}
+                for excluded, drg in tables.in_drg:
+                    ignored.setdefault(excluded, set()).add(drg)
+                self._ignored = {c: frozenset(drgs) for c, drgs in ignored.items()}
+            collection = frozenset() if row[1] is None else tables.collections.get(row[1], frozenset())
+            facts = SeverityFacts(level="MCC" if row[0] == "MCC" else "CC", excluded_with=collection,
+                                  alive_only=row[2], ignored_in=self._ignored.get(code, frozenset()))
+        self._facts[code] = facts  # bounded: one entry per code of the release asked about
+        return facts
 
     def counts(self) -> dict[str, int]:
         one = self._conn.execute

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
@@ -94,6 +94,14 @@ _DECIMALS = {"work_rvu", "nonfac_pe_rvu", "fac_pe_rvu", "mp_rvu", "nonfac_total"
              "opps_nonfac_pe", "opps_fac_pe", "opps_mp"}
 
 
+def _same(value: object) -> object:
+    return value
+
+
+def _or_none(value: object) -> object:
+    return value or None
+
+
 def split_locality(locality: str) -> tuple[str, str] | None:
     """``'01112-05'`` -> ``('01112', '05')``; None when it is not in that form."""
     match = re.fullmatch(r"\s*(\d{5})-(\d{2})\s*", locality)
@@ -106,7 +114,8 @@ class Pfs:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._columns = [d[1] for d in conn.execute("PRAGMA table_info(rvu)")]
-        self._kinds: tuple[str, ...] | None = None
+        self._converters: tuple[Callable[[object], object], ...] | None = None
+        self._decimals: dict[object, Decimal] = {}
         # The KB is read-only (opened immutable): rows are read once per release.
         self._rvus: dict[str, tuple[Rvu, ...]] = {}
         self._raw: dict[str, list[tuple[object, ...]]] | None = None
@@ -116,23 +125,22 @@ class Pfs:
         self._info: Mapping[str, str] | None = None
 
     def _rvu(self, row: tuple[object, ...]) -> Rvu:
-        kinds = self._kinds
-        if kinds is None:
+        converters = self._converters
+        if converters is None:
             # Each column's conversion, sorted out once per release rather than once per value.
-            kinds = self._kinds = tuple(
-                "decimal" if key in _DECIMALS else "flag" if key in ("not_used_for_medicare", "nonfac_na", "fac_na")
-                else "base" if key == "endo_base" else "" for key in self._columns)
-        kwargs: dict[str, object] = {}
-        for key, kind, value in zip(self._columns, kinds, row, strict=True):
-            if kind == "decimal":
-                kwargs[key] = Decimal(str(value))
-            elif kind == "flag":
-                kwargs[key] = bool(value)
-            elif kind == "base":
-                kwargs[key] = value or None
-            else:
-                kwargs[key] = value
-        return Rvu(**kwargs)  # type: ignore[arg-type]
+            converters = self._converters = tuple(
+                self._decimal if key in _DECIMALS else bool if key in ("not_used_for_medicare", "nonfac_na", "fac_na")
+                else _or_none if key == "endo_base" else _same for key in self._columns)
+        return Rvu(**{key: convert(value)  # type: ignore[arg-type]
+                      for key, convert, value in zip(self._columns, converters, row, strict=True)})
+
+    def _decimal(self, value: object) -> Decimal:
+        """The column text as a Decimal, one shared object per distinct text: the RVU file repeats few values
+        (0.00, the conversion factor ...) and a batch meets thousands of new codes, each row ten numbers."""
+        found = self._decimals.get(value)
+        if found is None:
+            found = self._decimals[value] = Decimal(str(value))
+        return found
 
     def rvu(self, code: str, modifier: str = "") -> Rvu | None:
         return self.rvu_rows(code).get(modifier.strip().upper())

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
 Severity = Literal["MCC", "CC"]
@@ -94,18 +95,24 @@ class DrgAssignment:
 
     @property
     def explanation(self) -> str:
-        parts = [f"DRG {self.drg} {self.title}"]
-        where = ", ".join(p for p in (f"MDC {self.mdc}" if self.mdc else None, self.drg_type) if p)
-        if where:
-            parts[0] += f" ({where})"
-        if len(self.family) > 1:
-            parts.append(f"family {'/'.join(self.family)}")
-        by_code = {s.code: s for s in self.severities}
+        head = _explanation_head(self.drg, self.title, self.mdc, self.drg_type, self.family)
         if self.drivers:
-            parts.append("; ".join(f"{by_code[c].level} {c}: {by_code[c].reason}" for c in self.drivers))
-        elif self.tier and self.tier.startswith("without"):
-            parts.append("no secondary diagnosis counts as " + self.tier.removeprefix("without "))
-        return "; ".join(parts)
+            by_code = {s.code: s for s in self.severities}
+            return f"{head}; " + "; ".join(f"{by_code[c].level} {c}: {by_code[c].reason}" for c in self.drivers)
+        if self.tier and self.tier.startswith("without"):
+            return f"{head}; no secondary diagnosis counts as " + self.tier.removeprefix("without ")
+        return head
+
+
+@lru_cache(maxsize=4096)
+def _explanation_head(drg: str, title: str, mdc: str | None, drg_type: str | None, family: tuple[str, ...]) -> str:
+    """``'DRG 193 SIMPLE PNEUMONIA ... (MDC 04, MED); family 193/194/195'``: the part of an explanation that
+    depends on the DRG alone, built once per DRG (every stay grouped to it repeats it)."""
+    head = f"DRG {drg} {title}"
+    where = ", ".join(p for p in (f"MDC {mdc}" if mdc else None, drg_type) if p)
+    if where:
+        head += f" ({where})"
+    return f"{head}; family {'/'.join(family)}" if len(family) > 1 else head
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

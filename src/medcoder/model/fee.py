@@ -135,10 +135,12 @@ class LineFee:
                 "fee_schedule_amount": None if fee is None else str(fee),
                 "amount": None if amount is None else str(amount),
                 "allowed": None if allowed is None else str(allowed),
-                "breakdown": self.breakdown.to_dict() if self.breakdown else None,
+                "breakdown": None if self.breakdown is None else self.breakdown.to_dict(),
+                # most lines have no adjustment and no problem: skip building an empty comprehension
                 "adjustments": [{"rule": a.rule, "factor": str(a.factor), "reason": a.reason, "cite": a.cite}
-                                for a in self.adjustments],
-                "notes": list(self.notes), "problems": [p.to_dict() for p in self.problems],
+                                for a in self.adjustments] if self.adjustments else [],
+                "notes": list(self.notes),
+                "problems": [p.to_dict() for p in self.problems] if self.problems else [],
                 "releases": list(self.releases)}
 
 

@@ -17,6 +17,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache, lru_cache
 from importlib import resources
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from drgpy import _versions as drgpy_versions
@@ -122,6 +123,11 @@ def _engine(version: str) -> DRGEngine:
     return DRGEngine(version=version)
 
 
+@cache
+def _grouper_name(version: str) -> str:
+    return f"{GROUPER} MS-DRG {version}"
+
+
 # -- the grouper -------------------------------------------------------------------------------------------
 
 @cache
@@ -171,6 +177,10 @@ class DrgGrouper:
         self._plain: dict[str, dict[str, SecondarySeverity | None]] = {}
         self._statuses: dict[tuple[str, int], bool] = {}
         self._splits: dict[str, tuple[Tier | None, dict[Tier | None, str]]] = {}
+        self._fixes: dict[tuple[str, Severity | None], tuple[str, str] | None] = {}
+        # DRG -> what an assignment to it repeats for every stay: its Table 5 row, tier, the tier's driving levels
+        # and its severity family.
+        self._drgs: dict[str, tuple[DrgWeight, Tier | None, tuple[Severity | None, ...], tuple[str, ...]]] = {}
 
     def _weights(self) -> dict[str, DrgWeight]:
         if not self._table5:
@@ -199,10 +209,6 @@ class DrgGrouper:
                 n += step
         return tuple(sorted(family))
 
-    def _valid(self, code: str, day: date, system: str) -> bool:
-        # The MCE reader memoises each code's windows; the edits have usually asked for this code already.
-        return self._mce.window_on(code, day, system=system) is not None
-
     def _check_codes(self, case: DrgCase) -> tuple[str, list[str], list[str]]:
         day = case.discharge_date
         principal = _dx(case.principal_dx, "principal diagnosis")
@@ -217,7 +223,8 @@ class DrgGrouper:
                                  where=repr(code), fix=e.fix) from e
         for system, codes in (("cm", [principal, *secondary]), ("pcs", procedures)):
             for code in codes:
-                if not self._valid(code, day, system):
+                # The MCE reader memoises each code's windows; the edits have usually asked for this code already.
+                if self._mce.window_on(code, day, system=system) is None:
                     kind = "ICD-10-CM" if system == "cm" else "ICD-10-PCS"
                     raise ClaimError(f"{code} is not a valid {kind} code on {day.isoformat()}", code="E842",
                                      where=code, fix="Use a billable code of the fiscal year of discharge")
@@ -232,7 +239,7 @@ class DrgGrouper:
             raise ClaimError(f"discharge status {case.discharge_status!r} is not valid on {day.isoformat()}",
                              code="E842", where=case.discharge_status,
                              fix="Use a two-digit UB-04 patient discharge status, e.g. 01 home, 20 expired")
-        return principal, list(dict.fromkeys(procedures)), secondary
+        return principal, list(dict.fromkeys(procedures)) if len(procedures) > 1 else procedures, secondary
 
     def group(self, case: DrgCase) -> DrgAssignment:
         """The MS-DRG of ``case`` with its weight and severity evidence; ClaimError E841-E845 otherwise."""
@@ -300,7 +307,7 @@ class DrgGrouper:
             disagreements.append(fixed[1])
             notes.append(f"DRG {fixed[0]} replaces drgpy's DRG {drg}: the family's severity split decides")
             drg, found = fixed[0], severities(fixed[0])
-        return self._assignment(case, self._weights()[drg], version, found, disagreements, notes)
+        return self._assignment(case, drg, version, found, disagreements, notes)
 
     def _tier_fix(self, drg: str, found: tuple[SecondarySeverity, ...]) -> tuple[str, str] | None:
         """The family member the severity split calls for when drgpy picked another, with the reason.
@@ -317,6 +324,14 @@ class DrgGrouper:
             return None
         levels = {s.level for s in found}
         strongest: Severity | None = "MCC" if "MCC" in levels else "CC" if "CC" in levels else None
+        key = (drg, strongest)
+        if key not in self._fixes:  # the answer depends on nothing else: one per DRG and level
+            self._fixes[key] = self._fix(drg, tier, by_tier, strongest)
+        return self._fixes[key]
+
+    @staticmethod
+    def _fix(drg: str, tier: Tier, by_tier: dict[Tier | None, str],
+             strongest: Severity | None) -> tuple[str, str] | None:
         expected = next((t for t in _TIER_ORDER if t in by_tier and _accepts(t, strongest)), tier)
         if expected == tier:
             return None
@@ -339,19 +354,19 @@ class DrgGrouper:
 
     def _severity(self, code: str, principal: str, drg: str, alive: bool, poa: str,
                   engine: DRGEngine) -> SecondarySeverity:
-        kb = self._msdrg
-        listed = kb.severity(code)
+        facts = self._msdrg.severity_facts(code)
+        listed = None if facts is None else facts.level
         # The level ``kb.secondary_severity`` gives, from the same Table 6K tests the reason names (asked once).
         level: Severity | None = None
         info = engine.ccmap.get(code)
         hac = info is not None and info.get("hac") is not None and poa in ("N", "U")
-        if listed is None:
+        if facts is None:
             reason = _NEITHER
-        elif kb.is_cc_excluded(code, principal):
+        elif principal in facts.excluded_with:
             reason = f"{listed} excluded with principal {principal} (Table 6K Part 1 PDX collection)"
-        elif not alive and kb.alive_only(code):
+        elif not alive and facts.alive_only:
             reason = f"{listed} only when discharged alive (Table 6K Part 2); the patient expired"
-        elif kb.severity_excluded_in_drg(code, drg):
+        elif drg in facts.ignored_in:
             reason = f"{listed} ignored in DRG {drg} (Table 6K Part 3)"
         elif hac:
             reason = f"{listed} not counted: hospital-acquired condition with POA {poa} (drgpy's HAC list)"
@@ -366,14 +381,18 @@ class DrgGrouper:
             grouper = "MCC" if info["level"] == "MCC" else "CC"
         return SecondarySeverity(code=code, listed=listed, level=level, reason=reason, grouper_level=grouper)
 
-    def _assignment(self, case: DrgCase, row: DrgWeight, version: str, found: tuple[SecondarySeverity, ...],
+    def _assignment(self, case: DrgCase, drg: str, version: str, found: tuple[SecondarySeverity, ...],
                     disagreements: list[str], notes: list[str]) -> DrgAssignment:
-        tier = tier_of(row.title)
-        wanted: tuple[Severity | None, ...] = _WANTED.get(tier, ()) if tier else ()
+        known = self._drgs.get(drg)
+        if known is None:
+            row = self._weights()[drg]
+            tier = tier_of(row.title)
+            known = self._drgs[drg] = (row, tier, _WANTED.get(tier, ()) if tier else (), self._family(drg))
+        row, tier, wanted, family = known
         return DrgAssignment(
-            drg=row.drg, title=row.title, mdc=row.mdc, drg_type=row.type, tier=tier, family=self._family(row.drg),
-            drivers=tuple(s.code for s in found if s.level in wanted), severities=found, weight=row.weight,
-            gmlos=row.gmlos, alos=row.alos, grouper=f"{GROUPER} MS-DRG {version}",
+            drg=row.drg, title=row.title, mdc=row.mdc, drg_type=row.type, tier=tier, family=family,
+            drivers=tuple(s.code for s in found if s.level in wanted) if wanted else (), severities=found,
+            weight=row.weight, gmlos=row.gmlos, alos=row.alos, grouper=_grouper_name(version),
             weights_release=f"msdrg {self._release.id}", age=case.age, sex=case.sex,
             discharge_status=case.discharge_status, disagreements=tuple(disagreements), notes=tuple(notes))
 
@@ -388,12 +407,29 @@ def price_assignment(assignment: DrgAssignment, *, day: date, base_rate: Decimal
         raise ClaimError(f"DRG {assignment.drg} has no relative weight", code="E845", where=assignment.drg,
                          fix="DRGs 998/999 are not payable; correct the principal diagnosis")
     if base_rate is None:
-        rate = rate_on("ipps", day)
-        base_rate, source = rate.amount, f"IPPS {rate.id} operating standardized amount ({rate.source})"
+        base_rate, source = _ipps_on(day)
+        payment = _file_rate_payment(assignment.weight, base_rate)
     else:
-        source = "base rate given by the caller"
-    payment = (Decimal(str(assignment.weight)) * base_rate).quantize(_CENT, rounding=ROUND_HALF_UP)
+        source, payment = "base rate given by the caller", _payment(assignment.weight, base_rate)
     return DrgPayment(assignment=assignment, base_rate=base_rate, payment=payment, rate_source=source)
+
+
+@lru_cache(maxsize=4096)
+def _ipps_on(day: date) -> tuple[Decimal, str]:
+    """The IPPS base rate on ``day`` and its source as a payment cites it; memoised per discharge date (the
+    rates file is read once and never changes)."""
+    rate = rate_on("ipps", day)
+    return rate.amount, f"IPPS {rate.id} operating standardized amount ({rate.source})"
+
+
+def _payment(weight: float, base_rate: Decimal) -> Decimal:
+    """Relative weight x base rate, rounded to cents."""
+    return (Decimal(str(weight)) * base_rate).quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+_file_rate_payment = lru_cache(maxsize=16_384)(_payment)
+"""``_payment`` memoised per (weight, rate) for the rates file's amounts: a batch meets a few hundred DRGs at a
+few rates. A caller's own rate is not memoised (it may be any Decimal, a signalling NaN included)."""
 
 
 def group_case(case: DrgCase, *, codesets: Codesets) -> DrgAssignment:
@@ -410,7 +446,7 @@ def case_from_claim(claim: Claim) -> DrgCase:
     if claim.discharge_date is None:
         raise ClaimError(f"claim {claim.claim_id} has no discharge date", code="E840", where=claim.claim_id,
                          fix="MS-DRG grouping needs the discharge date of an inpatient claim")
-    diagnoses = sorted(claim.diagnoses, key=lambda d: d.sequence)
+    diagnoses = sorted(claim.diagnoses, key=_SEQUENCE)
     if not diagnoses:
         raise ClaimError(f"claim {claim.claim_id} has no diagnosis", code="E840", where=claim.claim_id,
                          fix="Add the principal diagnosis as sequence 1")
@@ -419,8 +455,11 @@ def case_from_claim(claim: Claim) -> DrgCase:
     if born is not None:
         age = admitted.year - born.year - ((admitted.month, admitted.day) < (born.month, born.day))
     return DrgCase(
-        principal_dx=diagnoses[0].code, secondary_dx=tuple(d.code for d in diagnoses[1:]),
-        procedures=tuple(p.code for p in sorted(claim.procedures, key=lambda p: p.sequence)),
+        principal_dx=diagnoses[0].code, secondary_dx=tuple([d.code for d in diagnoses[1:]]),
+        procedures=tuple([p.code for p in sorted(claim.procedures, key=_SEQUENCE)]) if claim.procedures else (),
         sex=claim.patient.sex, age=age, discharge_status=claim.discharge_status or "01",
         discharge_date=claim.discharge_date,
-        poa=tuple((d.code, d.poa) for d in diagnoses if d.poa))
+        poa=tuple([(d.code, d.poa) for d in diagnoses if d.poa]))
+
+
+_SEQUENCE = attrgetter("sequence")

@@ -219,21 +219,20 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
     kb = codesets.hcc
     name = kb.model(model)
     prefix = beneficiary.segment
-    factors: list[RiskFactor] = []
-
-    def add(variable: str, kind: FactorKind, detail: str) -> float | None:
-        return _add_factor(factors, kb, name, f"{prefix}_{variable}", kind, detail)
-
-    factors.extend(_demographic_factors(kb, name, beneficiary))
-    codes = _codes(diagnoses)
+    factors = list(_demographic_factors(kb, name, beneficiary))
     by_hcc: dict[str, list[str]] = {}
     unmapped = []
-    for code in codes:
+    for code in _codes(diagnoses):
         hccs = kb.hccs(code, model=name)
         if not hccs:
             unmapped.append(code)
         for hcc in hccs:
             by_hcc.setdefault(hcc, []).append(code)
+    notes = _NEW_ENROLLEE_NOTES if segment.new_enrollee else _NOTES
+    release = f"hcc {codesets.release('hcc').id}"
+    if not by_hcc:  # most claims: demographics alone, nothing to rank, drop or interact
+        return RiskScore(model=name, release=release, beneficiary=beneficiary, score=sum(f.value for f in factors),
+                         factors=tuple(factors), hccs=(), dropped=(), unmapped=tuple(unmapped), notes=notes)
     dropped: dict[str, tuple[str, ...]] = {}
     for hcc, needs in _NEEDS_ONE_OF.get(name, {}).items():
         if hcc in by_hcc and not any(n in by_hcc for n in needs):
@@ -244,28 +243,47 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
             if child in present:
                 dropped[child] = (*dropped.get(child, ()), hcc)
     kept = sorted((h for h in present if h not in dropped), key=int)
-    notes = [NOTE_NO_EDITS]
     hits = []
     for hcc in kept:
         # new enrollees are scored on demographics alone: their HCCs are shown but add nothing
-        value = None if segment.new_enrollee else add(f"HCC{hcc}", "hcc", f"HCC {hcc} from {', '.join(by_hcc[hcc])}")
+        value = None if segment.new_enrollee else _add_factor(
+            factors, kb, name, f"{prefix}_HCC{hcc}", "hcc", f"HCC {hcc} from {', '.join(by_hcc[hcc])}")
         hits.append(HccHit(hcc=hcc, label=_label(kb, hcc, name), codes=tuple(by_hcc[hcc]), coefficient=value))
-    if segment.new_enrollee:
-        notes.append("new-enrollee segment: demographic factors only")
-        kept = []
-    flags = {f"HCC{h}" for h in kept}
-    if kept:
-        kept_set = frozenset(kept)
-        flags |= {g for g, members in _group_sets(name).items() if not members.isdisjoint(kept_set)}
-    if beneficiary.age < 65:
-        flags.add("DISABLED")
-    if kept:
-        for variable, terms in _INTERACTIONS.get(name, {}).items():
-            if flags.issuperset(terms):
-                add(variable, "interaction", " x ".join(terms))
-        add(f"D{len(kept)}" if len(kept) < 10 else "D10P", "count", f"{len(kept)} payment HCC(s)")
+    if kept and not segment.new_enrollee:
+        factors.extend(_set_factors(kb, name, prefix, beneficiary.age < 65, tuple(kept)))
     lost = [HccHit(hcc=h, label=_label(kb, h, name), codes=tuple(by_hcc[h]), dropped_by=by)
             for h, by in sorted(dropped.items(), key=lambda item: int(item[0]))]
-    return RiskScore(model=name, release=f"hcc {codesets.release('hcc').id}", beneficiary=beneficiary,
-                     score=sum(f.value for f in factors), factors=tuple(factors), hccs=tuple(hits),
-                     dropped=tuple(lost), unmapped=tuple(unmapped), notes=tuple(notes))
+    return RiskScore(model=name, release=release, beneficiary=beneficiary, score=sum(f.value for f in factors),
+                     factors=tuple(factors), hccs=tuple(hits), dropped=tuple(lost), unmapped=tuple(unmapped),
+                     notes=notes)
+
+
+_NOTES = (NOTE_NO_EDITS,)
+_NEW_ENROLLEE_NOTES = (NOTE_NO_EDITS, "new-enrollee segment: demographic factors only")
+
+# (id(reader), model, segment, disabled, payment HCCs) -> (reader, interaction and count factors): they depend on
+# the set of HCCs kept and nothing else of the claim, and a batch's claims keep few distinct sets; the reader
+# kept guards its id against reuse.
+_SET_FACTORS: dict[tuple[int, str, str, bool, tuple[str, ...]], tuple[Hcc, tuple[RiskFactor, ...]]] = {}
+
+
+def _set_factors(kb: Hcc, name: str, prefix: str, disabled: bool, kept: tuple[str, ...]) -> tuple[RiskFactor, ...]:
+    """The disease-interaction factors and the payment-HCC count factor of ``kept`` (sorted), memoised."""
+    key = (id(kb), name, prefix, disabled, kept)
+    hit = _SET_FACTORS.get(key)
+    if hit is None or hit[0] is not kb:
+        flags = {f"HCC{h}" for h in kept}
+        kept_set = frozenset(kept)
+        flags |= {g for g, members in _group_sets(name).items() if not members.isdisjoint(kept_set)}
+        if disabled:
+            flags.add("DISABLED")
+        factors: list[RiskFactor] = []
+        for variable, terms in _INTERACTIONS.get(name, {}).items():
+            if flags.issuperset(terms):
+                _add_factor(factors, kb, name, f"{prefix}_{variable}", "interaction", " x ".join(terms))
+        _add_factor(factors, kb, name, f"{prefix}_{f'D{len(kept)}' if len(kept) < 10 else 'D10P'}", "count",
+                    f"{len(kept)} payment HCC(s)")
+        if len(_SET_FACTORS) >= 16_384:
+            _SET_FACTORS.clear()
+        hit = _SET_FACTORS[key] = (kb, tuple(factors))
+    return hit[1]

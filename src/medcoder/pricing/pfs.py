@@ -13,20 +13,58 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
+from operator import itemgetter
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.pfs import Gpci, Pfs, Rvu, split_locality
+from medcoder.codesets.sources import Release
 from medcoder.errors import ClaimError, MedcoderError
 from medcoder.model.claim import Claim, ServiceLine
 from medcoder.model.fee import Adjustment, FeeSchedulePrice, LineFee, PriceProblem, RvuBreakdown, Setting
-from medcoder.pricing.pfs_terms import CENT, breakdown, cached_breakdown, cents, fee_schedule_amount, rules
+from medcoder.pricing.pfs_terms import (
+    CENT,
+    breakdown,
+    cached_breakdown,
+    cents,
+    fee_schedule_amount,
+    floor_applies,
+    rules,
+)
 
 __all__ = ["CENT", "breakdown", "fee_schedule_amount", "price_claim", "price_line", "resolve_locality", "rules"]
 
 
-def _release_ids(codesets: Codesets) -> tuple[str, ...]:
-    return (codesets.release("pfs").name, rules()["id"])
+@dataclass(frozen=True, slots=True)
+class _Release:
+    """What pricing any claim reads of one ``Codesets``'s PFS release, worked out once per code sets."""
+
+    pfs: Pfs
+    release: Release
+    ids: tuple[str, ...]
+    """The release ids every priced line records, e.g. ``('pfs/CY2026', 'pfs-rules/2026.1')``."""
+    rvus_from: date
+    rvu_title: str
+
+
+# id(code sets) -> (code sets, their PFS release): a batch prices every claim against a few shared ``Codesets``
+# whose choices are fixed once built; the object kept guards the id against reuse.
+_RELEASES: dict[int, tuple[Codesets, _Release]] = {}
+
+
+def _release_of(codesets: Codesets) -> _Release:
+    hit = _RELEASES.get(id(codesets))
+    if hit is None or hit[0] is not codesets:
+        pfs, release = codesets.pfs, codesets.release("pfs")
+        info = pfs.info_view()
+        found = _Release(pfs=pfs, release=release, ids=(release.name, rules()["id"]),
+                         rvus_from=date.fromisoformat(info.get("rvu_effective_from",
+                                                               release.effective_from.isoformat())),
+                         rvu_title=info.get("rvu_title", "RVU file"))
+        if len(_RELEASES) >= 256:
+            _RELEASES.clear()
+        hit = _RELEASES[id(codesets)] = (codesets, found)
+    return hit[1]
 
 
 def resolve_locality(pfs: Pfs, locality: str | None) -> Gpci | None:
@@ -74,7 +112,7 @@ def _problem(line: ServiceLine, code: str, message: str, fix: str | None = None)
 _ONE = Decimal(1)
 
 
-def _modifier_rules(line: ServiceLine, rvu: Rvu, work: _Work) -> Decimal | None:
+def _modifier_rules(line: ServiceLine, rvu: Rvu, extra: list[Adjustment], notes: list[str]) -> Decimal | None:
     """Factor of the payment modifiers on one line (None = carrier priced); records each adjustment."""
     if not line.modifiers:
         return _ONE
@@ -84,7 +122,7 @@ def _modifier_rules(line: ServiceLine, rvu: Rvu, work: _Work) -> Decimal | None:
         nonlocal factor
         rule = data[section]
         factor *= percent
-        work.extra.append(Adjustment(rule=f"{section}.{indicator}", factor=percent, reason=what, cite=rule["cite"]))
+        extra.append(Adjustment(rule=f"{section}.{indicator}", factor=percent, reason=what, cite=rule["cite"]))
 
     if "50" in mods:
         meaning = data["bilateral"]["indicators"].get(rvu.bilateral, {"factor": "1", "meaning": "unknown"})
@@ -106,7 +144,7 @@ def _modifier_rules(line: ServiceLine, rvu: Rvu, work: _Work) -> Decimal | None:
     if "66" in mods:
         meaning = data["team-surgery"]["indicators"].get(rvu.team_surgery, {"pay": False, "meaning": "unknown"})
         if meaning["pay"] == "carrier":
-            work.notes.append(f"modifier 66 (team surgery): {meaning['meaning']}; no national amount")
+            notes.append(f"modifier 66 (team surgery): {meaning['meaning']}; no national amount")
             return None
         apply("team-surgery", rvu.team_surgery, Decimal(0), f"modifier 66: {meaning['meaning']}")
     return factor
@@ -160,31 +198,70 @@ def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str 
     if not line.units.is_finite() or line.units <= 0:
         work.problems = (_problem(line, "E817", f"units {line.units} are not positive"),)
         return work
+    key = (id(pfs), line.code, line.modifiers, id(gpci), setting, floor_applies(line.service_date))
+    hit = _UNITS.get(key)
+    if hit is None or hit[0] is not pfs or hit[1] is not gpci:
+        priced = _price_unit(line, pfs=pfs, gpci=gpci, setting=setting, work=work)
+        if priced is None:
+            return work
+        if len(_UNITS) >= 100_000:
+            _UNITS.clear()
+        hit = _UNITS[key] = (pfs, gpci, priced)
+    unit = hit[2]
+    work.rvu, work.status, work.breakdown, work.fee_schedule_amount = unit.rvu, unit.rvu.status, unit.parts, unit.fee
+    work.unit = unit.amount
+    work.notes += unit.notes
+    work.extra += unit.extra
+    return work
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """One unit of a code priced by ``_price_unit``: its row, RVU x GPCI terms, fee schedule amount, amount after
+    the line-level rules (None: carrier priced) and the notes and adjustments that say why."""
+
+    rvu: Rvu
+    parts: RvuBreakdown
+    fee: Decimal
+    amount: Decimal | None
+    notes: tuple[str, ...]
+    extra: tuple[Adjustment, ...]
+
+
+# (id(reader), code, modifiers, id(GPCI row), setting, work GPCI floor) -> (reader, GPCI row, unit): what a unit of
+# a code is worth is a pure function of those (the line's number, units and charge come later), and a batch bills
+# the same codes in the same localities again and again; the objects kept guard the ids against reuse.
+_UNITS: dict[tuple[int, str, tuple[str, ...], int, str, bool], tuple[Pfs, Gpci | None, _Unit]] = {}
+
+
+def _price_unit(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, setting: Setting, work: _Work) -> _Unit | None:
+    """One unit of the line's code, modifiers, setting and date; None (problems and notes left on ``work``) when
+    no row of the code can price it."""
     rvu = _select_row(line, pfs, work)
     if rvu is None:
-        return work
-    work.rvu = rvu
+        return None
     status = rules()["status"][rvu.status]
-    parts, notes, fee = cached_breakdown(rvu, gpci, setting, line.service_date)
-    work.notes += notes
-    work.status, work.breakdown, work.fee_schedule_amount = rvu.status, parts, fee
+    parts, breakdown_notes, fee = cached_breakdown(rvu, gpci, setting, line.service_date)
+    notes, extra = list(breakdown_notes), list[Adjustment]()
+
+    def done(amount: Decimal | None) -> _Unit:
+        return _Unit(rvu=rvu, parts=parts, fee=fee, amount=amount, notes=tuple(notes), extra=tuple(extra))
+
     if status["pay"] == "none":
-        work.notes.append(f"status {rvu.status}: {status['meaning']}; the PFS pays nothing for it"
-                          + ("; its RVUs are published for other payers" if rvu.not_used_for_medicare else ""))
-        work.unit = Decimal(0)
-        return work
+        notes.append(f"status {rvu.status}: {status['meaning']}; the PFS pays nothing for it"
+                     + ("; its RVUs are published for other payers" if rvu.not_used_for_medicare else ""))
+        return done(Decimal(0))
     if status["pay"] == "carrier" or fee == 0:
-        work.notes.append(f"status {rvu.status}: {status['meaning']}" + ("" if status["pay"] == "carrier" else
-                          "; no RVUs are published, so the MAC prices it"))
-        return work
+        notes.append(f"status {rvu.status}: {status['meaning']}" + ("" if status["pay"] == "carrier" else
+                     "; no RVUs are published, so the MAC prices it"))
+        return done(None)
     if status["pay"] == "fee-alone":
-        work.notes.append(f"status T: {status['meaning']}")
+        notes.append(f"status T: {status['meaning']}")
     if rvu.opps_nonfac_pe and parts.setting == "non-facility":
-        work.notes.append("the non-facility amount is subject to the OPPS cap (DRA section 5102(b)); the OPPS cap "
-                          "file is not in this release, so the amount is not capped")
-    factor = _modifier_rules(line, rvu, work)
-    work.unit = None if factor is None else cents(fee * factor)
-    return work
+        notes.append("the non-facility amount is subject to the OPPS cap (DRA section 5102(b)); the OPPS cap "
+                     "file is not in this release, so the amount is not capped")
+    factor = _modifier_rules(line, rvu, extra, notes)
+    return done(None if factor is None else cents(fee * factor))
 
 
 def _family(work: _Work, bases: set[str]) -> str | None:
@@ -196,25 +273,32 @@ def _family(work: _Work, bases: set[str]) -> str | None:
 
 def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
     """Multiple surgery (ch.12 §40.6): on one date, rank by fee; 100 percent for the highest, then less."""
-    data = rules()["multiple-procedure"]
+    indicators = rules()["multiple-procedure"]["indicators"]
     by_date: dict[date, list[_Work]] = {}
     for w in works:
-        meaning = data["indicators"].get(w.rvu.mult_proc if w.rvu else "9", {})
-        if w.rvu is not None and w.unit and meaning.get("ranked"):
+        if w.rvu is None or not w.unit:
+            continue
+        meaning = indicators.get(w.rvu.mult_proc, {})
+        if meaning.get("ranked"):
             by_date.setdefault(w.line.service_date, []).append(w)
-        elif w.rvu is not None and w.unit and meaning.get("not_applied"):
+        elif meaning.get("not_applied"):
             w.notes.append(f"multiple procedure indicator {w.rvu.mult_proc}: {meaning['meaning']}")
     for day, group in by_date.items():
+        if len(group) == 1 and group[0].line.units == 1:
+            continue  # one procedure alone on its date (an endoscopic family of one): nothing to rank or reduce
         bases = {w.rvu.endo_base for w in group if w.rvu and w.rvu.mult_proc == "3" and w.rvu.endo_base}
         # items: (value ranked, [(work, its share)]); an endoscopic family ranks as one item.
         families: dict[str, list[tuple[_Work, Decimal]]] = {}
         items: list[tuple[Decimal, list[tuple[_Work, Decimal]]]] = []
         for w in group:
-            unit = w.unit or Decimal(0)
-            # each unit is a procedure; absurd unit counts (an MUE matter) are ranked as one item
-            whole = w.line.units == w.line.units.to_integral_value() and w.line.units <= 99
-            count, share = (int(w.line.units), unit) if whole else (1, cents(unit * w.line.units))
-            family = _family(w, bases)
+            unit, units = w.unit or Decimal(0), w.line.units
+            if units == 1:  # most lines
+                count, share = 1, unit
+            elif units == units.to_integral_value() and units <= 99:
+                count, share = int(units), unit  # each unit is a procedure
+            else:  # absurd unit counts (an MUE matter) are ranked as one item
+                count, share = 1, cents(unit * units)
+            family = _family(w, bases) if bases else None  # no endoscopy on the date: no family
             for _ in range(count):
                 if family is None:
                     items.append((share, [(w, share)]))
@@ -224,22 +308,28 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
             items.append(_endoscopy_family(base, members, pfs))
         if len(items) < 2 and all(len(shares) < 2 for _, shares in items):
             continue
-        items.sort(key=lambda item: item[0], reverse=True)
+        items.sort(key=itemgetter(0), reverse=True)
         for rank, (_, shares) in enumerate(items, start=1):
             for w, share in shares:
                 if len(items) < 2:  # one endoscopic family alone: only its own reductions apply
                     w.amount = (w.amount or Decimal(0)) + share
                     continue
-                indicator = w.rvu.mult_proc if w.rvu else "2"
-                factors = _factors(indicator)
-                percent, shown = factors[min(rank, len(factors)) - 1]
-                reason = (f"multiple procedures on {day.isoformat()}: ranked {rank} of {len(items)} by fee, "
-                          f"{shown} percent")
-                if rank > data["by_report_after"]:
-                    reason += "; the MAC prices procedures after the fifth by report"
-                w.extra.append(Adjustment(rule=f"multiple-procedure.{indicator}", factor=percent, reason=reason,
-                                          cite=data["cite"]))
-                w.amount = (w.amount or Decimal(0)) + cents(share * percent)
+                adjustment = _ranked(w.rvu.mult_proc if w.rvu else "2", rank, len(items), day)
+                w.extra.append(adjustment)
+                w.amount = (w.amount or Decimal(0)) + cents(share * adjustment.factor)
+
+
+@lru_cache(maxsize=4096)
+def _ranked(indicator: str, rank: int, count: int, day: date) -> Adjustment:
+    """The multiple-procedure adjustment of the ``rank``-th of ``count`` procedures on ``day``; memoised, as a
+    batch ranks the same few (indicator, rank, count) on the same dates over and over."""
+    data = rules()["multiple-procedure"]
+    factors = _factors(indicator)
+    percent, shown = factors[min(rank, len(factors)) - 1]
+    reason = f"multiple procedures on {day.isoformat()}: ranked {rank} of {count} by fee, {shown} percent"
+    if rank > data["by_report_after"]:
+        reason += "; the MAC prices procedures after the fifth by report"
+    return Adjustment(rule=f"multiple-procedure.{indicator}", factor=percent, reason=reason, cite=data["cite"])
 
 
 @cache
@@ -308,10 +398,8 @@ def _setting_of(pfs: Pfs, code: str) -> tuple[Setting | None, str | None]:
 def _price_lines(lines: Sequence[ServiceLine], *, codesets: Codesets, gpci: Gpci | None, locality: str | None,
                  settings: Sequence[tuple[Setting | None, str | None]]) -> list[LineFee]:
     """Price ``lines`` (``settings[i]`` is line i's setting, or None and why not) with the claim-level rules."""
-    pfs, release = codesets.pfs, codesets.release("pfs")
-    releases = _release_ids(codesets)
-    info = pfs.info_view()
-    rvus_from = date.fromisoformat(info.get("rvu_effective_from", release.effective_from.isoformat()))
+    known = _release_of(codesets)
+    pfs, release, releases, rvus_from = known.pfs, known.release, known.ids, known.rvus_from
     works = []
     for line, (setting, why) in zip(lines, settings, strict=True):
         covers = release.covers(line.service_date)
@@ -325,7 +413,7 @@ def _price_lines(lines: Sequence[ServiceLine], *, codesets: Codesets, gpci: Gpci
             work.problems = (*work.problems, _problem(
                 line, "E813", why, "Use a two-digit CMS place-of-service code (11 office, 21 inpatient, ...)"))
         if covers and line.service_date < rvus_from:
-            work.notes.append(f"RVUs of the {info.get('rvu_title', 'RVU file')} (in force from {rvus_from}); a "
+            work.notes.append(f"RVUs of the {known.rvu_title} (in force from {rvus_from}); a "
                               "code revised since may have had other RVUs on this date")
         work.charge = line.charge
         works.append(work)
@@ -358,7 +446,7 @@ def price_claim(claim: Claim, codesets: Codesets) -> FeeSchedulePrice:
             raise ClaimError(f"claim {claim.claim_id} is {claim.kind}: the PFS prices professional claims",
                              code="E815", where=claim.claim_id, fix="Price institutional claims with MS-DRG")
         gpci = resolve_locality(codesets.pfs, claim.locality)
-        releases = _release_ids(codesets)
+        releases = _release_of(codesets).ids
     except MedcoderError as e:
         problem = PriceProblem(code=e.code, message=e.message, fix=e.fix)
         unpriced = tuple(LineFee(line=line.number, code=line.code, modifiers=tuple(line.modifiers),

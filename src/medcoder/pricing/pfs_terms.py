@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -43,6 +43,13 @@ def cents(amount: Decimal) -> Decimal:
 def _floor_dates() -> tuple[date, date]:
     floor_rule = rules()["work_gpci_floor"]
     return date.fromisoformat(floor_rule["from"]), date.fromisoformat(floor_rule["to"])
+
+
+@lru_cache(maxsize=4096)
+def floor_applies(day: date) -> bool:
+    """Whether the 1.0 work GPCI floor is in force on ``day``; memoised per date (asked for every line)."""
+    start, end = _floor_dates()
+    return start <= day <= end
 
 
 # (id(rvu), id(gpci), setting, floored) -> (rvu, gpci, breakdown, notes, amount): the readers keep their rows

@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Literal
 
 from medcoder.claim.parse import claim_from_dict
@@ -117,10 +119,11 @@ def _risk_dict(risk: RiskScore) -> dict[str, Any]:
             "beneficiary": {"age": b.age, "sex": b.sex, "segment": b.segment,
                             "originally_disabled": b.originally_disabled, "medicaid": b.medicaid},
             "factors": [{"name": f.name, "kind": f.kind, "value": f.value, "detail": f.detail} for f in risk.factors],
+            # most claims have no HCC: skip building empty comprehensions
             "hccs": [{"hcc": h.hcc, "label": h.label, "codes": list(h.codes), "coefficient": h.coefficient}
-                     for h in risk.hccs],
+                     for h in risk.hccs] if risk.hccs else [],
             "dropped": [{"hcc": h.hcc, "label": h.label, "codes": list(h.codes), "dropped_by": list(h.dropped_by)}
-                        for h in risk.dropped],
+                        for h in risk.dropped] if risk.dropped else [],
             "unmapped": list(risk.unmapped), "notes": list(risk.notes)}
 
 
@@ -131,7 +134,12 @@ def beneficiary_of(claim: Claim) -> Beneficiary | None:
     if born is None or sex not in ("F", "M"):
         return None
     day = claim.admission_date or claim.first_service_date or claim_day(claim)
-    age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+    return _beneficiary(day.year - born.year - ((day.month, day.day) < (born.month, born.day)), sex)
+
+
+@lru_cache(maxsize=1024)
+def _beneficiary(age: int, sex: Literal["F", "M"]) -> Beneficiary:
+    """One shared (frozen) beneficiary per age and sex: a batch's patients fall in a few hundred cells."""
     return Beneficiary(age=age, sex=sex, segment="CNA" if age >= 65 else "CND")
 
 
@@ -157,12 +165,15 @@ def price(claim: Claim, *, settings: Settings, codesets: Codesets | None = None,
     beneficiary = beneficiary_of(claim)
     if beneficiary is not None:
         try:
-            out["risk"] = _risk_dict(score_risk([d.code for d in sorted(claim.diagnoses, key=lambda d: d.sequence)],
+            out["risk"] = _risk_dict(score_risk([d.code for d in sorted(claim.diagnoses, key=_SEQUENCE)],
                                                 beneficiary, codesets=codesets, model=DEFAULT_MODEL))
         except MedcoderError as e:
             out["risk"] = {"error": e.to_dict()}
     out["releases"] = releases_of(codesets)
     return out
+
+
+_SEQUENCE = attrgetter("sequence")
 
 
 def default_interchange(claim: Claim, *, phone: str, contact: str = "Billing Office",
