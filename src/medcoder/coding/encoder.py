@@ -159,7 +159,7 @@ class Encoder(InjuryRules):
             if len(coded) >= 2 and hit.code == last.code:
                 dimension = dimension_of(coded, frozenset(tokens(last.title)))
                 if dimension != "specificity" and dimension not in {m for m, _, _ in done.queries} \
-                        and _names_axis(coded, dimension, frozenset(tokens(last.title))):
+                        and _names_axis(tuple(coded), dimension, frozenset(tokens(last.title))):
                     queries.append(DocumentationQuery(
                         code=done.code, missing=dimension,
                         question=f"Please document the {dimension} of {' '.join(hit.titles).lower()}.",
@@ -868,10 +868,12 @@ def _lasting_terms() -> tuple[frozenset[str], ...]:
     return tuple(frozenset(tokens(term)) for term in lexicon().lasting_conditions)
 
 
-def _names_axis(options: Sequence[str], dimension: str, parent_words: frozenset[str]) -> bool:
+@lru_cache(maxsize=8192)
+def _names_axis(options: tuple[str, ...], dimension: str, parent_words: frozenset[str]) -> bool:
     """Whether the subterms a query would list differ by ``dimension``: three of the 44 kinds of edema saying "acute"
     do not make acuity what the documentation of edema lacks, nor two of 170 fevers named for a virus its organism
-    (a fifth of the options, or five; "Osteoarthritis > knee" lists bilateral among three)."""
+    (a fifth of the options, or five; "Osteoarthritis > knee" lists bilateral among three). Cached: the same
+    terms are asked about statement after statement."""
     markers = lexicon().query_dimensions.get(dimension, frozenset())
     named = sum(1 for title in options if (frozenset(tokens(title)) - parent_words) & markers)
     return named > 0 and (named * 5 >= len(options) or named >= 5)
