@@ -88,6 +88,10 @@ def encoder(kb_settings: Settings) -> Encoder:
      "neurological (lexicon ruled_out_observation): Tabular Z05.2"),
     ("observed for suspected myocardial infarction, ruled out", "inpatient", ["Z03.89"],
      "I.C.21.c.6: Observation > suspected, ruled out > condition NEC -> Z03.89"),
+    ("pulmonary hypertension due to interstitial lung disease", "outpatient", ["J84.9", "I27.23"],
+     "the cause took the clause (J84.9 'Interstitial pulmonary disease'); the head 'pulmonary hypertension' is still "
+     "a condition of its own (Hypertension > pulmonary I27.20), and an ILD is a lung disease (lexicon "
+     "condition_classes): Tabular I27.23 'due to lung diseases and hypoxia', 'and' read as and/or (I.A.14)"),
     ("normal first pregnancy, 10 weeks gestation", "outpatient", ["Z34.01", "Z3A.10"],
      "Pregnancy > normal > first -> Z34.0- (10 weeks: first trimester, I.C.15.a.3); the week of gestation is a "
      "code of its own, Pregnancy > weeks of gestation > 10 weeks -> Z3A.10, not a specifier of Z34"),

@@ -116,6 +116,8 @@ class Encoder(InjuryRules):
         # A part names the region the Tabular groups it in ("colon" is the large intestine, a toe is in the
         # "ankle and foot"): documented, unlike a title synonym.
         sites = lexicon().site_words
+        # The class of a documented condition names it in a title ("due to lung diseases" for a COPD, I27.23).
+        words = words | _condition_classes(clause.words)
         core = words | frozenset(w for word in words for w in sites.get(word, ()))
         words = core | frozenset(w for word in clause.words for w in mapped.get(word, ()))
         day = self._day
@@ -694,6 +696,7 @@ class Encoder(InjuryRules):
             if made else frozenset()
         absent = after_without(clause.words)
         vocabulary = self.search.book("index").vocabulary
+        used = used - _restated_in_head(clause.words, made)
         left = tuple(w for w in _named_by_class(clause.words) if w not in used and w not in _IGNORABLE
                      and w not in absent
                      and w not in lexicon().stopwords and w not in _CONNECTOR_WORDS and w in vocabulary
@@ -911,16 +914,43 @@ _UNSPECIFIED_TITLE = re.compile(r"\bunspecified\b", re.IGNORECASE)
 _CAUSE_WORDS = frozenset({"due", "secondary", "caused"})
 _CIRCUMSTANCE_WORDS = frozenset({"after", "because", "since", "when", "while"})
 _UNDERLYING = ("underlying", "condition")
+_LINK_WORDS = frozenset({"due", "in", "secondary", "caused"})
 _CONNECTOR_WORDS = frozenset({"with", "without", "in", "due", "from", "by", "complicated", "secondary", "caused",
                               "following", "after", "associated", "related"})
 _WEEKS = re.compile(r"\b(\d{1,2})\s*(?:completed\s+)?(?:weeks?|wks?)\b", re.IGNORECASE)
 
 
+def _restated_in_head(words: Sequence[str], made: Sequence[Candidate]) -> frozenset[str]:
+    """The words before the clause's "due to" / "in" when the codes made took every word from after it: they coded
+    the cause, and the head is still a condition of its own even where the cause or its title repeats a word
+    ("pulmonary hypertension due to chronic obstructive pulmonary disease": J44.9 coded the COPD, and "pulmonary"
+    is still the hypertension's, Hypertension > pulmonary)."""
+    link = next((i for i, w in enumerate(words) if w in _LINK_WORDS), None)
+    if link is None or not made:
+        return frozenset()
+    head, tail = frozenset(words[:link]), frozenset(words[link + 1:])
+    if not all(c.words <= tail for c in made):
+        return frozenset()
+    return head
+
+
 def _condition_classes(words: Iterable[str]) -> frozenset[str]:
     """The class words of the documented conditions (lexicon ``condition_classes``): a pneumonia is a "lower
-    respiratory infection" to the "with" subterms of the Index (J44.0), never a word of its own clause."""
-    classes = lexicon().condition_classes
-    return frozenset(w for word in words if word in classes for w in tokens(classes[word]))
+    respiratory infection" to the "with" subterms of the Index (J44.0), never a word of its own clause; a
+    condition named by several words ("chronic obstructive pulmonary disease") is found as written in a row."""
+    written = tuple(words)
+    found: set[str] = set()
+    for named, kind in _class_phrases():
+        size = len(named)
+        if any(written[i:i + size] == named for i in range(len(written) - size + 1)):
+            found.update(kind)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=1)
+def _class_phrases() -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """The lexicon's conditions and their classes, as word sequences (stemmed like a clause's words)."""
+    return tuple((tokens(named), tokens(kind)) for named, kind in lexicon().condition_classes.items())
 
 
 _GESTATIONAL_AGE = re.compile(r"(?:at\s+)?(\d{1,2})\s*(?:completed\s+)?(?:weeks?|wks?)(?:\s+(?:of\s+)?"
