@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
@@ -788,7 +788,8 @@ class Encoder(InjuryRules):
         self._pregnant = any(w in lex.pregnancy_words for clause in clauses for w in clause.words)
         clauses = eradicated_as_history(self._merge_specifiers(clauses, context), statement)
         self._clauses = clauses
-        classes = _condition_classes(w for clause in clauses if clause.context == "present" for w in clause.words)
+        classes = _condition_classes(tuple(w for clause in clauses if clause.context == "present"
+                                           for w in clause.words))
         for i, clause in enumerate(clauses):
             if clause.context == "negated":
                 observed = self._ruled_out_observation(clause, i, context, queries)
@@ -934,11 +935,13 @@ def _restated_in_head(words: Sequence[str], made: Sequence[Candidate]) -> frozen
     return head
 
 
-def _condition_classes(words: Iterable[str]) -> frozenset[str]:
+@lru_cache(maxsize=8192)
+def _condition_classes(words: tuple[str, ...]) -> frozenset[str]:
     """The class words of the documented conditions (lexicon ``condition_classes``): a pneumonia is a "lower
     respiratory infection" to the "with" subterms of the Index (J44.0), never a word of its own clause; a
-    condition named by several words ("chronic obstructive pulmonary disease") is found as written in a row."""
-    written = tuple(words)
+    condition named by several words ("chronic obstructive pulmonary disease") is found as written in a row.
+    Cached: asked for each code completed from a clause."""
+    written = words
     found: set[str] = set()
     for named, kind in _class_phrases():
         size = len(named)
