@@ -159,9 +159,10 @@ class Encoder(InjuryRules):
             subterms = [self.search.book("index").nodes[i] for i in last.children]
             coded = [o.title for o in subterms if o.code and o.connector is None and o.lead is None]
             if len(coded) >= 2 and hit.code == last.code:
-                dimension = dimension_of(coded, frozenset(tokens(last.title)))
+                parent = frozenset(tokens(last.title))
+                dimension = dimension_of(coded, parent)
                 if dimension != "specificity" and dimension not in {m for m, _, _ in done.queries} \
-                        and _names_axis(tuple(coded), dimension, frozenset(tokens(last.title))):
+                        and _names_axis(tuple(coded), dimension, parent):
                     queries.append(DocumentationQuery(
                         code=done.code, missing=dimension,
                         question=f"Please document the {dimension} of {' '.join(hit.titles).lower()}.",
@@ -784,8 +785,7 @@ class Encoder(InjuryRules):
         queries: list[DocumentationQuery] = []
         dropped: list[tuple[str, str]] = []
         candidates: list[Candidate] = []
-        lex = lexicon()
-        self._pregnant = any(w in lex.pregnancy_words for clause in clauses for w in clause.words)
+        self._pregnant = any(w in lexicon().pregnancy_words for clause in clauses for w in clause.words)
         clauses = eradicated_as_history(self._merge_specifiers(clauses, context), statement)
         self._clauses = clauses
         classes = _condition_classes(tuple(w for clause in clauses if clause.context == "present"
