@@ -334,8 +334,8 @@ class _SeverityTables:
     """Dotless code -> (level, Table 6K PDX collection or None for 'No Excl', alive only) of Tables 6I/6J."""
     collections: dict[str, frozenset[str]]
     """PDX collection -> the dotless principal diagnoses that cancel its codes' CC/MCC status (6K Part 1)."""
-    in_drg: frozenset[tuple[str, str]]
-    """(dotless code, DRG) pairs whose CC/MCC status is ignored (6K Part 3)."""
+    ignored: dict[str, frozenset[str]]
+    """Dotless code -> the DRGs whose grouping ignores its CC/MCC status (6K Part 3)."""
 
 
 class MsDrg:
@@ -345,7 +345,6 @@ class MsDrg:
         self._conn = conn
         self._tables: _SeverityTables | None = None
         self._facts: dict[str, SeverityFacts | None] = {}
-        self._ignored: dict[str, frozenset[str]] | None = None
 
     def _severity_tables(self) -> _SeverityTables:
         """Tables 6I/6J/6K held in memory, read once per release: grouping asks about every secondary diagnosis
@@ -356,10 +355,12 @@ class MsDrg:
             collections: dict[str, set[str]] = {}
             for collection, principal in self._conn.execute("SELECT collection, principal FROM pdx_exclusion"):
                 collections.setdefault(collection, set()).add(principal)
-            in_drg = set(self._conn.execute("SELECT code, drg FROM drg_severity_exclusion"))
+            ignored: dict[str, set[str]] = {}
+            for code, drg in self._conn.execute("SELECT code, drg FROM drg_severity_exclusion"):
+                ignored.setdefault(code, set()).add(drg)
             self._tables = _SeverityTables(
                 levels=levels, collections={c: frozenset(p) for c, p in collections.items()},
-                in_drg=frozenset(in_drg))
+                ignored={c: frozenset(d) for c, d in ignored.items()})
         return self._tables
 
     def drg(self, number: str | int) -> DrgWeight | None:
@@ -378,20 +379,16 @@ class MsDrg:
 
     def severity(self, dx_code: str) -> Severity | None:
         """``'MCC'`` (Table 6I), ``'CC'`` (Table 6J) or ``None``; before any principal-diagnosis exclusion."""
-        row = self._severity_tables().levels.get(undotted(dx_code))
-        if row is None:
-            return None
-        return "MCC" if row[0] == "MCC" else "CC"
+        facts = self.severity_facts(dx_code)
+        return None if facts is None else facts.level
 
     def is_cc_excluded(self, secondary_dx: str, principal_dx: str) -> bool:
         """True when Table 6K's PDX collection of ``secondary_dx`` holds ``principal_dx``.
 
         A secondary diagnosis that is neither CC nor MCC, or has no exclusions ('No Excl'), is never excluded.
         """
-        tables = self._severity_tables()
-        row = tables.levels.get(undotted(secondary_dx))
-        principal = undotted(principal_dx)
-        return row is not None and row[1] is not None and principal in tables.collections.get(row[1], ())
+        facts = self.severity_facts(secondary_dx)
+        return facts is not None and undotted(principal_dx) in facts.excluded_with
 
     def pdx_exclusions(self, secondary_dx: str) -> tuple[str, ...]:
         """The principal diagnoses (dotless) that cancel ``secondary_dx``'s CC/MCC status."""
@@ -401,12 +398,12 @@ class MsDrg:
 
     def alive_only(self, dx_code: str) -> bool:
         """Table 6K Part 2: the code is a CC/MCC only when the patient is discharged alive."""
-        row = self._severity_tables().levels.get(undotted(dx_code))
-        return row is not None and row[2]
+        facts = self.severity_facts(dx_code)
+        return facts is not None and facts.alive_only
 
     def severity_excluded_in_drg(self, dx_code: str, drg: str | int) -> bool:
         """Table 6K Part 3: the code's CC/MCC status is ignored when grouping to this DRG."""
-        return (undotted(dx_code), _drg_number(drg)) in self._severity_tables().in_drg
+        return _drg_number(drg) in self._severity_tables().ignored.get(undotted(dx_code), ())
 
     def secondary_severity(self, secondary_dx: str, *, principal_dx: str, discharged_alive: bool = True,
                            drg: str | int | None = None) -> Severity | None:
@@ -424,7 +421,7 @@ class MsDrg:
         """What Tables 6I/6J/6K say about a code, in one object (None: neither CC nor MCC); memoised per code.
 
         The grouper tests every CC/MCC secondary of a stay against the stay's principal and DRG: with the facts
-        in hand each test is a set lookup, where the single-question methods above re-read the code each time.
+        in hand each test is a set lookup. The single-question methods above answer from them too.
         """
         code = undotted(dx_code)
         if code in self._facts:
@@ -433,14 +430,9 @@ class MsDrg:
         row = tables.levels.get(code)
         facts = None
         if row is not None:
-            if self._ignored is None:
-                ignored: dict[str, set[str]] = {}
-                for excluded, drg in tables.in_drg:
-                    ignored.setdefault(excluded, set()).add(drg)
-                self._ignored = {c: frozenset(drgs) for c, drgs in ignored.items()}
             collection = frozenset() if row[1] is None else tables.collections.get(row[1], frozenset())
             facts = SeverityFacts(level="MCC" if row[0] == "MCC" else "CC", excluded_with=collection,
-                                  alive_only=row[2], ignored_in=self._ignored.get(code, frozenset()))
+                                  alive_only=row[2], ignored_in=tables.ignored.get(code, frozenset()))
         self._facts[code] = facts  # bounded: one entry per code of the release asked about
         return facts
 
