@@ -228,11 +228,6 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
             unmapped.append(code)
         for hcc in hccs:
             by_hcc.setdefault(hcc, []).append(code)
-    notes = _NEW_ENROLLEE_NOTES if segment.new_enrollee else _NOTES
-    release = f"hcc {codesets.release('hcc').id}"
-    if not by_hcc:  # most claims: demographics alone, nothing to rank, drop or interact
-        return RiskScore(model=name, release=release, beneficiary=beneficiary, score=sum(f.value for f in factors),
-                         factors=tuple(factors), hccs=(), dropped=(), unmapped=tuple(unmapped), notes=notes)
     dropped: dict[str, tuple[str, ...]] = {}
     for hcc, needs in _NEEDS_ONE_OF.get(name, {}).items():
         if hcc in by_hcc and not any(n in by_hcc for n in needs):
@@ -253,9 +248,10 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
         factors.extend(_set_factors(kb, name, prefix, beneficiary.age < 65, tuple(kept)))
     lost = [HccHit(hcc=h, label=_label(kb, h, name), codes=tuple(by_hcc[h]), dropped_by=by)
             for h, by in sorted(dropped.items(), key=lambda item: int(item[0]))]
-    return RiskScore(model=name, release=release, beneficiary=beneficiary, score=sum(f.value for f in factors),
-                     factors=tuple(factors), hccs=tuple(hits), dropped=tuple(lost), unmapped=tuple(unmapped),
-                     notes=notes)
+    return RiskScore(model=name, release=f"hcc {codesets.release('hcc').id}", beneficiary=beneficiary,
+                     score=sum(f.value for f in factors), factors=tuple(factors), hccs=tuple(hits),
+                     dropped=tuple(lost), unmapped=tuple(unmapped),
+                     notes=_NEW_ENROLLEE_NOTES if segment.new_enrollee else _NOTES)
 
 
 _NOTES = (NOTE_NO_EDITS,)
