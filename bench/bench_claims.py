@@ -5,8 +5,9 @@ The claims are synthetic but made of real codes: half professional (1-6 lines of
 in the CY2026 PFS, 1-4 billable ICD-10-CM diagnoses, service dates over Jan-Sep 2026), half inpatient (a
 principal diagnosis drgpy can group, 0-6 secondaries, an O.R. procedure in a third of the stays, discharges
 over FY2026). One process, one core. Each claim runs every edit rule set and its pricing (PFS or MS-DRG, plus
-the CMS-HCC V28 score) with the code sets of its date; one ``Codesets`` per distinct date and one
-``DrgGrouper`` per code sets are reused, as a batch would. drgpy alone is ``DRGEngine.get_drg`` on the
+the CMS-HCC V28 score) with the code sets of its date; the claims go through the service's batch
+runner (``service.claim_batch.ClaimBatch``, what ``medcoder claim-batch`` runs): one ``Codesets`` per distinct
+date and one ``DrgGrouper`` per code sets, reused. drgpy alone is ``DRGEngine.get_drg`` on the
 inpatient claims' codes. Prints the rates and the ratio; no thresholds.
 
 The headline rates are on fresh claims: after a warm-up on the seed's claims (code sets of every date opened,
@@ -40,8 +41,7 @@ from medcoder.model.claim import (  # noqa: E402
     ServiceLine,
 )
 from medcoder.pricing.drg import DrgGrouper, _engine, case_from_claim, grouper_version  # noqa: E402
-from medcoder.service import claims  # noqa: E402
-from medcoder.settings import Settings  # noqa: E402
+from medcoder.service.claim_batch import ClaimBatch  # noqa: E402
 
 FY_START = date(2025, 10, 1)
 CY_START = date(2026, 1, 1)
@@ -51,33 +51,11 @@ HOSPITAL = Provider(name="Chesapeake General Hospital", npi="1112223338", taxono
 MEDICARE = Payer(name="Medicare", payer_id="12302", kind="medicare")
 
 
-class Batch:
-    """Code sets per date of service and a grouper per code sets, reused across the claims."""
+class Batch(ClaimBatch):
+    """The service's batch runner (``medcoder claim-batch``), counting findings instead of keeping them."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._by_day: dict[date, Codesets] = {}
-        self._codesets: dict[tuple[tuple[str, str], ...], Codesets] = {}
-        self._groupers: dict[int, DrgGrouper] = {}
-
-    def codesets(self, claim: Claim) -> Codesets:
-        day = claims.claim_day(claim)
-        if day not in self._by_day:
-            chosen = claims.codesets_for(claim, settings=self.settings)
-            key = tuple(sorted(claims.releases_of(chosen).items()))  # dates in force of the same releases share
-            self._by_day[day] = self._codesets.setdefault(key, chosen)
-        return self._by_day[day]
-
-    def grouper(self, codesets: Codesets) -> DrgGrouper:
-        key = id(codesets)
-        if key not in self._groupers:
-            self._groupers[key] = DrgGrouper(codesets)
-        return self._groupers[key]
-
-    def check_and_price(self, claim: Claim) -> tuple[int, dict[str, Any]]:
-        codesets = self.codesets(claim)
-        findings = claims.check(claim, settings=self.settings, codesets=codesets)
-        priced = claims.price(claim, settings=self.settings, codesets=codesets, grouper=self.grouper(codesets))
+    def check_and_price(self, claim: Claim) -> tuple[int, dict[str, Any]]:  # type: ignore[override]
+        findings, priced = super().check_and_price(claim)
         return len(findings), priced
 
 
@@ -206,8 +184,8 @@ def main() -> None:
     priced_lines = sum(1 for _, p in results if "pfs" in p for line in p["pfs"]["lines"] if line["allowed"])
     lines = sum(len(c.lines) for c in professional)
     print(f"claims: {n:,} synthetic ({len(professional):,} professional with {lines:,} lines, "
-          f"{len(inpatient):,} inpatient); {len(batch._by_day)} dates of service, "
-          f"{len(batch._codesets)} sets of releases")
+          f"{len(inpatient):,} inpatient); {batch.dates} dates of service, "
+          f"{batch.code_sets} code sets")
     print(f"findings: {findings:,}; professional lines priced: {priced_lines:,}/{lines:,}; "
           f"{len(drgs)} distinct DRGs")
     print(f"fresh claims (seeds {args.seed + 1}..{args.seed + args.fresh}, {n:,} each, each checked once, best of "

@@ -764,6 +764,37 @@ def price_cmd(claim_path: ClaimArg, home: HomeOpt = None, as_json: JsonOpt = Fal
               highlight=False)
 
 
+@app.command("claim-batch")
+def claim_batch_cmd(
+        input_path: Annotated[Path, typer.Argument(help="Claims JSONL: one claim document per line (the 'check' "
+                                                   "shape).", exists=True, dir_okay=False, metavar="CLAIMS.jsonl")],
+        out_path: Annotated[Path, typer.Option("--out", help="Output JSONL: per claim line its line number, "
+                                               "findings and price, or its error; input order.")],
+        home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Check and price a file of claims (scrubbing before submission); the summary goes to stderr."""
+    from medcoder.service.claim_batch import scrub_file
+
+    try:
+        summary = scrub_file(input_path, out_path, settings=_settings(home))
+    except MedcoderError as e:
+        _fail(e)
+        return
+    if as_json:
+        err.print(json.dumps(summary.to_dict()), highlight=False, soft_wrap=True)
+        return
+    rate = summary.lines / summary.wall_seconds if summary.wall_seconds else 0.0
+    found = summary.findings
+    err.print(f"{summary.lines:,} claim lines in {summary.wall_seconds:.1f}s ({rate:,.0f}/s): {summary.checked:,} "
+              f"checked, {summary.with_errors:,} with errors a payer would reject, {summary.unreadable:,} "
+              f"unreadable; findings {found['error']:,} error(s), {found['warning']:,} warning(s), "
+              f"{found['info']:,} info", highlight=False)
+    err.print(f"expected payment: PFS {summary.pfs_total}, MS-DRG {summary.drg_total}", highlight=False)
+    for rule, count in summary.rules.most_common(10):
+        err.print(f"  {count:>7,}  {rule}", highlight=False)
+    for item in summary.error_list[:20]:
+        err.print(f"  line {item['line']}: [{item['code']}] {item['message']} ({item['where']})", highlight=False)
+
+
 @app.command("claim")
 def claim_cmd(claim_path: Annotated[Path | None, typer.Argument(help="A claim document (JSON).")] = None,
               fmt: Annotated[str, typer.Option("--format", help="837p, 837i or fhir")] = "fhir",

@@ -80,9 +80,11 @@ def choose(kind: str, day: date, releases: list[Release]) -> ReleaseChoice:
             return ReleaseChoice(release=release, in_force=True)
     earlier = [r for r in mine if r.effective_to < day]
     stand_in = earlier[-1] if earlier else mine[0]
-    wanted = release_label(kind, day)
+    # The note names the missing release, not the date asked (the caller reports that date beside it): every
+    # date that wants the same missing release gets the same choice, so code sets opened for those dates are
+    # one object, and their readers' per-release tables are shared (``service.claims.codesets_for``).
     return ReleaseChoice(
         release=stand_in, in_force=False,
-        note=f"{kind} {wanted} (in force on {day.isoformat()}) is not available; using {stand_in.id} "
+        note=f"{kind} {release_label(kind, day)} is not available; using {stand_in.id} "
              f"({stand_in.effective_from.isoformat()}..{stand_in.effective_to.isoformat()})",
     )
