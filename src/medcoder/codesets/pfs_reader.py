@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -92,10 +93,7 @@ class PublishedAmount:
 _RVU_SELECT = "SELECT * FROM rvu"
 _DECIMALS = {"work_rvu", "nonfac_pe_rvu", "fac_pe_rvu", "mp_rvu", "nonfac_total", "fac_total", "conversion_factor",
              "opps_nonfac_pe", "opps_fac_pe", "opps_mp"}
-
-
-def _same(value: object) -> object:
-    return value
+_FLAGS = {"not_used_for_medicare", "nonfac_na", "fac_na"}
 
 
 def _or_none(value: object) -> object:
@@ -113,8 +111,11 @@ class Pfs:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._columns = [d[1] for d in conn.execute("PRAGMA table_info(rvu)")]
-        self._converters: tuple[Callable[[object], object], ...] | None = None
+        # Interned: they become ``Rvu``'s keyword names, and the interpreter matches a keyword to a parameter by
+        # identity first; a name read from SQLite is a new string, so each keyword fell back to comparing its text
+        # with every parameter name (29 x 29 string comparisons per row).
+        self._columns = [sys.intern(d[1]) for d in conn.execute("PRAGMA table_info(rvu)")]
+        self._converters: tuple[tuple[int, Callable[[object], object]], ...] | None = None
         self._decimals: dict[object, Decimal] = {}
         # The KB is read-only (opened immutable): rows are read once per release.
         self._rvus: dict[str, tuple[Rvu, ...]] = {}
@@ -127,12 +128,15 @@ class Pfs:
     def _rvu(self, row: tuple[object, ...]) -> Rvu:
         converters = self._converters
         if converters is None:
-            # Each column's conversion, sorted out once per release rather than once per value.
+            # The columns that need a conversion and how, sorted out once per release rather than once per value;
+            # the other columns (text) are taken as they are.
             converters = self._converters = tuple(
-                self._decimal if key in _DECIMALS else bool if key in ("not_used_for_medicare", "nonfac_na", "fac_na")
-                else _or_none if key == "endo_base" else _same for key in self._columns)
-        return Rvu(**{key: convert(value)  # type: ignore[arg-type]
-                      for key, convert, value in zip(self._columns, converters, row, strict=True)})
+                (i, self._decimal if key in _DECIMALS else bool if key in _FLAGS else _or_none)
+                for i, key in enumerate(self._columns) if key in _DECIMALS or key in _FLAGS or key == "endo_base")
+        values = list(row)
+        for i, convert in converters:
+            values[i] = convert(values[i])
+        return Rvu(**dict(zip(self._columns, values, strict=True)))  # type: ignore[arg-type]
 
     def _decimal(self, value: object) -> Decimal:
         """The column text as a Decimal, one shared object per distinct text: the RVU file repeats few values
