@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
@@ -94,6 +94,7 @@ _RVU_SELECT = "SELECT * FROM rvu"
 _DECIMALS = {"work_rvu", "nonfac_pe_rvu", "fac_pe_rvu", "mp_rvu", "nonfac_total", "fac_total", "conversion_factor",
              "opps_nonfac_pe", "opps_fac_pe", "opps_mp"}
 _FLAGS = {"not_used_for_medicare", "nonfac_na", "fac_na"}
+_NO_ROWS: dict[str, tuple[object, ...]] = {}
 
 
 def _or_none(value: object) -> object:
@@ -118,8 +119,8 @@ class Pfs:
         self._converters: tuple[tuple[int, Callable[[object], object]], ...] | None = None
         self._decimals: dict[object, Decimal] = {}
         # The KB is read-only (opened immutable): rows are read once per release.
-        self._rvus: dict[str, tuple[Rvu, ...]] = {}
-        self._raw: dict[str, list[tuple[object, ...]]] | None = None
+        self._built: dict[tuple[str, str], Rvu] = {}
+        self._raw: dict[str, dict[str, tuple[object, ...]]] | None = None
         self._by_modifier: dict[str, Mapping[str, Rvu]] = {}
         self._gpcis: dict[tuple[str, str], Gpci | None] = {}
         self._pos: dict[str, PlaceOfService | None] = {}
@@ -147,36 +148,43 @@ class Pfs:
         return found
 
     def rvu(self, code: str, modifier: str = "") -> Rvu | None:
-        return self.rvu_rows(code).get(modifier.strip().upper())
+        """The code's row for ``modifier`` ('' = global), built on first use: most lines bill the global service
+        alone, so a code's -26, -TC and -53 rows are not built until asked for."""
+        key = (code.strip().upper(), modifier.strip().upper())
+        found = self._built.get(key)
+        if found is None:
+            raw = self._raw_rows().get(key[0], _NO_ROWS).get(key[1])
+            if raw is None:
+                return None
+            found = self._built[key] = self._rvu(raw)
+        return found
+
+    def modifiers(self, code: str) -> Collection[str]:
+        """The modifiers the code has a row for ('' = global), in modifier order; empty for an unknown code."""
+        return self._raw_rows().get(code.strip().upper(), _NO_ROWS).keys()
 
     def rvu_rows(self, code: str) -> Mapping[str, Rvu]:
         """The code's rows by modifier ('' = global), built once per code; read-only, shared by every caller."""
         key = code.strip().upper()
         found = self._by_modifier.get(key)
         if found is None:
-            found = self._by_modifier[key] = MappingProxyType({r.modifier: r for r in self._rows(key)})
+            rows = {modifier: self.rvu(key, modifier) for modifier in self.modifiers(key)}
+            found = self._by_modifier[key] = MappingProxyType({m: r for m, r in rows.items() if r is not None})
         return found
 
     def rvus(self, code: str) -> list[Rvu]:
         """Every row of a code: the global service and its -26, -TC or -53 rows."""
-        return list(self._rows(code))
+        return list(self.rvu_rows(code).values())
 
-    def _rows(self, code: str) -> tuple[Rvu, ...]:
-        key = code.strip().upper()
-        found = self._rvus.get(key)
-        if found is None:
-            found = self._rvus[key] = tuple(self._rvu(r) for r in self._raw_rows().get(key, ()))
-        return found
-
-    def _raw_rows(self) -> dict[str, list[tuple[object, ...]]]:
-        """Every RVU row of the release by code, in modifier order, read in one query (19,000 rows): a batch
-        meets thousands of distinct codes, and a query per new code cost more than reading the table once. The
-        rows become ``Rvu`` objects per code, on first use."""
+    def _raw_rows(self) -> dict[str, dict[str, tuple[object, ...]]]:
+        """Every RVU row of the release by code and modifier, in modifier order, read in one query (19,000 rows):
+        a batch meets thousands of distinct codes, and a query per new code cost more than reading the table
+        once. A row becomes an ``Rvu`` object on first use."""
         if self._raw is None:
             self._raw = {}
-            hcpcs = self._columns.index("hcpcs")
+            hcpcs, modifier = self._columns.index("hcpcs"), self._columns.index("modifier")
             for row in self._conn.execute(f"{_RVU_SELECT} ORDER BY hcpcs, modifier"):
-                self._raw.setdefault(row[hcpcs], []).append(row)
+                self._raw.setdefault(row[hcpcs], {})[row[modifier]] = row
         return self._raw
 
     def gpci(self, locality: str) -> Gpci | None:

@@ -152,15 +152,15 @@ def _modifier_rules(line: ServiceLine, rvu: Rvu, extra: list[Adjustment], notes:
 
 def _select_row(line: ServiceLine, pfs: Pfs, work: _Work) -> Rvu | None:
     """The PPRRVU row for the line's modifiers: -26/-TC/-53 rows where the code has them (PC/TC rules)."""
-    code = line.code.strip().upper()
-    rows = pfs.rvu_rows(code)
-    if not rows:
+    code = work.code
+    if not pfs.modifiers(code):
         work.problems = (_problem(
             line, "E810", f"{code} is not in the PFS RVU file of this release",
             "Check the code (CPT/HCPCS, five characters) and the date of service"),)
         return None
     if not line.modifiers:
-        return rows[""]  # the global row (most lines): no PC/TC or terminated-service rule applies
+        return pfs.rvu(code)  # the global row (most lines): no PC/TC or terminated-service rule applies
+    rows = pfs.rvu_rows(code)
     mods = [m.upper() for m in line.modifiers]
     components = [m for m in mods if m in rules()["pctc"]["components"]]
     glob = rows.get("") or next(iter(rows.values()))

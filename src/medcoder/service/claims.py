@@ -21,6 +21,7 @@ from medcoder.edits.run import check_claim
 from medcoder.errors import ClaimError, MedcoderError
 from medcoder.model.claim import Claim
 from medcoder.model.drg import DrgAssignment, DrgPayment
+from medcoder.model.fee import iso_date
 from medcoder.model.findings import EditFinding
 from medcoder.model.risk import Beneficiary, RiskScore
 from medcoder.output.fhir_claim import claim_to_fhir_json
@@ -154,7 +155,7 @@ def price(claim: Claim, *, settings: Settings, codesets: Codesets | None = None,
     """
     codesets = codesets or codesets_for(claim, settings=settings)
     out: dict[str, Any] = {"claim_id": claim.claim_id, "kind": claim.kind, "setting": claim.setting,
-                           "date": claim_day(claim).isoformat(), "total_charge": str(claim.total_charge)}
+                           "date": iso_date(claim_day(claim)), "total_charge": str(claim.total_charge)}
     if claim.kind == "professional":
         out["pfs"] = price_claim(claim, codesets).to_dict()
     elif claim.setting == "inpatient":
