@@ -117,6 +117,7 @@ class Pfs:
         # with every parameter name (29 x 29 string comparisons per row).
         self._columns = [sys.intern(d[1]) for d in conn.execute("PRAGMA table_info(rvu)")]
         self._converters: tuple[tuple[int, Callable[[object], object]], ...] | None = None
+        self._decimal_columns: tuple[int, ...] = ()
         self._decimals: dict[object, Decimal] = {}
         # The KB is read-only (opened immutable): rows are read once per release.
         self._built: dict[tuple[str, str], Rvu] = {}
@@ -132,9 +133,14 @@ class Pfs:
             # The columns that need a conversion and how, sorted out once per release rather than once per value;
             # the other columns (text) are taken as they are.
             converters = self._converters = tuple(
-                (i, self._decimal if key in _DECIMALS else bool if key in _FLAGS else _or_none)
-                for i, key in enumerate(self._columns) if key in _DECIMALS or key in _FLAGS or key == "endo_base")
+                (i, bool if key in _FLAGS else _or_none)
+                for i, key in enumerate(self._columns) if key in _FLAGS or key == "endo_base")
+            self._decimal_columns = tuple(i for i, key in enumerate(self._columns) if key in _DECIMALS)
         values = list(row)
+        decimals = self._decimals
+        for i in self._decimal_columns:  # ten per row: the shared Decimal of the text, without a call per value
+            found = decimals.get(values[i])
+            values[i] = found if found is not None else self._decimal(values[i])
         for i, convert in converters:
             values[i] = convert(values[i])
         return Rvu(**dict(zip(self._columns, values, strict=True)))  # type: ignore[arg-type]

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cache, lru_cache
 from operator import itemgetter
+from typing import NamedTuple
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.pfs import Gpci, Pfs, Rvu, split_locality
@@ -44,7 +45,8 @@ class _Release:
     ids: tuple[str, ...]
     """The release ids every priced line records, e.g. ``('pfs/CY2026', 'pfs-rules/2026.1')``."""
     rvus_from: date
-    rvu_title: str
+    rvus_note: str
+    """The note on a line served before ``rvus_from``, the same for every such line of the release."""
 
 
 # id(code sets) -> (code sets, their PFS release): a batch prices every claim against a few shared ``Codesets``
@@ -57,10 +59,10 @@ def _release_of(codesets: Codesets) -> _Release:
     if hit is None or hit[0] is not codesets:
         pfs, release = codesets.pfs, codesets.release("pfs")
         info = pfs.info_view()
-        found = _Release(pfs=pfs, release=release, ids=(release.name, rules()["id"]),
-                         rvus_from=date.fromisoformat(info.get("rvu_effective_from",
-                                                               release.effective_from.isoformat())),
-                         rvu_title=info.get("rvu_title", "RVU file"))
+        rvus_from = date.fromisoformat(info.get("rvu_effective_from", release.effective_from.isoformat()))
+        found = _Release(pfs=pfs, release=release, ids=(release.name, rules()["id"]), rvus_from=rvus_from,
+                         rvus_note=f"RVUs of the {info.get('rvu_title', 'RVU file')} (in force from {rvus_from}); a "
+                                   "code revised since may have had other RVUs on this date")
         if len(_RELEASES) >= 256:
             _RELEASES.clear()
         hit = _RELEASES[id(codesets)] = (codesets, found)
@@ -215,10 +217,11 @@ def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str 
     return work
 
 
-@dataclass(frozen=True, slots=True)
-class _Unit:
+class _Unit(NamedTuple):
     """One unit of a code priced by ``_price_unit``: its row, RVU x GPCI terms, fee schedule amount, amount after
-    the line-level rules (None: carrier priced) and the notes and adjustments that say why."""
+    the line-level rules (None: carrier priced) and the notes and adjustments that say why. A named tuple, not a
+    frozen dataclass: built for every new (code, setting, locality) a batch meets, where setting six frozen
+    fields one by one cost more than pricing the unit."""
 
     rvu: Rvu
     parts: RvuBreakdown
@@ -413,8 +416,7 @@ def _price_lines(lines: Sequence[ServiceLine], *, codesets: Codesets, gpci: Gpci
             work.problems = (*work.problems, _problem(
                 line, "E813", why, "Use a two-digit CMS place-of-service code (11 office, 21 inpatient, ...)"))
         if covers and line.service_date < rvus_from:
-            work.notes.append(f"RVUs of the {known.rvu_title} (in force from {rvus_from}); a "
-                              "code revised since may have had other RVUs on this date")
+            work.notes.append(known.rvus_note)
         work.charge = line.charge
         works.append(work)
     return _finish(works, pfs)
