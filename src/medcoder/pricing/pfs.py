@@ -389,8 +389,10 @@ def _finish(works: list[_Work], pfs: Pfs) -> list[LineFee]:
     return done
 
 
+@lru_cache(maxsize=1024)
 def _setting_of(pfs: Pfs, code: str) -> tuple[Setting | None, str | None]:
-    """Facility or non-facility from a place-of-service code (ch.12 §20.4.2), or why it cannot say."""
+    """Facility or non-facility from a place-of-service code (ch.12 §20.4.2), or why it cannot say; memoised per
+    reader and code (asked for every line, and a batch bills from a handful of places)."""
     pos = pfs.place_of_service(code) if code.strip().isdigit() else None
     if pos is None or pos.setting is None:
         what = "unassigned" if pos is not None else "not a CMS place-of-service code"
