@@ -441,7 +441,7 @@ def case_from_claim(claim: Claim) -> DrgCase:
     if claim.discharge_date is None:
         raise ClaimError(f"claim {claim.claim_id} has no discharge date", code="E840", where=claim.claim_id,
                          fix="MS-DRG grouping needs the discharge date of an inpatient claim")
-    diagnoses = sorted(claim.diagnoses, key=_SEQUENCE)
+    diagnoses = sorted(claim.diagnoses, key=BY_SEQUENCE)
     if not diagnoses:
         raise ClaimError(f"claim {claim.claim_id} has no diagnosis", code="E840", where=claim.claim_id,
                          fix="Add the principal diagnosis as sequence 1")
@@ -451,10 +451,11 @@ def case_from_claim(claim: Claim) -> DrgCase:
         age = admitted.year - born.year - ((admitted.month, admitted.day) < (born.month, born.day))
     return DrgCase(
         principal_dx=diagnoses[0].code, secondary_dx=tuple([d.code for d in diagnoses[1:]]),
-        procedures=tuple([p.code for p in sorted(claim.procedures, key=_SEQUENCE)]) if claim.procedures else (),
+        procedures=tuple([p.code for p in sorted(claim.procedures, key=BY_SEQUENCE)]) if claim.procedures else (),
         sex=claim.patient.sex, age=age, discharge_status=claim.discharge_status or "01",
         discharge_date=claim.discharge_date,
         poa=tuple([(d.code, d.poa) for d in diagnoses if d.poa]))
 
 
-_SEQUENCE = attrgetter("sequence")
+BY_SEQUENCE = attrgetter("sequence")
+"""Sort key putting a claim's diagnoses (or procedures) in their claim sequence: 1 is the principal."""
