@@ -244,8 +244,10 @@ def _price_unit(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, setting: Sett
     if rvu is None:
         return None
     status = rules()["status"][rvu.status]
-    parts, breakdown_notes, fee = cached_breakdown(rvu, gpci, setting, line.service_date)
-    notes, extra = list(breakdown_notes), list[Adjustment]()
+    # Not cached_breakdown: the caller's memo of units already covers (row, GPCI, setting, floor), so a unit priced
+    # here is one whose breakdown is new too, and a second memo would only be missed and filled.
+    parts, notes = breakdown(rvu, gpci, setting, line.service_date)
+    fee, extra = fee_schedule_amount(parts), list[Adjustment]()
 
     def done(amount: Decimal | None) -> _Unit:
         return _Unit(rvu=rvu, parts=parts, fee=fee, amount=amount, notes=tuple(notes), extra=tuple(extra))
