@@ -14,6 +14,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from medcoder.codesets.kbfile import Progress
 from medcoder.errors import BuildError, CodeFormatError, NotFoundError
@@ -198,6 +199,7 @@ class Hcc:
         self._coefficient: dict[tuple[str, str], float | None] = {}
         self._labels: dict[tuple[str, str], str | None] = {}
         self._maps: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._views: dict[str, Mapping[str, tuple[str, ...]]] = {}
 
     def models(self) -> tuple[str, ...]:
         return tuple(sorted(set(self._models.values())))
@@ -235,6 +237,16 @@ class Hcc:
             found = dx_map.get(undotted(dx_code), ())
             if len(asked) < 500_000:
                 asked[dx_code] = found
+        return found
+
+    def dx_map(self, *, model: str = DEFAULT_MODEL) -> Mapping[str, tuple[str, ...]]:
+        """The model's whole map, dotless ICD-10-CM code -> its HCCs (read-only): for a caller that has the codes
+        dotless already and looks up many (risk scoring), one dictionary lookup per code. ``hccs`` memoises by
+        the spelling asked, which only costs when, as in a batch, most codes are new."""
+        found = self._views.get(model)
+        if found is None:
+            found = self._views[model] = MappingProxyType(self._dx_map(self._has("dx_to_cc", model,
+                                                                               "ICD-10-CM -> HCC map")))
         return found
 
     def _dx_map(self, name: str) -> dict[str, tuple[str, ...]]:

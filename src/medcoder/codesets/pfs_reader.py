@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
@@ -92,10 +93,8 @@ class PublishedAmount:
 _RVU_SELECT = "SELECT * FROM rvu"
 _DECIMALS = {"work_rvu", "nonfac_pe_rvu", "fac_pe_rvu", "mp_rvu", "nonfac_total", "fac_total", "conversion_factor",
              "opps_nonfac_pe", "opps_fac_pe", "opps_mp"}
-
-
-def _same(value: object) -> object:
-    return value
+_FLAGS = {"not_used_for_medicare", "nonfac_na", "fac_na"}
+_NO_ROWS: dict[str, tuple[object, ...]] = {}
 
 
 def _or_none(value: object) -> object:
@@ -113,12 +112,16 @@ class Pfs:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._columns = [d[1] for d in conn.execute("PRAGMA table_info(rvu)")]
-        self._converters: tuple[Callable[[object], object], ...] | None = None
+        # Interned: they become ``Rvu``'s keyword names, and the interpreter matches a keyword to a parameter by
+        # identity first; a name read from SQLite is a new string, so each keyword fell back to comparing its text
+        # with every parameter name (29 x 29 string comparisons per row).
+        self._columns = [sys.intern(d[1]) for d in conn.execute("PRAGMA table_info(rvu)")]
+        self._converters: tuple[tuple[int, Callable[[object], object]], ...] | None = None
+        self._decimal_columns: tuple[int, ...] = ()
         self._decimals: dict[object, Decimal] = {}
         # The KB is read-only (opened immutable): rows are read once per release.
-        self._rvus: dict[str, tuple[Rvu, ...]] = {}
-        self._raw: dict[str, list[tuple[object, ...]]] | None = None
+        self._built: dict[tuple[str, str], Rvu] = {}
+        self._raw: dict[str, dict[str, tuple[object, ...]]] | None = None
         self._by_modifier: dict[str, Mapping[str, Rvu]] = {}
         self._gpcis: dict[tuple[str, str], Gpci | None] = {}
         self._pos: dict[str, PlaceOfService | None] = {}
@@ -127,12 +130,20 @@ class Pfs:
     def _rvu(self, row: tuple[object, ...]) -> Rvu:
         converters = self._converters
         if converters is None:
-            # Each column's conversion, sorted out once per release rather than once per value.
+            # The columns that need a conversion and how, sorted out once per release rather than once per value;
+            # the other columns (text) are taken as they are.
             converters = self._converters = tuple(
-                self._decimal if key in _DECIMALS else bool if key in ("not_used_for_medicare", "nonfac_na", "fac_na")
-                else _or_none if key == "endo_base" else _same for key in self._columns)
-        return Rvu(**{key: convert(value)  # type: ignore[arg-type]
-                      for key, convert, value in zip(self._columns, converters, row, strict=True)})
+                (i, bool if key in _FLAGS else _or_none)
+                for i, key in enumerate(self._columns) if key in _FLAGS or key == "endo_base")
+            self._decimal_columns = tuple(i for i, key in enumerate(self._columns) if key in _DECIMALS)
+        values = list(row)
+        decimals = self._decimals
+        for i in self._decimal_columns:  # ten per row: the shared Decimal of the text, without a call per value
+            found = decimals.get(values[i])
+            values[i] = found if found is not None else self._decimal(values[i])
+        for i, convert in converters:
+            values[i] = convert(values[i])
+        return Rvu(**dict(zip(self._columns, values, strict=True)))  # type: ignore[arg-type]
 
     def _decimal(self, value: object) -> Decimal:
         """The column text as a Decimal, one shared object per distinct text: the RVU file repeats few values
@@ -143,36 +154,43 @@ class Pfs:
         return found
 
     def rvu(self, code: str, modifier: str = "") -> Rvu | None:
-        return self.rvu_rows(code).get(modifier.strip().upper())
+        """The code's row for ``modifier`` ('' = global), built on first use: most lines bill the global service
+        alone, so a code's -26, -TC and -53 rows are not built until asked for."""
+        key = (code.strip().upper(), modifier.strip().upper())
+        found = self._built.get(key)
+        if found is None:
+            raw = self._raw_rows().get(key[0], _NO_ROWS).get(key[1])
+            if raw is None:
+                return None
+            found = self._built[key] = self._rvu(raw)
+        return found
+
+    def modifiers(self, code: str) -> Collection[str]:
+        """The modifiers the code has a row for ('' = global), in modifier order; empty for an unknown code."""
+        return self._raw_rows().get(code.strip().upper(), _NO_ROWS).keys()
 
     def rvu_rows(self, code: str) -> Mapping[str, Rvu]:
         """The code's rows by modifier ('' = global), built once per code; read-only, shared by every caller."""
         key = code.strip().upper()
         found = self._by_modifier.get(key)
         if found is None:
-            found = self._by_modifier[key] = MappingProxyType({r.modifier: r for r in self._rows(key)})
+            rows = {modifier: self.rvu(key, modifier) for modifier in self.modifiers(key)}
+            found = self._by_modifier[key] = MappingProxyType({m: r for m, r in rows.items() if r is not None})
         return found
 
     def rvus(self, code: str) -> list[Rvu]:
         """Every row of a code: the global service and its -26, -TC or -53 rows."""
-        return list(self._rows(code))
+        return list(self.rvu_rows(code).values())
 
-    def _rows(self, code: str) -> tuple[Rvu, ...]:
-        key = code.strip().upper()
-        found = self._rvus.get(key)
-        if found is None:
-            found = self._rvus[key] = tuple(self._rvu(r) for r in self._raw_rows().get(key, ()))
-        return found
-
-    def _raw_rows(self) -> dict[str, list[tuple[object, ...]]]:
-        """Every RVU row of the release by code, in modifier order, read in one query (19,000 rows): a batch
-        meets thousands of distinct codes, and a query per new code cost more than reading the table once. The
-        rows become ``Rvu`` objects per code, on first use."""
+    def _raw_rows(self) -> dict[str, dict[str, tuple[object, ...]]]:
+        """Every RVU row of the release by code and modifier, in modifier order, read in one query (19,000 rows):
+        a batch meets thousands of distinct codes, and a query per new code cost more than reading the table
+        once. A row becomes an ``Rvu`` object on first use."""
         if self._raw is None:
             self._raw = {}
-            hcpcs = self._columns.index("hcpcs")
+            hcpcs, modifier = self._columns.index("hcpcs"), self._columns.index("modifier")
             for row in self._conn.execute(f"{_RVU_SELECT} ORDER BY hcpcs, modifier"):
-                self._raw.setdefault(row[hcpcs], []).append(row)
+                self._raw.setdefault(row[hcpcs], {})[row[modifier]] = row
         return self._raw
 
     def gpci(self, locality: str) -> Gpci | None:

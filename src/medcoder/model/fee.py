@@ -10,10 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 Setting = Literal["facility", "non-facility"]
 """Which practice-expense RVU applies: from the place of service (Pub. 100-04 ch.12 §20.4.2)."""
+
+
+@lru_cache(maxsize=4096)
+def iso_date(day: date) -> str:
+    """``day.isoformat()``, memoised per date: every priced line and claim shows its date, a batch's fall on a
+    few hundred dates, and ``isoformat`` formats through a printf-style template each time."""
+    return day.isoformat()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,7 +138,7 @@ class LineFee:
     def to_dict(self) -> dict[str, Any]:
         fee, amount, allowed = self.fee_schedule_amount, self.amount, self.allowed
         return {"line": self.line, "code": self.code, "modifiers": list(self.modifiers),
-                "service_date": self.service_date.isoformat(), "units": str(self.units), "setting": self.setting,
+                "service_date": iso_date(self.service_date), "units": str(self.units), "setting": self.setting,
                 "locality": self.locality, "status": self.status,
                 "fee_schedule_amount": None if fee is None else str(fee),
                 "amount": None if amount is None else str(amount),

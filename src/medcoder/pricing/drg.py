@@ -24,6 +24,7 @@ from drgpy import _versions as drgpy_versions
 from drgpy.msdrg import DRGEngine
 
 from medcoder.codesets.icd10pcs_reader import normalize_code
+from medcoder.codesets.mce import window_in
 from medcoder.errors import ClaimError, CodeFormatError
 from medcoder.model.code import undotted
 from medcoder.model.drg import DrgAssignment, DrgCase, DrgPayment, SecondarySeverity, Severity, Tier
@@ -167,10 +168,10 @@ class DrgGrouper:
         self._msdrg = codesets.msdrg
         self._mce = codesets.mce
         self._release = codesets.release("msdrg")
+        self._weights_release = f"msdrg {self._release.id}"
         self._table5: dict[str, DrgWeight] = {}
         # Memos keyed by code (never by stay): a batch repeats the same codes, and the tables are read-only.
         self._families: dict[str, tuple[str, ...]] = {}
-        self._severities: dict[tuple[str, str, str, bool, str, str], SecondarySeverity] = {}
         # Per grouper version, code -> its severity when the code is on neither Table 6I/6J nor drgpy's CC list
         # (most secondaries): then nothing depends on the principal, the DRG, the discharge or POA, so one object
         # per code serves every stay; None marks a code that needs the full key above.
@@ -212,7 +213,7 @@ class DrgGrouper:
     def _check_codes(self, case: DrgCase) -> tuple[str, list[str], list[str]]:
         day = case.discharge_date
         principal = _dx(case.principal_dx, "principal diagnosis")
-        secondary = list(dict.fromkeys(_dx(c, "secondary diagnosis") for c in case.secondary_dx))
+        secondary = list(dict.fromkeys([_dx(c, "secondary diagnosis") for c in case.secondary_dx]))
         secondary = [c for c in secondary if c != principal]
         procedures: list[str] = []
         for code in case.procedures:
@@ -224,7 +225,7 @@ class DrgGrouper:
         for system, codes in (("cm", [principal, *secondary]), ("pcs", procedures)):
             for code in codes:
                 # The MCE reader memoises each code's windows; the edits have usually asked for this code already.
-                if self._mce.window_on(code, day, system=system) is None:
+                if window_in(self._mce.windows_of(code, system=system), day) is None:
                     kind = "ICD-10-CM" if system == "cm" else "ICD-10-PCS"
                     raise ClaimError(f"{code} is not a valid {kind} code on {day.isoformat()}", code="E842",
                                      where=code, fix="Use a billable code of the fiscal year of discharge")
@@ -288,15 +289,9 @@ class DrgGrouper:
                 known = plain.get(code, _UNKNOWN)
                 if known is _UNKNOWN:
                     known = plain[code] = self._plain_severity(code, engine)
-                if known is not None:
-                    found.append(known)
-                    continue
-                key = (code, principal, drg, alive, poa.get(code, "Y"), version)
-                if key not in self._severities:
-                    if len(self._severities) > 500_000:  # bound the memo on endless streams
-                        self._severities.clear()
-                    self._severities[key] = self._severity(code, principal, drg, alive, key[4], engine)
-                found.append(self._severities[key])
+                if known is None:  # a CC/MCC: its verdict depends on this stay's principal, DRG, discharge, POA
+                    known = self._severity(code, principal, drg, alive, poa.get(code, "Y"), engine)
+                found.append(known)
             return tuple(found)
 
         found = severities(drg)
@@ -393,7 +388,7 @@ class DrgGrouper:
             drg=row.drg, title=row.title, mdc=row.mdc, drg_type=row.type, tier=tier, family=family,
             drivers=tuple(s.code for s in found if s.level in wanted) if wanted else (), severities=found,
             weight=row.weight, gmlos=row.gmlos, alos=row.alos, grouper=_grouper_name(version),
-            weights_release=f"msdrg {self._release.id}", age=case.age, sex=case.sex,
+            weights_release=self._weights_release, age=case.age, sex=case.sex,
             discharge_status=case.discharge_status, disagreements=tuple(disagreements), notes=tuple(notes))
 
     def price(self, case: DrgCase, *, base_rate: Decimal | None = None) -> DrgPayment:
@@ -446,7 +441,7 @@ def case_from_claim(claim: Claim) -> DrgCase:
     if claim.discharge_date is None:
         raise ClaimError(f"claim {claim.claim_id} has no discharge date", code="E840", where=claim.claim_id,
                          fix="MS-DRG grouping needs the discharge date of an inpatient claim")
-    diagnoses = sorted(claim.diagnoses, key=_SEQUENCE)
+    diagnoses = sorted(claim.diagnoses, key=BY_SEQUENCE)
     if not diagnoses:
         raise ClaimError(f"claim {claim.claim_id} has no diagnosis", code="E840", where=claim.claim_id,
                          fix="Add the principal diagnosis as sequence 1")
@@ -456,10 +451,11 @@ def case_from_claim(claim: Claim) -> DrgCase:
         age = admitted.year - born.year - ((admitted.month, admitted.day) < (born.month, born.day))
     return DrgCase(
         principal_dx=diagnoses[0].code, secondary_dx=tuple([d.code for d in diagnoses[1:]]),
-        procedures=tuple([p.code for p in sorted(claim.procedures, key=_SEQUENCE)]) if claim.procedures else (),
+        procedures=tuple([p.code for p in sorted(claim.procedures, key=BY_SEQUENCE)]) if claim.procedures else (),
         sex=claim.patient.sex, age=age, discharge_status=claim.discharge_status or "01",
         discharge_date=claim.discharge_date,
         poa=tuple([(d.code, d.poa) for d in diagnoses if d.poa]))
 
 
-_SEQUENCE = attrgetter("sequence")
+BY_SEQUENCE = attrgetter("sequence")
+"""Sort key putting a claim's diagnoses (or procedures) in their claim sequence: 1 is the principal."""

@@ -222,8 +222,10 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
     factors = list(_demographic_factors(kb, name, beneficiary))
     by_hcc: dict[str, list[str]] = {}
     unmapped = []
-    for code in _codes(diagnoses):
-        hccs = kb.hccs(code, model=name)
+    codes = _codes(diagnoses)
+    dx_map = kb.dx_map(model=name) if codes else {}  # asked only when there is a code, as hccs() was
+    for code in codes:
+        hccs = dx_map.get(code, ())
         if not hccs:
             unmapped.append(code)
         for hcc in hccs:

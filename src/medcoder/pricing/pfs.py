@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cache, lru_cache
 from operator import itemgetter
+from typing import NamedTuple
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.pfs import Gpci, Pfs, Rvu, split_locality
@@ -44,7 +45,8 @@ class _Release:
     ids: tuple[str, ...]
     """The release ids every priced line records, e.g. ``('pfs/CY2026', 'pfs-rules/2026.1')``."""
     rvus_from: date
-    rvu_title: str
+    rvus_note: str
+    """The note on a line served before ``rvus_from``, the same for every such line of the release."""
 
 
 # id(code sets) -> (code sets, their PFS release): a batch prices every claim against a few shared ``Codesets``
@@ -57,10 +59,10 @@ def _release_of(codesets: Codesets) -> _Release:
     if hit is None or hit[0] is not codesets:
         pfs, release = codesets.pfs, codesets.release("pfs")
         info = pfs.info_view()
-        found = _Release(pfs=pfs, release=release, ids=(release.name, rules()["id"]),
-                         rvus_from=date.fromisoformat(info.get("rvu_effective_from",
-                                                               release.effective_from.isoformat())),
-                         rvu_title=info.get("rvu_title", "RVU file"))
+        rvus_from = date.fromisoformat(info.get("rvu_effective_from", release.effective_from.isoformat()))
+        found = _Release(pfs=pfs, release=release, ids=(release.name, rules()["id"]), rvus_from=rvus_from,
+                         rvus_note=f"RVUs of the {info.get('rvu_title', 'RVU file')} (in force from {rvus_from}); a "
+                                   "code revised since may have had other RVUs on this date")
         if len(_RELEASES) >= 256:
             _RELEASES.clear()
         hit = _RELEASES[id(codesets)] = (codesets, found)
@@ -152,15 +154,15 @@ def _modifier_rules(line: ServiceLine, rvu: Rvu, extra: list[Adjustment], notes:
 
 def _select_row(line: ServiceLine, pfs: Pfs, work: _Work) -> Rvu | None:
     """The PPRRVU row for the line's modifiers: -26/-TC/-53 rows where the code has them (PC/TC rules)."""
-    code = line.code.strip().upper()
-    rows = pfs.rvu_rows(code)
-    if not rows:
+    code = work.code
+    if not pfs.modifiers(code):
         work.problems = (_problem(
             line, "E810", f"{code} is not in the PFS RVU file of this release",
             "Check the code (CPT/HCPCS, five characters) and the date of service"),)
         return None
     if not line.modifiers:
-        return rows[""]  # the global row (most lines): no PC/TC or terminated-service rule applies
+        return pfs.rvu(code)  # the global row (most lines): no PC/TC or terminated-service rule applies
+    rows = pfs.rvu_rows(code)
     mods = [m.upper() for m in line.modifiers]
     components = [m for m in mods if m in rules()["pctc"]["components"]]
     glob = rows.get("") or next(iter(rows.values()))
@@ -215,10 +217,11 @@ def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str 
     return work
 
 
-@dataclass(frozen=True, slots=True)
-class _Unit:
+class _Unit(NamedTuple):
     """One unit of a code priced by ``_price_unit``: its row, RVU x GPCI terms, fee schedule amount, amount after
-    the line-level rules (None: carrier priced) and the notes and adjustments that say why."""
+    the line-level rules (None: carrier priced) and the notes and adjustments that say why. A named tuple, not a
+    frozen dataclass: built for every new (code, setting, locality) a batch meets, where setting six frozen
+    fields one by one cost more than pricing the unit."""
 
     rvu: Rvu
     parts: RvuBreakdown
@@ -241,8 +244,10 @@ def _price_unit(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, setting: Sett
     if rvu is None:
         return None
     status = rules()["status"][rvu.status]
-    parts, breakdown_notes, fee = cached_breakdown(rvu, gpci, setting, line.service_date)
-    notes, extra = list(breakdown_notes), list[Adjustment]()
+    # Not cached_breakdown: the caller's memo of units already covers (row, GPCI, setting, floor), so a unit priced
+    # here is one whose breakdown is new too, and a second memo would only be missed and filled.
+    parts, notes = breakdown(rvu, gpci, setting, line.service_date)
+    fee, extra = fee_schedule_amount(parts), list[Adjustment]()
 
     def done(amount: Decimal | None) -> _Unit:
         return _Unit(rvu=rvu, parts=parts, fee=fee, amount=amount, notes=tuple(notes), extra=tuple(extra))
@@ -386,8 +391,10 @@ def _finish(works: list[_Work], pfs: Pfs) -> list[LineFee]:
     return done
 
 
+@lru_cache(maxsize=1024)
 def _setting_of(pfs: Pfs, code: str) -> tuple[Setting | None, str | None]:
-    """Facility or non-facility from a place-of-service code (ch.12 §20.4.2), or why it cannot say."""
+    """Facility or non-facility from a place-of-service code (ch.12 §20.4.2), or why it cannot say; memoised per
+    reader and code (asked for every line, and a batch bills from a handful of places)."""
     pos = pfs.place_of_service(code) if code.strip().isdigit() else None
     if pos is None or pos.setting is None:
         what = "unassigned" if pos is not None else "not a CMS place-of-service code"
@@ -413,8 +420,7 @@ def _price_lines(lines: Sequence[ServiceLine], *, codesets: Codesets, gpci: Gpci
             work.problems = (*work.problems, _problem(
                 line, "E813", why, "Use a two-digit CMS place-of-service code (11 office, 21 inpatient, ...)"))
         if covers and line.service_date < rvus_from:
-            work.notes.append(f"RVUs of the {known.rvu_title} (in force from {rvus_from}); a "
-                              "code revised since may have had other RVUs on this date")
+            work.notes.append(known.rvus_note)
         work.charge = line.charge
         works.append(work)
     return _finish(works, pfs)

@@ -18,6 +18,8 @@ from medcoder.errors import ClaimError
 from medcoder.model.fee import RvuBreakdown, Setting
 
 CENT = Decimal("0.01")
+_NATIONAL_GPCI = Decimal("1.000")
+"""Every GPCI of national amounts (no locality), written as the GPCI file writes them."""
 _PAY = {"fee", "fee-alone", "carrier", "none"}
 _ASSISTANT_SECTIONS = ("assistant", "co-surgeon", "team-surgery", "bilateral")
 
@@ -84,7 +86,7 @@ def breakdown(rvu: Rvu, gpci: Gpci | None, setting: Setting, day: date) -> tuple
     elif setting == "facility" and rvu.fac_na:
         notes.append("facility PE RVU is NA: the service is not expected to be billed by a practitioner in a "
                      "facility (the facility bills it); the published facility PE RVU is used")
-    one = Decimal("1.000")
+    one = _NATIONAL_GPCI
     work_gpci = one if gpci is None else (gpci.work_gpci_floor if floored else gpci.work_gpci)
     return RvuBreakdown(
         work_rvu=rvu.work_rvu, pe_rvu=rvu.fac_pe_rvu if pe_setting == "facility" else rvu.nonfac_pe_rvu,

@@ -12,7 +12,6 @@ import threading
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
-from operator import attrgetter
 from typing import Any, Literal
 
 from medcoder.claim.parse import claim_from_dict
@@ -21,11 +20,12 @@ from medcoder.edits.run import check_claim
 from medcoder.errors import ClaimError, MedcoderError
 from medcoder.model.claim import Claim
 from medcoder.model.drg import DrgAssignment, DrgPayment
+from medcoder.model.fee import iso_date
 from medcoder.model.findings import EditFinding
 from medcoder.model.risk import Beneficiary, RiskScore
 from medcoder.output.fhir_claim import claim_to_fhir_json
 from medcoder.output.x12 import Interchange, write_837
-from medcoder.pricing.drg import DrgGrouper, case_from_claim
+from medcoder.pricing.drg import BY_SEQUENCE, DrgGrouper, case_from_claim
 from medcoder.pricing.hcc import DEFAULT_MODEL, score_risk
 from medcoder.pricing.pfs import price_claim
 from medcoder.service.auth import Actor
@@ -108,8 +108,10 @@ def _assignment_dict(a: DrgAssignment) -> dict[str, Any]:
 
 
 def _drg_dict(payment: DrgPayment) -> dict[str, Any]:
-    return {**_assignment_dict(payment.assignment), "base_rate": str(payment.base_rate),
-            "payment": str(payment.payment), "rate_source": payment.rate_source}
+    out = _assignment_dict(payment.assignment)  # extended in place: a fresh dict, no need to copy its 21 keys
+    out["base_rate"], out["payment"] = str(payment.base_rate), str(payment.payment)
+    out["rate_source"] = payment.rate_source
+    return out
 
 
 def _risk_dict(risk: RiskScore) -> dict[str, Any]:
@@ -154,7 +156,7 @@ def price(claim: Claim, *, settings: Settings, codesets: Codesets | None = None,
     """
     codesets = codesets or codesets_for(claim, settings=settings)
     out: dict[str, Any] = {"claim_id": claim.claim_id, "kind": claim.kind, "setting": claim.setting,
-                           "date": claim_day(claim).isoformat(), "total_charge": str(claim.total_charge)}
+                           "date": iso_date(claim_day(claim)), "total_charge": str(claim.total_charge)}
     if claim.kind == "professional":
         out["pfs"] = price_claim(claim, codesets).to_dict()
     elif claim.setting == "inpatient":
@@ -165,15 +167,12 @@ def price(claim: Claim, *, settings: Settings, codesets: Codesets | None = None,
     beneficiary = beneficiary_of(claim)
     if beneficiary is not None:
         try:
-            out["risk"] = _risk_dict(score_risk([d.code for d in sorted(claim.diagnoses, key=_SEQUENCE)],
+            out["risk"] = _risk_dict(score_risk([d.code for d in sorted(claim.diagnoses, key=BY_SEQUENCE)],
                                                 beneficiary, codesets=codesets, model=DEFAULT_MODEL))
         except MedcoderError as e:
             out["risk"] = {"error": e.to_dict()}
     out["releases"] = releases_of(codesets)
     return out
-
-
-_SEQUENCE = attrgetter("sequence")
 
 
 def default_interchange(claim: Claim, *, phone: str, contact: str = "Billing Office",
