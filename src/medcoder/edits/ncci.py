@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.ncci_mue import ADJUDICATION, MueLimit, MueSetting
@@ -73,10 +73,10 @@ def _modifiers(line: ServiceLine) -> set[str]:
     return {str(m).strip().upper() for m in line.modifiers}
 
 
-@dataclass(frozen=True, slots=True)
-class _Lines:
+class _Lines(NamedTuple):
     """A claim's service lines as the three NCCI rule sets read them, worked out once per claim: ``check_claim``
-    runs ``ncci-ptp``, ``ncci-mue`` and ``ncci-aoc`` one after the other on the same (immutable) claim."""
+    runs ``ncci-ptp``, ``ncci-mue`` and ``ncci-aoc`` one after the other on the same (immutable) claim. A
+    ``NamedTuple``, immutable like a frozen dataclass and cheaper to build (one per claim)."""
 
     coded: tuple[tuple[ServiceLine, str], ...]
     """Each line with its code (``_code``), in claim order."""
