@@ -293,6 +293,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     notes: dict[str, _CodeNotes] = {}
     places: dict[str, int | None] = {}
     placed: list[tuple[int | None, str]] = []  # (place in Tabular order, code), in sequence order
+    firsts: list[str] = []  # the codes with a "code first" note, in sequence order
     for _, _, code in coded:
         position = where.get(code, _UNSEEN)
         hit = known.get(code) if position != _UNSEEN else None
@@ -300,6 +301,8 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             position, hit = _code_notes(memo, code)
         notes[code], places[code] = hit, position
         placed.append((position, code))
+        if hit.first_refs:
+            firsts.append(code)
     pointed = view.lines
     out: list[EditFinding] = []
     labels: tuple[str | None, dict[str, Any]] | None = None  # the release label and note, once a finding needs them
@@ -344,7 +347,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                 {"notes": [{"code": x, "under": where_printed(tabular, n), "text": n.text} for x, n in hits]})
 
     # Guideline I.A.13: etiology/manifestation ("code first") sequencing.
-    manifestations = _manifestation_codes(codesets, view.day, [c for _, _, c in coded if notes[c].first_refs])
+    manifestations = _manifestation_codes(codesets, view.day, firsts)
     for i, sequence, code in coded:
         first, ref_tuple, match = notes[code].first, notes[code].first_refs, notes[code].first_match
         if not ref_tuple:
