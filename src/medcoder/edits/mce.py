@@ -237,9 +237,12 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                    dx=tuple(dx), pcs=tuple(pcs))
     table = _applicable(claim.kind, claim.setting)
     # The rules keyed to an attribute run only when a code carries one of their attributes; in file order.
-    triggered = {i for c in (*dx, *pcs) for a in c.attributes for i in table.by_attribute.get(a, ())}
-    hits = [(rule, codes, fields) for i in (sorted(triggered.union(table.always)) if triggered else table.always)
-            for rule in (table.rules[i],) for codes, fields in _CHECKS[rule.check](rule, ctx, rules)]
+    triggered = _triggered(table, ctx)
+    hits: list[tuple[MceRule, tuple[_Code, ...], dict[str, Any]]] = []
+    for i in sorted(triggered.union(table.always)) if triggered else table.always:
+        rule = table.rules[i]
+        for codes, fields in _CHECKS[rule.check](rule, ctx, rules):
+            hits.append((rule, codes, fields))
     if not hits:
         return []  # most claims: the release labels below are not needed
     out: list[EditFinding] = []
@@ -255,6 +258,20 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                      "attributes": sorted({a for c in codes for a in c.attributes & set(rule.attributes)}),
                      **stand_in}))
     return out
+
+
+def _triggered(table: _RuleTable, ctx: _Context) -> set[int]:
+    """The rules (positions in ``table.rules``) keyed to an attribute one of the claim's codes carries. Loops,
+    not a comprehension: this runs for every claim, and a comprehension is a function built per call."""
+    by_attribute = table.by_attribute
+    found: set[int] = set()
+    for codes in (ctx.dx, ctx.pcs):
+        for code in codes:
+            for attribute in code.attributes:
+                rules = by_attribute.get(attribute)
+                if rules:
+                    found.update(rules)
+    return found
 
 
 # -- the checks (the closed vocabulary of mce_rules.json) -------------------------------------------------------
