@@ -69,14 +69,42 @@ class _Refs:
         return cls(tuple(starts), tuple(ends), tuple(other))
 
     def cover(self, tabular: Tabular, position: int | None, code: str) -> bool:
-        """Whether any reference includes ``code`` (at ``position``, from ``Tabular.position``): the interval search
-        over the references' Tabular-order spans, then the references only ``Tabular.covers`` can answer."""
-        starts = self.starts
-        if position is not None and starts:
-            i = bisect_right(starts, position) - 1
-            if i >= 0 and position <= self.ends[i]:
-                return True
-        return bool(self.other) and self._cover_other(tabular, code)
+        """Whether any reference includes ``code`` (at ``position``, from ``Tabular.position``)."""
+        return bool(self._matches(tabular, ((position, code),), None, first_only=True))
+
+    def cover_any(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None = None) -> bool:
+        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``."""
+        return bool(self._matches(tabular, coded, skip, first_only=True))
+
+    def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
+        """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
+        if not (self.starts or self.other):
+            return set()
+        return set(self._matches(tabular, coded, None, first_only=False))
+
+    def _matches(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None, *,
+                 first_only: bool) -> list[str]:
+        """The codes of ``coded`` other than ``skip`` that some reference includes, in order (the first only, with
+        ``first_only``): the interval search over the references' Tabular-order spans, then the references only
+        ``Tabular.covers`` can answer. One loop over the claim's codes, neither a generator nor a call per code:
+        it runs for the Excludes1 and "use additional code" notes of every code of every claim."""
+        starts, ends, other = self.starts, self.ends, self.other
+        found: list[str] = []
+        for position, code in coded:
+            if code == skip:
+                continue
+            if position is not None and starts:
+                i = bisect_right(starts, position) - 1
+                if i >= 0 and position <= ends[i]:
+                    found.append(code)
+                    if first_only:
+                        break
+                    continue
+            if other and self._cover_other(tabular, code):
+                found.append(code)
+                if first_only:
+                    break
+        return found
 
     def _cover_other(self, tabular: Tabular, code: str) -> bool:
         for ref in self.other:
@@ -86,21 +114,6 @@ class _Refs:
             except (ValueError, LookupError):
                 continue
         return False
-
-    def cover_any(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None = None) -> bool:
-        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``. A plain
-        loop: it runs for every "use additional code" group of every code of a claim, where a generator cost more
-        than the search."""
-        for position, code in coded:
-            if code != skip and self.cover(tabular, position, code):
-                return True
-        return False
-
-    def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
-        """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
-        if not (self.starts or self.other):
-            return set()
-        return {code for position, code in coded if self.cover(tabular, position, code)}
 
 
 @dataclass(frozen=True, slots=True)
