@@ -133,6 +133,8 @@ class Tabular:
         # Synthesised 7th-character entries, memoised by the spelling asked (bounded: at most the
         # ~51,000 real 7th-character codes in a few spellings each).
         self._made: dict[str, TabularEntry] = {}
+        # Printed code needing a 7th character -> its allowed 7th characters (``_allowed``), for ``owner_place``.
+        self._sevenths: dict[str, dict[str, str]] = {}
         # The KB is read-only (opened immutable): notes and reference checks are memoised per release.
         self._notes_memo: dict[tuple[str, bool, frozenset[str] | None], tuple[Note, ...]] = {}
         self._at_memo: dict[tuple[str, str, str], tuple[Note, ...]] = {}
@@ -451,10 +453,28 @@ class Tabular:
         if entry is None:
             if len(code) != 8:
                 return None
-            entry = self._base_of(idx, code.replace(".", ""))
-            if entry is None or code[-1] not in self._allowed(idx, entry):
+            entry = self._seventh_base(idx, code)
+            if entry is None:
                 return None
         return entry.code, idx.span[entry.code][0]
+
+    def _seventh_base(self, idx: _Index, code: str) -> TabularEntry | None:
+        """The printed code that the dotted 8-character ``code`` extends when its 7th character is valid there, else
+        None (``_base_of`` and ``_allowed``). Why not those alone: claims bring new 7th-character codes all the
+        time, and the printed code is usually the code's first 7 characters (``S39.012A``: one look-up, only a
+        placeholder X as in ``O40.1XX0`` needs ``_base_of``'s walk), and its allowed characters are memoised per
+        printed code where ``_allowed`` works them out again at each call."""
+        base = idx.entries.get(code[:7])
+        if base is None:
+            base = self._base_of(idx, code.replace(".", ""))
+            if base is None:
+                return None
+        elif not base.needs_seventh:
+            return None
+        allowed = self._sevenths.get(base.code)
+        if allowed is None:
+            allowed = self._sevenths[base.code] = self._allowed(idx, base)
+        return base if code[-1] in allowed else None
 
     def prints_notes(self, code: str, kinds: frozenset[str]) -> bool:
         """Whether the printed code ``code`` (dotted, as in the book) itself prints a note of one of ``kinds``.

@@ -18,7 +18,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.cpt import CODE as CPT_CODE
@@ -26,7 +27,7 @@ from medcoder.codesets.hcpcs import normalize_modifier
 from medcoder.codesets.icd10pcs_reader import normalize_code as normalize_pcs
 from medcoder.codesets.mce import Mce, ValidityWindow, window_in
 from medcoder.errors import CodeFormatError, NotFoundError
-from medcoder.model.claim import Claim
+from medcoder.model.claim import Claim, Diagnosis
 from medcoder.model.code import normalize_icd10cm
 from medcoder.model.findings import EditFinding, Severity
 
@@ -87,10 +88,12 @@ def dx_code(code: str) -> str | None:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class DxView:
+class DxView(NamedTuple):
     """A claim's diagnoses as the rule sets read them, computed once per claim: ``check_claim`` runs the
-    validity, Tabular and MCE rule sets one after the other on the same (immutable) claim."""
+    validity, Tabular and MCE rule sets one after the other on the same (immutable) claim.
+
+    A ``NamedTuple``, immutable like a frozen dataclass and built in a third of the instructions (the dataclass
+    sets each field through ``object.__setattr__``): it is built for every claim."""
 
     coded: tuple[tuple[int, int, str], ...]
     """(position in ``claim.diagnoses``, sequence, dotted code) by sequence; malformed codes are left out."""
@@ -116,13 +119,11 @@ def dx_view(claim: Claim) -> DxView:
     last = _LAST_VIEW
     if last is not None and last[0] is claim:
         return last[1]
-    raw = [dx.code for dx in claim.diagnoses]
+    diagnoses = claim.diagnoses
     try:
-        dotted: tuple[str | None, ...] = tuple([normalize_icd10cm(code) for code in raw])
+        dotted: tuple[str | None, ...] = tuple([normalize_icd10cm(dx.code) for dx in diagnoses])
     except CodeFormatError:  # a malformed code (the validity rule set reports it): the others still count
-        dotted = tuple([dx_code(code) for code in raw])
-    by_sequence = sorted([(dx.sequence, index) for index, dx in enumerate(claim.diagnoses) if dotted[index]])
-    coded = tuple([(index, sequence, code) for sequence, index in by_sequence if (code := dotted[index])])
+        dotted = tuple([dx_code(dx.code) for dx in diagnoses])
     numbers: dict[int, list[int]] = {}
     days: dict[int, set[date]] = {}
     for line in claim.lines:
@@ -133,7 +134,10 @@ def dx_view(claim: Claim) -> DxView:
             elif found[-1] != line.number:  # a pointer repeated on one line counts once
                 found.append(line.number)
                 days[pointer - 1].add(line.service_date)
-    sorted_days = {i: tuple(sorted(d)) for i, d in days.items()}
+    lines: dict[int, tuple[int, ...]] = {}
+    sorted_days: dict[int, tuple[date, ...]] = {}
+    for i, found in numbers.items():  # one loop for both (each comprehension is a function built per claim)
+        lines[i], sorted_days[i] = tuple(sorted(found)), tuple(sorted(days[i]))
     day = edit_day(claim)
     # Inpatient stays are coded by discharge date; other claims by their lines' dates, else the edit day.
     on_day: tuple[date, ...] = (day,) if day is not None else ()
@@ -141,10 +145,26 @@ def dx_view(claim: Claim) -> DxView:
         dates = (on_day,) * len(dotted)
     else:
         dates = tuple([sorted_days.get(index) or on_day for index in range(len(dotted))])
-    view = DxView(coded=coded, lines={i: tuple(sorted(n)) for i, n in numbers.items()}, days=sorted_days, day=day,
-                  dotted=dotted, dates=dates)
+    view = DxView(coded=_in_sequence(diagnoses, dotted), lines=lines, days=sorted_days, day=day, dotted=dotted,
+                  dates=dates)
     _LAST_VIEW = (claim, view)
     return view
+
+
+def _in_sequence(diagnoses: tuple[Diagnosis, ...], dotted: tuple[str | None, ...]) -> tuple[tuple[int, int, str], ...]:
+    """``DxView.coded``: (position, sequence, dotted code) of the well-formed diagnoses by sequence, then position.
+    Sorted only when the claim does not list its diagnoses in sequence order (nearly every claim does)."""
+    coded: list[tuple[int, int, str]] = []
+    in_order = True
+    for index, dx in enumerate(diagnoses):
+        code = dotted[index]
+        if code:
+            if coded and dx.sequence < coded[-1][1]:
+                in_order = False
+            coded.append((index, dx.sequence, code))
+    if not in_order:
+        coded.sort(key=itemgetter(1, 0))
+    return tuple(coded)
 
 
 _LAST_WINDOWS: tuple[DxView, Mce, tuple[tuple[ValidityWindow, ...], ...]] | None = None

@@ -224,8 +224,8 @@ def _lines(claim: Claim, add: Add) -> None:
             if len(pointers) > MAX_POINTERS:
                 add("completeness.pointer-count", "error", f"line {line.number} has {len(pointers)} diagnosis "
                     f"pointers; at most {MAX_POINTERS}", "Keep the four most relevant, the primary first", lines=at)
-            bad = [p for p in pointers if not 1 <= p <= n_dx]
-            if bad:
+            if pointers and not (1 <= min(pointers) and max(pointers) <= n_dx):  # the list only when one is bad
+                bad = [p for p in pointers if not 1 <= p <= n_dx]
                 add("completeness.pointer-range", "error", f"line {line.number} points to diagnosis "
                     f"{', '.join(map(str, bad))}, but the claim has {n_dx}", "Point to an existing diagnosis",
                     lines=at)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
 from importlib import resources
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10pcs_reader import normalize_code as normalize_pcs
@@ -141,16 +141,20 @@ def age_on(birth: date | None, day: date | None) -> int | None:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Code:
-    index: int
+class _Code(NamedTuple):
+    """A valid code of the claim with its MCE attributes on the edit day. A ``NamedTuple``, immutable like a frozen
+    dataclass and built in a third of the instructions (the dataclass sets each field through
+    ``object.__setattr__``): one is built per code of every claim."""
+
+    position: int
     """Position in ``claim.diagnoses`` (for line pointers); -1 for procedures."""
     code: str
     attributes: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Context:
+class _Context(NamedTuple):
+    """What the checks read of one claim (a ``NamedTuple`` like ``_Code``: one per claim)."""
+
     claim: Claim
     codesets: Codesets
     day: date
@@ -163,7 +167,7 @@ class _Context:
     @property
     def principal(self) -> _Code | None:
         first = self.dx[0] if self.dx else None
-        return first if first is not None and self.claim.diagnoses[first.index].sequence == 1 else None
+        return first if first is not None and self.claim.diagnoses[first.position].sequence == 1 else None
 
     def dx_with(self, attribute: str) -> list[_Code]:
         return [d for d in self.dx if attribute in d.attributes]
@@ -217,7 +221,7 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     for index, _, code in view.coded:
         window = window_in(windows[index], day)
         if window is not None:
-            dx.append(_Code(index=index, code=code, attributes=_attribute_set(window.attributes)))
+            dx.append(_Code(position=index, code=code, attributes=_attribute_set(window.attributes)))
     pcs: list[_Code] = []
     for proc in claim.procedures:
         try:
@@ -226,22 +230,25 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             continue
         window = mce.window_on(code, day, system="pcs")
         if window is not None:
-            pcs.append(_Code(index=-1, code=code, attributes=_attribute_set(window.attributes)))
+            pcs.append(_Code(position=-1, code=code, attributes=_attribute_set(window.attributes)))
     start = claim.admission_date or claim.statement_from or claim.first_service_date
     sex = claim.patient.sex if claim.patient.sex in ("F", "M") else None
     ctx = _Context(claim=claim, codesets=codesets, day=day, age=age_on(claim.patient.birth_date, start), sex=sex,
                    dx=tuple(dx), pcs=tuple(pcs))
     table = _applicable(claim.kind, claim.setting)
     # The rules keyed to an attribute run only when a code carries one of their attributes; in file order.
-    triggered = {i for c in (*dx, *pcs) for a in c.attributes for i in table.by_attribute.get(a, ())}
-    hits = [(rule, codes, fields) for i in (sorted(triggered.union(table.always)) if triggered else table.always)
-            for rule in (table.rules[i],) for codes, fields in _CHECKS[rule.check](rule, ctx, rules)]
+    triggered = _triggered(table, ctx)
+    hits: list[tuple[MceRule, tuple[_Code, ...], dict[str, Any]]] = []
+    for i in sorted(triggered.union(table.always)) if triggered else table.always:
+        rule = table.rules[i]
+        for codes, fields in _CHECKS[rule.check](rule, ctx, rules):
+            hits.append((rule, codes, fields))
     if not hits:
         return []  # most claims: the release labels below are not needed
     out: list[EditFinding] = []
     release, stand_in = release_of(codesets, "mce"), release_notes(codesets, "mce")
     for rule, codes, fields in hits:
-        indexes = [c.index for c in codes if c.index >= 0]
+        indexes = [c.position for c in codes if c.position >= 0]
         out.append(EditFinding(
             rule_set=RULE_SET, rule=rule.id, severity=rule.severity, message=rule.message.format(**fields),
             codes=tuple(dict.fromkeys(c.code for c in codes)),
@@ -251,6 +258,20 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                      "attributes": sorted({a for c in codes for a in c.attributes & set(rule.attributes)}),
                      **stand_in}))
     return out
+
+
+def _triggered(table: _RuleTable, ctx: _Context) -> set[int]:
+    """The rules (positions in ``table.rules``) keyed to an attribute one of the claim's codes carries. Loops,
+    not a comprehension: this runs for every claim, and a comprehension is a function built per call."""
+    by_attribute = table.by_attribute
+    found: set[int] = set()
+    for codes in (ctx.dx, ctx.pcs):
+        for code in codes:
+            for attribute in code.attributes:
+                rules = by_attribute.get(attribute)
+                if rules:
+                    found.update(rules)
+    return found
 
 
 # -- the checks (the closed vocabulary of mce_rules.json) -------------------------------------------------------
@@ -295,7 +316,7 @@ def _flagged(rule: MceRule, ctx: _Context) -> tuple[_Code, ...]:
 
 
 def _age_unknown(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
-    flagged = tuple(c for c in _flagged(rule, ctx) if c.index >= 0)
+    flagged = tuple(c for c in _flagged(rule, ctx) if c.position >= 0)
     if ctx.age is None and flagged:
         yield flagged, {"codes": ", ".join(c.code for c in flagged)}
 

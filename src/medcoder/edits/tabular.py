@@ -14,7 +14,7 @@ each finding can name the note's text and the category, block or chapter it is p
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -70,7 +70,41 @@ class _Refs:
 
     def cover(self, tabular: Tabular, position: int | None, code: str) -> bool:
         """Whether any reference includes ``code`` (at ``position``, from ``Tabular.position``)."""
-        return self.cover_any(tabular, ((position, code),))
+        return bool(self._matches(tabular, ((position, code),), None, first_only=True))
+
+    def cover_any(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None = None) -> bool:
+        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``."""
+        return bool(self._matches(tabular, coded, skip, first_only=True))
+
+    def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
+        """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
+        if not (self.starts or self.other):
+            return set()
+        return set(self._matches(tabular, coded, None, first_only=False))
+
+    def _matches(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None, *,
+                 first_only: bool) -> list[str]:
+        """The codes of ``coded`` other than ``skip`` that some reference includes, in order (the first only, with
+        ``first_only``): the interval search over the references' Tabular-order spans, then the references only
+        ``Tabular.covers`` can answer. One loop over the claim's codes, neither a generator nor a call per code:
+        it runs for the Excludes1 and "use additional code" notes of every code of every claim."""
+        starts, ends, other = self.starts, self.ends, self.other
+        found: list[str] = []
+        for position, code in coded:
+            if code == skip:
+                continue
+            if position is not None and starts:
+                i = bisect_right(starts, position) - 1
+                if i >= 0 and position <= ends[i]:
+                    found.append(code)
+                    if first_only:
+                        break
+                    continue
+            if other and self._cover_other(tabular, code):
+                found.append(code)
+                if first_only:
+                    break
+        return found
 
     def _cover_other(self, tabular: Tabular, code: str) -> bool:
         for ref in self.other:
@@ -80,31 +114,6 @@ class _Refs:
             except (ValueError, LookupError):
                 continue
         return False
-
-    def cover_any(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None = None) -> bool:
-        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``."""
-        return next(self._covering(tabular, coded, skip), None) is not None
-
-    def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
-        """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
-        if not (self.starts or self.other):
-            return set()
-        return set(self._covering(tabular, coded, None))
-
-    def _covering(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None) -> Iterator[str]:
-        """The codes of ``coded`` other than ``skip`` that some reference includes, in order: the interval search
-        over the references' Tabular-order spans, then the references only ``Tabular.covers`` can answer."""
-        starts, ends, other = self.starts, self.ends, self.other
-        for position, code in coded:
-            if code == skip:
-                continue
-            if position is not None and starts:
-                i = bisect_right(starts, position) - 1
-                if i >= 0 and position <= ends[i]:
-                    yield code
-                    continue
-            if other and self._cover_other(tabular, code):
-                yield code
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +166,20 @@ def _memo(tabular: Tabular) -> _ReaderMemo:
     hit = _MEMOS.get(id(tabular))
     if hit is None or hit.tabular is not tabular:
         hit = _MEMOS[id(tabular)] = _ReaderMemo(tabular)
+        _fill_owners(hit)
     return hit
+
+
+def _fill_owners(memo: _ReaderMemo) -> None:
+    """Every printed code's sorted notes, in ``memo.by_owner``, once per Tabular reader (about 0.3 s for the
+    47,000 printed codes, as long as loading the Tabular itself). Why all at once: claims bring codes not seen
+    before all the time (a batch of fresh claims, mostly), and walking up to the nearest code whose notes are known
+    cost more per new code than the rest of the rule set; in Tabular order a parent comes before its children, so
+    each printed code here costs one step."""
+    by_owner = memo.by_owner
+    for entry in memo.tabular.entries():
+        if entry.code not in by_owner:
+            _owner_notes(memo, entry.code)
 
 
 def _ref_bounds(tabular: Tabular, ref: str) -> _RefBounds:
@@ -199,10 +221,9 @@ def _code_notes(memo: _ReaderMemo, code: str) -> tuple[int | None, _CodeNotes]:
     hit = by_code.get(code) if position != _UNSEEN else None
     if hit is not None:
         return position, hit
-    if len(by_code) >= _MEMO_MAX:
+    if len(by_code) >= _MEMO_MAX:  # by_owner is bounded by the printed codes: kept
         by_code.clear()
         where.clear()
-        by_owner.clear()
     found = tabular.owner_place(code)
     if found is None:
         hit, position = _NO_NOTES, None  # not a Tabular code: the validity rule set reports it
@@ -285,6 +306,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     notes: dict[str, _CodeNotes] = {}
     places: dict[str, int | None] = {}
     placed: list[tuple[int | None, str]] = []  # (place in Tabular order, code), in sequence order
+    firsts: list[str] = []  # the codes with a "code first" note, in sequence order
     for _, _, code in coded:
         position = where.get(code, _UNSEEN)
         hit = known.get(code) if position != _UNSEEN else None
@@ -292,6 +314,8 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             position, hit = _code_notes(memo, code)
         notes[code], places[code] = hit, position
         placed.append((position, code))
+        if hit.first_refs:
+            firsts.append(code)
     pointed = view.lines
     out: list[EditFinding] = []
     labels: tuple[str | None, dict[str, Any]] | None = None  # the release label and note, once a finding needs them
@@ -336,7 +360,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                 {"notes": [{"code": x, "under": where_printed(tabular, n), "text": n.text} for x, n in hits]})
 
     # Guideline I.A.13: etiology/manifestation ("code first") sequencing.
-    manifestations = _manifestation_codes(codesets, view.day, [c for _, _, c in coded if notes[c].first_refs])
+    manifestations = _manifestation_codes(codesets, view.day, firsts)
     for i, sequence, code in coded:
         first, ref_tuple, match = notes[code].first, notes[code].first_refs, notes[code].first_match
         if not ref_tuple:
