@@ -12,12 +12,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+from medcoder.model.frozen import quick_init
+
 ClaimKind = Literal["professional", "institutional"]
 """Professional = CMS-1500 / 837P; institutional = UB-04 / 837I."""
 Sex = Literal["F", "M", "U"]
 PayerKind = Literal["medicare", "medicaid", "commercial", "self-pay", "other"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Address:
     line1: str
@@ -27,6 +30,7 @@ class Address:
     line2: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Provider:
     """A billing, rendering, attending or referring provider, or a service facility."""
@@ -43,6 +47,7 @@ class Provider:
     first_name: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Patient:
     member_id: str | None
@@ -53,6 +58,7 @@ class Patient:
     address: Address | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Payer:
     name: str
@@ -60,6 +66,7 @@ class Payer:
     kind: PayerKind = "medicare"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Diagnosis:
     """An ICD-10-CM code on the claim; ``sequence`` 1 is the principal / first-listed diagnosis."""
@@ -70,6 +77,7 @@ class Diagnosis:
     """Present-on-admission indicator (Y, N, U, W, 1) for inpatient claims."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServiceLine:
     """One CPT/HCPCS service line (837P SV1 / 837I SV2)."""
@@ -88,6 +96,7 @@ class ServiceLine:
     """UB-04 revenue code, institutional claims only."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProcedureCode:
     """An ICD-10-PCS procedure on an institutional (inpatient) claim."""
@@ -97,6 +106,7 @@ class ProcedureCode:
     sequence: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Claim:
     claim_id: str

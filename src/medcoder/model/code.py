@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from medcoder.errors import CodeFormatError
+from medcoder.model.frozen import quick_init
 
 __all__ = [
     "CodeRef",
@@ -144,6 +145,7 @@ _REF = re.compile(
 )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CodeRef:
     """A reference to codes as printed in the Tabular: ``E11.22``, ``E11.-``, ``I70.21-``, ``I10-I16``.

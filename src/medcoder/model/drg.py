@@ -14,6 +14,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
+from medcoder.model.frozen import quick_init
+
 Severity = Literal["MCC", "CC"]
 Sex = Literal["F", "M", "U"]
 Tier = Literal["with MCC", "with CC", "with CC/MCC", "without MCC", "without CC/MCC"]
@@ -24,6 +26,7 @@ EXPIRED_STATUSES: frozenset[str] = frozenset({"20", "40", "41", "42"})
 facility, place unknown — the last three for hospice claims)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DrgCase:
     """The facts MS-DRG grouping reads: diagnoses, procedures, sex, discharge status and date.
@@ -48,6 +51,7 @@ class DrgCase:
         return self.discharge_status not in EXPIRED_STATUSES
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SecondarySeverity:
     """One secondary diagnosis and whether it counts as a CC or MCC for this stay, and why."""
@@ -63,6 +67,7 @@ class SecondarySeverity:
     """The level drgpy's grouper tables give it for this stay (HAC/POA rule included)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DrgAssignment:
     """The MS-DRG a stay groups to, with its Table 5 weight and the evidence for its severity tier."""
@@ -115,6 +120,7 @@ def _explanation_head(drg: str, title: str, mdc: str | None, drg_type: str | Non
     return f"{head}; family {'/'.join(family)}" if len(family) > 1 else head
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DrgPayment:
     """A stay's national IPPS operating payment: relative weight x base rate (no wage index, outliers,

@@ -13,6 +13,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Literal
 
+from medcoder.model.frozen import quick_init
+
 Setting = Literal["facility", "non-facility"]
 """Which practice-expense RVU applies: from the place of service (Pub. 100-04 ch.12 §20.4.2)."""
 
@@ -24,6 +26,7 @@ def iso_date(day: date) -> str:
     return day.isoformat()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PriceProblem:
     """Why a line or claim could not be priced (or not fully): a coded error, never an exception."""
@@ -38,6 +41,7 @@ class PriceProblem:
         return {"code": self.code, "message": self.message, "line": self.line, "fix": self.fix}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Adjustment:
     """One payment rule applied to a line: a factor on the fee schedule amount, citing its rule id."""
@@ -49,6 +53,7 @@ class Adjustment:
     cite: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RvuBreakdown:
     """[(work RVU x work GPCI) + (PE RVU x PE GPCI) + (MP RVU x MP GPCI)] x CF, each term kept."""
@@ -103,6 +108,7 @@ class RvuBreakdown:
 _BREAKDOWN_DICTS: dict[int, tuple[RvuBreakdown, dict[str, Any]]] = {}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LineFee:
     """The fee schedule price of one service line."""
@@ -152,6 +158,7 @@ class LineFee:
                 "releases": list(self.releases)}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FeeSchedulePrice:
     """A professional claim priced on the Medicare Physician Fee Schedule."""

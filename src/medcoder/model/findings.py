@@ -7,7 +7,9 @@ MUE and completeness checks in one work queue, and an auditor must see which rel
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal
+
+from medcoder.model.frozen import quick_init
 
 Severity = Literal["error", "warning", "info"]
 """``error``: the payer rejects or denies the line/claim as billed; ``warning``: likely denial or lost
@@ -15,7 +17,8 @@ revenue unless documentation supports it (e.g. a modifier-allowed NCCI pair); ``
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, init=False)
+@quick_init
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EditFinding:
     rule_set: str
     """Which rule set fired: ``validity``, ``tabular``, ``mce``, ``ncci-ptp``, ``ncci-mue``, ``ncci-aoc``,
@@ -32,23 +35,6 @@ class EditFinding:
     fix: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
-    def __init__(self, *, rule_set: str, rule: str, severity: Severity, message: str, codes: tuple[str, ...] = (),
-                 lines: tuple[int, ...] = (), release: str | None = None, fix: str | None = None,
-                 details: dict[str, Any] | None = None) -> None:
-        """The fields as the dataclass declares them (``details`` None: a new empty dict).
-
-        Why not the dataclass's own ``__init__``: a frozen dataclass sets each field through
-        ``object.__setattr__``, which made a finding cost ~18,000 instructions to build, more than most rules
-        spend deciding it (claims carry four findings on average). The new finding is filled as a ``_Thawed``
-        (the same slots, no frozen ``__setattr__``) and given its class back: ~8,000 instructions, and once built
-        it is the same frozen object (equality, hash, ``dataclasses.replace``, FrozenInstanceError)."""
-        object.__setattr__(self, "__class__", _Thawed)
-        thawed = cast(Any, self)
-        thawed.rule_set, thawed.rule, thawed.severity, thawed.message = rule_set, rule, severity, message
-        thawed.codes, thawed.lines, thawed.release, thawed.fix = codes, lines, release, fix
-        thawed.details = {} if details is None else details
-        thawed.__class__ = EditFinding
-
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rule_set": self.rule_set, "rule": self.rule, "severity": self.severity,
                                "message": self.message, "codes": list(self.codes), "lines": list(self.lines)}
@@ -60,9 +46,3 @@ class EditFinding:
             out["details"] = self.details
         return out
 
-
-class _Thawed:
-    """``EditFinding``'s slots (so the same memory layout, and ``__class__`` can be assigned between the two)
-    without the frozen ``__setattr__``: only ``EditFinding.__init__`` holds one, while it fills it."""
-
-    __slots__ = EditFinding.__slots__

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from medcoder.model.frozen import quick_init
+
 SectionName = Literal[
     "chief_complaint", "hpi", "past_medical_history", "past_surgical_history", "family_history",
     "social_history", "medications", "allergies", "review_of_systems", "physical_exam", "results",
@@ -43,6 +45,7 @@ to be ruled out (ICD-10-CM Guidelines II.H and IV.H treat these differently in- 
 a relative; ``hypothetical``: conditional or future (if, return if, risk of, as needed)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Section:
     """A section of a note: the header that names it and the body it governs (character offsets).
@@ -66,6 +69,7 @@ class Section:
         return self.start <= offset < self.end
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sentence:
     """A sentence or list item: character offsets into the note, and the canonical name of its section."""
@@ -75,6 +79,7 @@ class Sentence:
     section: SectionName = "other"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContextModifier:
     """A cue that set an assertion category, and where: a phrase of the sentence ("denies") or, for a
@@ -86,6 +91,7 @@ class ContextModifier:
     end: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TargetContext:
     """The assertion context of one span (a mention): the five categories, and the rules and cues that set
@@ -120,6 +126,7 @@ class TargetContext:
         return ",".join(self.categories) or "present"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SectionContext:
     """What a section says about every mention in it, whatever the sentence says."""

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from medcoder.model.frozen import quick_init
+
 FactorKind = Literal["demographic", "hcc", "interaction", "count"]
 ImpactKind = Literal["inpatient-drg", "risk-adjustment"]
 ChangeSource = Literal["suggestion", "query"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Beneficiary:
     """The demographic facts a CMS-HCC model reads.
@@ -36,6 +39,7 @@ class Beneficiary:
     """Enrolled in Medicaid: the institutional LTIMCAID factor and the new-enrollee Medicaid cells."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HccHit:
     """One HCC the diagnoses produced, the codes that produced it and, if dropped, the HCCs that dropped it."""
@@ -49,6 +53,7 @@ class HccHit:
     dropped_by: tuple[str, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskFactor:
     name: str
@@ -58,6 +63,7 @@ class RiskFactor:
     detail: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskScore:
     """A raw (unnormalised) CMS-HCC risk score: the sum of ``factors``."""
@@ -86,6 +92,7 @@ class RiskScore:
         return self.score - self.demographic_score
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CodeChange:
     """A change not yet in the accepted code set: a suggested code, or a documentation query's outcome.
@@ -104,6 +111,7 @@ class CodeChange:
     description: str = ""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RevenueImpact:
     """What accepting one change would do to expected payment; sort a list by ``delta`` (largest first)."""

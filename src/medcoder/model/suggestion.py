@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from medcoder.model.frozen import quick_init
+
 System = Literal["ICD-10-CM", "ICD-10-PCS", "HCPCS", "CPT"]
 Status = Literal["suggested", "accepted", "rejected", "modified", "added-by-coder"]
 SYSTEMS: tuple[str, ...] = ("ICD-10-CM", "ICD-10-PCS", "HCPCS", "CPT")
 STATUSES: tuple[str, ...] = ("suggested", "accepted", "rejected", "modified", "added-by-coder")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Evidence:
     """A span of the original text (character offsets into the document as received)."""
@@ -32,6 +35,7 @@ class Evidence:
         return out
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CodeSuggestion:
     system: System
@@ -50,6 +54,7 @@ class CodeSuggestion:
                 "rationale": list(self.rationale)}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DocumentationQuery:
     """A question to the physician when the documentation lacks what the code needs."""
