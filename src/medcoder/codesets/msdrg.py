@@ -20,6 +20,7 @@ from typing import Literal
 from medcoder.codesets.kbfile import Progress
 from medcoder.errors import BuildError, CodeFormatError
 from medcoder.model.code import undotted
+from medcoder.model.frozen import quick_init
 
 BUILDER_VERSION = 1
 
@@ -314,6 +315,7 @@ def _drg_number(number: str | int) -> str:
     return text.zfill(3)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SeverityFacts:
     """Everything Tables 6I/6J/6K say about one CC/MCC code (``MsDrg.severity_facts``)."""

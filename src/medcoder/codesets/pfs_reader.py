@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
+from medcoder.model.frozen import quick_init
 
+
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rvu:
     """One PPRRVU row: RVUs and payment-policy indicators of a code (modifier '' = global service)."""
@@ -50,6 +53,7 @@ class Rvu:
     """Line of the PPRRVU file the row came from (cited in price breakdowns)."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Gpci:
     mac: str
