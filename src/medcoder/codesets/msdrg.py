@@ -425,6 +425,8 @@ class MsDrg:
         The grouper tests every CC/MCC secondary of a stay against the stay's principal and DRG: with the facts
         in hand each test is a set lookup. The single-question methods above answer from them too.
         """
+        if dx_code in self._facts:  # the grouper asks with dotless codes: no undotted() for a code known
+            return self._facts[dx_code]
         code = undotted(dx_code)
         if code in self._facts:
             return self._facts[code]

@@ -173,7 +173,7 @@ class FeeSchedulePrice:
     @property
     def total(self) -> Decimal:
         """Sum of the priced lines' allowed amounts (unpriced lines count nothing: see ``complete``)."""
-        return sum((f.allowed for f in self.lines if f.allowed is not None), Decimal(0))
+        return sum([f.allowed for f in self.lines if f.allowed is not None], Decimal(0))
 
     @property
     def complete(self) -> bool:

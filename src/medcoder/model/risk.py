@@ -85,7 +85,7 @@ class RiskScore:
 
     @property
     def demographic_score(self) -> float:
-        return sum(f.value for f in self.factors if f.kind == "demographic")
+        return sum([f.value for f in self.factors if f.kind == "demographic"])
 
     @property
     def disease_score(self) -> float:

@@ -210,11 +210,15 @@ class DrgGrouper:
                 n += step
         return tuple(sorted(family))
 
-    def _check_codes(self, case: DrgCase) -> tuple[str, list[str], list[str]]:
+    def _check_codes(self, case: DrgCase) -> tuple[str, list[str], list[str], dict[str, str]]:
+        """The stay's dotless principal, its procedures and distinct secondaries (E842 for a bad or invalid code or
+        discharge status), and each diagnosis as written -> dotless, for the POA flags to reuse."""
         day = case.discharge_date
         principal = _dx(case.principal_dx, "principal diagnosis")
-        secondary = list(dict.fromkeys([_dx(c, "secondary diagnosis") for c in case.secondary_dx]))
-        secondary = [c for c in secondary if c != principal]
+        dotless = {case.principal_dx: principal}
+        for c in case.secondary_dx:
+            dotless[c] = _dx(c, "secondary diagnosis")
+        secondary = [c for c in dict.fromkeys([dotless[c] for c in case.secondary_dx]) if c != principal]
         procedures: list[str] = []
         for code in case.procedures:
             try:
@@ -240,18 +244,18 @@ class DrgGrouper:
             raise ClaimError(f"discharge status {case.discharge_status!r} is not valid on {day.isoformat()}",
                              code="E842", where=case.discharge_status,
                              fix="Use a two-digit UB-04 patient discharge status, e.g. 01 home, 20 expired")
-        return principal, list(dict.fromkeys(procedures)) if len(procedures) > 1 else procedures, secondary
+        return principal, list(dict.fromkeys(procedures)) if len(procedures) > 1 else procedures, secondary, dotless
 
     def group(self, case: DrgCase) -> DrgAssignment:
         """The MS-DRG of ``case`` with its weight and severity evidence; ClaimError E841-E845 otherwise."""
         version = grouper_version(case.discharge_date)
         engine = _engine(version)
-        principal, procedures, secondary = self._check_codes(case)
+        principal, procedures, secondary, dotless = self._check_codes(case)
         if not engine.dxmap.get(principal):
             raise ClaimError(f"{principal} cannot be a principal diagnosis in MS-DRG {version}: no MDC "
                              "lists it", code="E843", where=principal,
                              fix="Sequence the condition chiefly responsible for the admission first")
-        poa = {_dx(code, "POA diagnosis"): flag.strip().upper() for code, flag in case.poa}
+        poa = {dotless.get(code) or _dx(code, "POA diagnosis"): flag.strip().upper() for code, flag in case.poa}
         alive = case.discharged_alive
         notes = [_NO_AGE] if case.age is not None else []
 
@@ -386,7 +390,7 @@ class DrgGrouper:
         row, tier, wanted, family = known
         return DrgAssignment(
             drg=row.drg, title=row.title, mdc=row.mdc, drg_type=row.type, tier=tier, family=family,
-            drivers=tuple(s.code for s in found if s.level in wanted) if wanted else (), severities=found,
+            drivers=tuple([s.code for s in found if s.level in wanted]) if wanted else (), severities=found,
             weight=row.weight, gmlos=row.gmlos, alos=row.alos, grouper=_grouper_name(version),
             weights_release=self._weights_release, age=case.age, sex=case.sex,
             discharge_status=case.discharge_status, disagreements=tuple(disagreements), notes=tuple(notes))

@@ -239,7 +239,7 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
         for child in kb.hierarchy(hcc, model=name):
             if child in present:
                 dropped[child] = (*dropped.get(child, ()), hcc)
-    kept = sorted((h for h in present if h not in dropped), key=int)
+    kept = sorted([h for h in present if h not in dropped], key=int)
     hits = []
     for hcc in kept:
         # new enrollees are scored on demographics alone: their HCCs are shown but add nothing
@@ -249,9 +249,9 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
     if kept and not segment.new_enrollee:
         factors.extend(_set_factors(kb, name, prefix, beneficiary.age < 65, tuple(kept)))
     lost = [HccHit(hcc=h, label=_label(kb, h, name), codes=tuple(by_hcc[h]), dropped_by=by)
-            for h, by in sorted(dropped.items(), key=lambda item: int(item[0]))]
+            for h, by in sorted(dropped.items(), key=lambda item: int(item[0]))] if dropped else []
     return RiskScore(model=name, release=f"hcc {codesets.release('hcc').id}", beneficiary=beneficiary,
-                     score=sum(f.value for f in factors), factors=tuple(factors), hccs=tuple(hits),
+                     score=sum([f.value for f in factors]), factors=tuple(factors), hccs=tuple(hits),
                      dropped=tuple(lost), unmapped=tuple(unmapped),
                      notes=_NEW_ENROLLEE_NOTES if segment.new_enrollee else _NOTES)
 
