@@ -178,7 +178,7 @@ class FeeSchedulePrice:
     @property
     def complete(self) -> bool:
         """Every line priced and no problem anywhere: the total is the claim's whole PFS amount."""
-        return not self.problems and all(f.priced and not f.problems for f in self.lines)
+        return not self.problems and all(f.amount is not None and not f.problems for f in self.lines)  # f.priced
 
     def to_dict(self) -> dict[str, Any]:
         return {"claim_id": self.claim_id, "locality": self.locality, "total": str(self.total),

@@ -155,13 +155,17 @@ def _modifier_rules(line: ServiceLine, rvu: Rvu, extra: list[Adjustment], notes:
 def _select_row(line: ServiceLine, pfs: Pfs, work: _Work) -> Rvu | None:
     """The PPRRVU row for the line's modifiers: -26/-TC/-53 rows where the code has them (PC/TC rules)."""
     code = work.code
+    # The global row (most lines): no PC/TC or terminated-service rule applies; a code that has it is in the file.
+    found = None if line.modifiers else pfs.rvu(code)
+    if found is not None:
+        return found
     if not pfs.modifiers(code):
         work.problems = (_problem(
             line, "E810", f"{code} is not in the PFS RVU file of this release",
             "Check the code (CPT/HCPCS, five characters) and the date of service"),)
         return None
     if not line.modifiers:
-        return pfs.rvu(code)  # the global row (most lines): no PC/TC or terminated-service rule applies
+        return None  # only component rows: nothing prices the global service
     rows = pfs.rvu_rows(code)
     mods = [m.upper() for m in line.modifiers]
     components = [m for m in mods if m in rules()["pctc"]["components"]]
@@ -247,7 +251,8 @@ def _price_unit(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, setting: Sett
     # Not cached_breakdown: the caller's memo of units already covers (row, GPCI, setting, floor), so a unit priced
     # here is one whose breakdown is new too, and a second memo would only be missed and filled.
     parts, notes = breakdown(rvu, gpci, setting, line.service_date)
-    fee, extra = fee_schedule_amount(parts), list[Adjustment]()
+    fee = fee_schedule_amount(parts)
+    extra: list[Adjustment] = []
 
     def done(amount: Decimal | None) -> _Unit:
         return _Unit(rvu=rvu, parts=parts, fee=fee, amount=amount, notes=tuple(notes), extra=tuple(extra))
