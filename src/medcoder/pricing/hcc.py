@@ -231,6 +231,28 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
         for hcc in hccs:
             by_hcc.setdefault(hcc, []).append(code)
     dropped: dict[str, tuple[str, ...]] = {}
+    hits = []
+    if by_hcc:  # most claims map no diagnosis to an HCC: nothing to drop, keep or add then
+        kept = _impose_hierarchies(kb, name, by_hcc, dropped)
+        for hcc in kept:
+            # new enrollees are scored on demographics alone: their HCCs are shown but add nothing
+            value = None if segment.new_enrollee else _add_factor(
+                factors, kb, name, f"{prefix}_HCC{hcc}", "hcc", f"HCC {hcc} from {', '.join(by_hcc[hcc])}")
+            hits.append(HccHit(hcc=hcc, label=_label(kb, hcc, name), codes=tuple(by_hcc[hcc]), coefficient=value))
+        if kept and not segment.new_enrollee:
+            factors.extend(_set_factors(kb, name, prefix, beneficiary.age < 65, tuple(kept)))
+    lost = [HccHit(hcc=h, label=_label(kb, h, name), codes=tuple(by_hcc[h]), dropped_by=by)
+            for h, by in sorted(dropped.items(), key=lambda item: int(item[0]))] if dropped else []
+    return RiskScore(model=name, release=f"hcc {codesets.release('hcc').id}", beneficiary=beneficiary,
+                     score=sum([f.value for f in factors]), factors=tuple(factors), hccs=tuple(hits),
+                     dropped=tuple(lost), unmapped=tuple(unmapped),
+                     notes=_NEW_ENROLLEE_NOTES if segment.new_enrollee else _NOTES)
+
+
+def _impose_hierarchies(kb: Hcc, name: str, by_hcc: dict[str, list[str]],
+                        dropped: dict[str, tuple[str, ...]]) -> list[str]:
+    """The payment HCCs kept, sorted by number; each HCC dropped goes into ``dropped`` with the HCCs that dropped
+    it (none for one a model rule removed)."""
     for hcc, needs in _NEEDS_ONE_OF.get(name, {}).items():
         if hcc in by_hcc and not any(n in by_hcc for n in needs):
             dropped[hcc] = ()
@@ -239,21 +261,7 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
         for child in kb.hierarchy(hcc, model=name):
             if child in present:
                 dropped[child] = (*dropped.get(child, ()), hcc)
-    kept = sorted([h for h in present if h not in dropped], key=int)
-    hits = []
-    for hcc in kept:
-        # new enrollees are scored on demographics alone: their HCCs are shown but add nothing
-        value = None if segment.new_enrollee else _add_factor(
-            factors, kb, name, f"{prefix}_HCC{hcc}", "hcc", f"HCC {hcc} from {', '.join(by_hcc[hcc])}")
-        hits.append(HccHit(hcc=hcc, label=_label(kb, hcc, name), codes=tuple(by_hcc[hcc]), coefficient=value))
-    if kept and not segment.new_enrollee:
-        factors.extend(_set_factors(kb, name, prefix, beneficiary.age < 65, tuple(kept)))
-    lost = [HccHit(hcc=h, label=_label(kb, h, name), codes=tuple(by_hcc[h]), dropped_by=by)
-            for h, by in sorted(dropped.items(), key=lambda item: int(item[0]))] if dropped else []
-    return RiskScore(model=name, release=f"hcc {codesets.release('hcc').id}", beneficiary=beneficiary,
-                     score=sum([f.value for f in factors]), factors=tuple(factors), hccs=tuple(hits),
-                     dropped=tuple(lost), unmapped=tuple(unmapped),
-                     notes=_NEW_ENROLLEE_NOTES if segment.new_enrollee else _NOTES)
+    return sorted([h for h in present if h not in dropped], key=int)
 
 
 _NOTES = (NOTE_NO_EDITS,)
