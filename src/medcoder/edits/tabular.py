@@ -141,20 +141,26 @@ _RefBounds = tuple[tuple[int, int] | None, str | None]
 """A reference's Tabular-order interval, or (None, the reference) when only ``Tabular.covers`` can answer, or
 (None, None) for a reference the parser cannot read."""
 
+_Placed = tuple[int | None, _CodeNotes]
+"""A code's place in Tabular order (``Tabular.position``; None when not a Tabular code) and its sorted notes."""
+
+
 @dataclass(slots=True)
 class _ReaderMemo:
     """What the rule set keeps per Tabular reader (the reader is kept with it, so ids stay valid): each
     reference's bounds; each note's references' bounds, by the note's identity (the reader hands out the same
     Note objects for every code that inherits them, so a block's Excludes1 list is parsed once, not once per code
-    below it); each code's place in Tabular order and sorted notes, each owner code's sorted notes, and sorted
-    notes shared by siblings with the same note list."""
+    below it); each code's place in Tabular order with its sorted notes, each owner code's sorted notes, and
+    sorted notes shared by siblings with the same note list."""
 
     tabular: Tabular
     refs: dict[str, _RefBounds] = field(default_factory=dict)
     notes: dict[int, tuple[Note, tuple[_RefBounds, ...]]] = field(default_factory=dict)
-    by_code: dict[str, _CodeNotes] = field(default_factory=dict)
-    position: dict[str, int | None] = field(default_factory=dict)
-    """``Tabular.position`` of each code of ``by_code`` (filled together: a code in one is in the other)."""
+    printed: dict[str, _Placed] = field(default_factory=dict)
+    """Every printed code's place and notes, filled once per reader (``_fill_owners``): a claim's code is
+    nearly always printed, so a code never seen before costs one look-up."""
+    others: dict[str, _Placed] = field(default_factory=dict)
+    """The same for the other codes claims brought (7th-character codes, unknown codes), filled as they come."""
     by_owner: dict[str, _CodeNotes] = field(default_factory=dict)
     shared: dict[tuple[int, ...], tuple[list[Note], _CodeNotes]] = field(default_factory=dict)
 
@@ -171,15 +177,17 @@ def _memo(tabular: Tabular) -> _ReaderMemo:
 
 
 def _fill_owners(memo: _ReaderMemo) -> None:
-    """Every printed code's sorted notes, in ``memo.by_owner``, once per Tabular reader (about 0.3 s for the
-    47,000 printed codes, as long as loading the Tabular itself). Why all at once: claims bring codes not seen
-    before all the time (a batch of fresh claims, mostly), and walking up to the nearest code whose notes are known
-    cost more per new code than the rest of the rule set; in Tabular order a parent comes before its children, so
-    each printed code here costs one step."""
-    by_owner = memo.by_owner
-    for entry in memo.tabular.entries():
-        if entry.code not in by_owner:
-            _owner_notes(memo, entry.code)
+    """Every printed code's sorted notes and place, in ``memo.by_owner`` and ``memo.printed``, once per Tabular
+    reader (about 0.3 s for the 47,000 printed codes, as long as loading the Tabular itself). Why all at once:
+    claims bring codes not seen before all the time (a batch of fresh claims, mostly), and walking up to the
+    nearest code whose notes are known cost more per new code than the rest of the rule set; in Tabular order a
+    parent comes before its children, so each printed code here costs one step."""
+    by_owner, printed, tabular = memo.by_owner, memo.printed, memo.tabular
+    for entry in tabular.entries():
+        code = entry.code
+        hit = by_owner.get(code) or _owner_notes(memo, code)
+        found = tabular.owner_place(code)
+        printed[code] = (found[1] if found is not None else None, hit)
 
 
 def _ref_bounds(tabular: Tabular, ref: str) -> _RefBounds:
@@ -207,32 +215,24 @@ def _note_bounds(tabular: Tabular, note: Note) -> tuple[_RefBounds, ...]:
 _MEMO_MAX = 131_072
 
 
-_UNSEEN = -1
-"""``_ReaderMemo.position``'s answer for a code not seen yet (Tabular places are document order, never negative)."""
-
-
-def _code_notes(memo: _ReaderMemo, code: str) -> tuple[int | None, _CodeNotes]:
-    """The place in Tabular order and the sorted notes of ``code`` (dotted, as ``DxView.coded`` has it),
-    memoised per Tabular reader by code and by the printed code that owns the notes (a 7th-character code's are
-    its parent's: ``_KINDS`` has no ``sevenChrDef``), in plain dicts keyed by strings: a tuple key per code would
-    only add objects for the garbage collector to walk."""
-    tabular, by_code, by_owner, where = memo.tabular, memo.by_code, memo.by_owner, memo.position
-    position = where.get(code, _UNSEEN)
-    hit = by_code.get(code) if position != _UNSEEN else None
+def _code_notes(memo: _ReaderMemo, code: str) -> _Placed:
+    """The place in Tabular order and the sorted notes of ``code`` (dotted, as ``DxView.coded`` has it), for a
+    code that is not printed (``memo.printed`` has those): memoised per Tabular reader in ``memo.others``. A
+    7th-character code has its owner's notes and place (``_KINDS`` has no ``sevenChrDef``)."""
+    others = memo.others
+    hit = others.get(code)
     if hit is not None:
-        return position, hit
-    if len(by_code) >= _MEMO_MAX:  # by_owner is bounded by the printed codes: kept
-        by_code.clear()
-        where.clear()
-    found = tabular.owner_place(code)
+        return hit
+    if len(others) >= _MEMO_MAX:
+        others.clear()
+    found = memo.tabular.owner_place(code)
     if found is None:
-        hit, position = _NO_NOTES, None  # not a Tabular code: the validity rule set reports it
+        hit = (None, _NO_NOTES)  # not a Tabular code: the validity rule set reports it
     else:
-        owner, position = found  # a 7th-character code has its owner's notes and place
-        hit = by_owner.get(owner) or _owner_notes(memo, owner)
-    where[code] = position
-    by_code[code] = hit
-    return position, hit
+        owner, position = found
+        hit = (position, memo.by_owner.get(owner) or _owner_notes(memo, owner))
+    others[code] = hit
+    return hit
 
 
 def _owner_notes(memo: _ReaderMemo, owner: str) -> _CodeNotes:
@@ -302,16 +302,13 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     view = dx_view(claim)
     coded = view.coded
     memo = _memo(tabular)
-    known, where = memo.by_code, memo.position  # the common case, looked up here without a call per code
+    printed = memo.printed  # the common case, looked up here without a call per code
     notes: dict[str, _CodeNotes] = {}
     places: dict[str, int | None] = {}
     placed: list[tuple[int | None, str]] = []  # (place in Tabular order, code), in sequence order
     firsts: list[str] = []  # the codes with a "code first" note, in sequence order
     for _, _, code in coded:
-        position = where.get(code, _UNSEEN)
-        hit = known.get(code) if position != _UNSEEN else None
-        if hit is None:
-            position, hit = _code_notes(memo, code)
+        position, hit = printed.get(code) or _code_notes(memo, code)
         notes[code], places[code] = hit, position
         placed.append((position, code))
         if hit.first_refs:
