@@ -156,11 +156,12 @@ class _ReaderMemo:
     tabular: Tabular
     refs: dict[str, _RefBounds] = field(default_factory=dict)
     notes: dict[int, tuple[Note, tuple[_RefBounds, ...]]] = field(default_factory=dict)
-    printed: dict[str, _Placed] = field(default_factory=dict)
-    """Every printed code's place and notes, filled once per reader (``_fill_owners``): a claim's code is
-    nearly always printed, so a code never seen before costs one look-up."""
+    known: dict[str, _Placed] = field(default_factory=dict)
+    """Every printed code's and every 7th-character code's place and notes, filled once per reader
+    (``_fill_owners``): a claim's code is nearly always one of them, so a code never seen before costs one
+    look-up."""
     others: dict[str, _Placed] = field(default_factory=dict)
-    """The same for the other codes claims brought (7th-character codes, unknown codes), filled as they come."""
+    """The same for the other codes claims brought (unknown codes, unusual spellings), filled as they come."""
     by_owner: dict[str, _CodeNotes] = field(default_factory=dict)
     shared: dict[tuple[int, ...], tuple[list[Note], _CodeNotes]] = field(default_factory=dict)
 
@@ -177,17 +178,21 @@ def _memo(tabular: Tabular) -> _ReaderMemo:
 
 
 def _fill_owners(memo: _ReaderMemo) -> None:
-    """Every printed code's sorted notes and place, in ``memo.by_owner`` and ``memo.printed``, once per Tabular
-    reader (about 0.3 s for the 47,000 printed codes, as long as loading the Tabular itself). Why all at once:
-    claims bring codes not seen before all the time (a batch of fresh claims, mostly), and walking up to the
-    nearest code whose notes are known cost more per new code than the rest of the rule set; in Tabular order a
-    parent comes before its children, so each printed code here costs one step."""
-    by_owner, printed, tabular = memo.by_owner, memo.printed, memo.tabular
+    """Every printed code's sorted notes, in ``memo.by_owner``, and every billable code's place and notes, in
+    ``memo.known``, once per Tabular reader (about 0.7 s for the 47,000 printed and 51,000 7th-character codes,
+    twice as long as loading the Tabular itself). Why all at once: claims bring codes not seen before all the time
+    (a batch of fresh claims, mostly), and walking up to the nearest code whose notes are known cost more per new
+    code than the rest of the rule set; in Tabular order a parent comes before its children, so each printed code
+    here costs one step."""
+    by_owner, known, tabular = memo.by_owner, memo.known, memo.tabular
     for entry in tabular.entries():
-        code = entry.code
-        hit = by_owner.get(code) or _owner_notes(memo, code)
-        found = tabular.owner_place(code)
-        printed[code] = (found[1] if found is not None else None, hit)
+        if entry.code not in by_owner:
+            _owner_notes(memo, entry.code)
+    for entry in tabular.entries():
+        known[entry.code] = _placed(memo, entry.code)
+    for entry in tabular.billable_codes():  # the printed billable codes again, and the 7th-character codes
+        if entry.code not in known:
+            known[entry.code] = _placed(memo, entry.code)
 
 
 def _ref_bounds(tabular: Tabular, ref: str) -> _RefBounds:
@@ -216,23 +221,24 @@ _MEMO_MAX = 131_072
 
 
 def _code_notes(memo: _ReaderMemo, code: str) -> _Placed:
-    """The place in Tabular order and the sorted notes of ``code`` (dotted, as ``DxView.coded`` has it), for a
-    code that is not printed (``memo.printed`` has those): memoised per Tabular reader in ``memo.others``. A
-    7th-character code has its owner's notes and place (``_KINDS`` has no ``sevenChrDef``)."""
+    """``_placed`` for a code that ``memo.known`` lacks, memoised per Tabular reader in ``memo.others``."""
     others = memo.others
     hit = others.get(code)
-    if hit is not None:
-        return hit
-    if len(others) >= _MEMO_MAX:
-        others.clear()
+    if hit is None:
+        if len(others) >= _MEMO_MAX:
+            others.clear()
+        hit = others[code] = _placed(memo, code)
+    return hit
+
+
+def _placed(memo: _ReaderMemo, code: str) -> _Placed:
+    """The place in Tabular order and the sorted notes of ``code`` (dotted, as ``DxView.coded`` has it): a
+    7th-character code has its owner's notes and place (``_KINDS`` has no ``sevenChrDef``)."""
     found = memo.tabular.owner_place(code)
     if found is None:
-        hit = (None, _NO_NOTES)  # not a Tabular code: the validity rule set reports it
-    else:
-        owner, position = found
-        hit = (position, memo.by_owner.get(owner) or _owner_notes(memo, owner))
-    others[code] = hit
-    return hit
+        return None, _NO_NOTES  # not a Tabular code: the validity rule set reports it
+    owner, position = found
+    return position, memo.by_owner.get(owner) or _owner_notes(memo, owner)
 
 
 def _owner_notes(memo: _ReaderMemo, owner: str) -> _CodeNotes:
@@ -302,13 +308,13 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     view = dx_view(claim)
     coded = view.coded
     memo = _memo(tabular)
-    printed = memo.printed  # the common case, looked up here without a call per code
+    known = memo.known  # the common case, looked up here without a call per code
     notes: dict[str, _CodeNotes] = {}
     places: dict[str, int | None] = {}
     placed: list[tuple[int | None, str]] = []  # (place in Tabular order, code), in sequence order
     firsts: list[str] = []  # the codes with a "code first" note, in sequence order
     for _, _, code in coded:
-        position, hit = printed.get(code) or _code_notes(memo, code)
+        position, hit = known.get(code) or _code_notes(memo, code)
         notes[code], places[code] = hit, position
         placed.append((position, code))
         if hit.first_refs:
