@@ -26,6 +26,7 @@ from medcoder.codesets.cpt import CODE as CPT_CODE
 from medcoder.codesets.hcpcs import normalize_modifier
 from medcoder.codesets.icd10pcs_reader import normalize_code as normalize_pcs
 from medcoder.codesets.mce import Mce, ValidityWindow, window_in
+from medcoder.codesets.releases import ReleaseChoice
 from medcoder.errors import CodeFormatError, NotFoundError
 from medcoder.model.claim import Claim, Diagnosis
 from medcoder.model.code import normalize_icd10cm
@@ -56,6 +57,27 @@ def release_notes(codesets: Codesets, *kinds: str) -> dict[str, Any]:
     """Details saying which answering release was a stand-in (not in force on the date asked)."""
     notes = [c.note for k in kinds if (c := codesets.choices.get(k)) is not None and c.note]
     return {"release_note": "; ".join(notes)} if notes else {}
+
+
+_Labels = tuple[str | None, dict[str, Any]]
+_LABELS: dict[int, tuple[ReleaseChoice, str, _Labels]] = {}
+_LABELS_MAX = 4096
+
+
+def release_label(codesets: Codesets, kind: str) -> _Labels:
+    """(``release_of``, ``release_notes``) of one kind, memoised per release choice (kept with its answer, so an
+    id cannot be reused while its entry exists): the Tabular and MCE rule sets label the findings of most claims,
+    and a batch's claims share a few code-set objects. The notes are one shared dict: callers copy it into their
+    findings' details, never change it."""
+    choice = codesets.choices.get(kind)
+    if choice is None:
+        return None, {}
+    hit = _LABELS.get(id(choice))
+    if hit is None or hit[0] is not choice or hit[1] != kind:
+        if len(_LABELS) >= _LABELS_MAX:
+            _LABELS.clear()
+        hit = _LABELS[id(choice)] = (choice, kind, (release_of(codesets, kind), release_notes(codesets, kind)))
+    return hit[2]
 
 
 def edit_day(claim: Claim) -> date | None:

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, cast
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10pcs_reader import normalize_code as normalize_pcs
 from medcoder.codesets.mce import window_in
-from medcoder.edits.codes import dx_view, dx_windows, release_notes, release_of
+from medcoder.edits.codes import dx_view, dx_windows, release_label
 from medcoder.errors import ClaimError, CodeFormatError
 from medcoder.model.claim import Claim
 from medcoder.model.findings import SEVERITIES, EditFinding, Severity
@@ -246,7 +246,7 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     if not hits:
         return []  # most claims: the release labels below are not needed
     out: list[EditFinding] = []
-    release, stand_in = release_of(codesets, "mce"), release_notes(codesets, "mce")
+    release, stand_in = release_label(codesets, "mce")
     for rule, codes, fields in hits:
         indexes = [c.position for c in codes if c.position >= 0]
         out.append(EditFinding(

@@ -22,7 +22,7 @@ from typing import Any
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10cm_tabular import Note, Tabular
-from medcoder.edits.codes import dx_view, listing, release_notes, release_of
+from medcoder.edits.codes import dx_view, listing, release_label
 from medcoder.model.claim import Claim
 from medcoder.model.findings import EditFinding, Severity
 
@@ -312,13 +312,17 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     notes: dict[str, _CodeNotes] = {}
     places: dict[str, int | None] = {}
     placed: list[tuple[int | None, str]] = []  # (place in Tabular order, code), in sequence order
-    firsts: list[str] = []  # the codes with a "code first" note, in sequence order
-    for _, _, code in coded:
+    firsts: list[tuple[int, int, str]] = []  # the diagnoses (as in ``coded``) with a "code first" note
+    companions: list[tuple[int, int, str]] = []  # those with a "use additional code" note
+    for dx in coded:
+        code = dx[2]
         position, hit = known.get(code) or _code_notes(memo, code)
         notes[code], places[code] = hit, position
         placed.append((position, code))
         if hit.first_refs:
-            firsts.append(code)
+            firsts.append(dx)
+        if hit.additional:
+            companions.append(dx)
     pointed = view.lines
     out: list[EditFinding] = []
     labels: tuple[str | None, dict[str, Any]] | None = None  # the release label and note, once a finding needs them
@@ -327,7 +331,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             fix: str, details: dict[str, Any]) -> None:
         nonlocal labels
         if labels is None:
-            labels = release_of(codesets, "icd10cm-tabular"), release_notes(codesets, "icd10cm-tabular")
+            labels = release_label(codesets, "icd10cm-tabular")
         release, stand_in = labels
         if not pointed:
             lines: tuple[int, ...] = ()
@@ -341,8 +345,10 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
 
     # Guideline I.A.12.a: Excludes1, checked both ways and reported once per pair.
     # Most codes have no Excludes1 reference, and most claims no excluded pair: look at pairs only when one is.
-    excluded = {c: found for c, hit in notes.items()
-                if (hit.excluded.starts or hit.excluded.other) and (found := hit.excluded.covered(tabular, placed))}
+    excluded: dict[str, set[str]] = {}
+    if len(coded) > 1:  # a claim with one code has no pair
+        excluded = {c: found for c, hit in notes.items()
+                    if (hit.excluded.starts or hit.excluded.other) and (found := hit.excluded.covered(tabular, placed))}
     for pos, (i, _, a) in enumerate(coded if excluded else ()):
         for j, _, b in coded[pos + 1:]:
             if a == b:
@@ -363,12 +369,10 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                 {"notes": [{"code": x, "under": where_printed(tabular, n), "text": n.text} for x, n in hits]})
 
     # Guideline I.A.13: etiology/manifestation ("code first") sequencing.
-    manifestations = _manifestation_codes(codesets, view.day, firsts)
-    for i, sequence, code in coded:
-        first, ref_tuple, match = notes[code].first, notes[code].first_refs, notes[code].first_match
-        if not ref_tuple:
-            continue
-        refs = list(ref_tuple)
+    manifestations = _manifestation_codes(codesets, view.day, [code for _, _, code in firsts]) if firsts else set()
+    for i, sequence, code in firsts:
+        first, match = notes[code].first, notes[code].first_match
+        refs = list(notes[code].first_refs)
         is_manifestation = code in manifestations
         etiologies = [(j, s, c) for j, s, c in coded if c != code and match.cover(tabular, places[c], c)]
         under = where_printed(tabular, first[0])
@@ -389,7 +393,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                 (i, *(j for j, _, _ in etiologies)), f"Sequence {names} before {code}", details)
 
     # "Use additional code": a companion the note names and the claim lacks (advice only).
-    for i, _, code in coded:
+    for i, _, code in companions:
         missing: list[str] = []
         for add_refs, text in notes[code].additional:
             if add_refs.cover_any(tabular, placed, code):
