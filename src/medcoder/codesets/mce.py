@@ -182,8 +182,14 @@ class Mce:
         return _as_date(lo), _as_date(hi)
 
     def age_ranges(self, on: date) -> dict[str, tuple[int, int]]:
+        return dict(self.age_table(on))
+
+    def age_table(self, on: date) -> dict[str, tuple[int, int]]:
+        """``age_ranges`` without the copy (the reader's own table: read it, never change it): the MCE rule set
+        asks on every claim with an age-edited code."""
         day = _day(on)
-        if day not in self._ages:
-            self._ages[day] = {c: (lo, hi) for c, lo, hi in self._conn.execute(
+        found = self._ages.get(day)
+        if found is None:
+            found = self._ages[day] = {c: (lo, hi) for c, lo, hi in self._conn.execute(
                 "SELECT category, age_low, age_high FROM age_range WHERE valid_from<=? AND valid_to>=?", (day, day))}
-        return dict(self._ages[day])
+        return found

@@ -279,7 +279,7 @@ def _triggered(table: _RuleTable, ctx: _Context) -> set[int]:
 def _dx_age(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
     if ctx.age is None or ctx.age < 0:
         return
-    ranges = ctx.codesets.mce.age_ranges(ctx.day)
+    ranges = ctx.codesets.mce.age_table(ctx.day)
     for d in ctx.dx:
         for attribute in rule.attributes:
             category = rules.age_categories.get(attribute)
@@ -316,8 +316,10 @@ def _flagged(rule: MceRule, ctx: _Context) -> tuple[_Code, ...]:
 
 
 def _age_unknown(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    if ctx.age is not None:
+        return  # nearly every claim: the flagged codes need not be gathered
     flagged = tuple(c for c in _flagged(rule, ctx) if c.position >= 0)
-    if ctx.age is None and flagged:
+    if flagged:
         yield flagged, {"codes": ", ".join(c.code for c in flagged)}
 
 
@@ -327,8 +329,10 @@ def _age_invalid(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]
 
 
 def _sex_unknown(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    if ctx.sex is not None:
+        return  # nearly every claim: the flagged codes need not be gathered
     flagged = _flagged(rule, ctx)
-    if ctx.sex is None and flagged:
+    if flagged:
         yield flagged, {"codes": ", ".join(c.code for c in flagged), "sex": ctx.claim.patient.sex or "missing"}
 
 
