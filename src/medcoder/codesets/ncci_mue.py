@@ -22,6 +22,7 @@ from typing import Literal, cast
 
 from medcoder.codesets.kbfile import Progress
 from medcoder.errors import BuildError
+from medcoder.model.frozen import quick_init
 
 BUILDER_VERSION = 1
 
@@ -112,6 +113,7 @@ def build(conn: sqlite3.Connection, files: Mapping[str, Path], *, progress: Prog
     return counts
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MueLimit:
     """The MUE of one code: at most ``value`` units per line (MAI 1) or per date of service (MAI 2, 3)."""
