@@ -120,16 +120,29 @@ class Mce:
 
     def windows_of(self, code: str, *, system: str = "cm") -> tuple[ValidityWindow, ...]:
         """``code``'s windows by start (the shared tuple: ``windows`` copies it), for a caller that asks about
-        several dates (``window_in``); memoised by the spelling asked."""
+        several dates (``window_in``); memoised by the spelling asked, every code's usual spellings from the
+        start (``_spellings``)."""
         asked = self._asked.get(system)
         if asked is None:
-            asked = self._asked[system] = {}
+            asked = self._spellings(system)
         found = asked.get(code)
         if found is None:
             found = self._system(system).get(code.replace(".", "").upper(), ())
             if len(asked) < 500_000:  # bounded: every code of the system in two spellings fits
                 asked[code] = found
         return found
+
+    def _spellings(self, system: str) -> dict[str, tuple[ValidityWindow, ...]]:
+        """``windows_of``'s memo, filled with every code of the system as the table spells it and, for ICD-10-CM,
+        dotted as ``normalize_icd10cm`` spells it (once per release): claims bring codes not asked before all the
+        time, and the edits ask in the dotted spelling."""
+        by_code = self._system(system)
+        asked = self._asked[system] = dict(by_code)
+        if system == "cm":
+            for code, windows in by_code.items():
+                if len(code) > 3:
+                    asked[f"{code[:3]}.{code[3:]}"] = windows
+        return asked
 
     def _system(self, system: str) -> dict[str, tuple[ValidityWindow, ...]]:
         """Every code's windows of one system (bare code -> windows by start), read in one query once per
@@ -169,8 +182,14 @@ class Mce:
         return _as_date(lo), _as_date(hi)
 
     def age_ranges(self, on: date) -> dict[str, tuple[int, int]]:
+        return dict(self.age_table(on))
+
+    def age_table(self, on: date) -> dict[str, tuple[int, int]]:
+        """``age_ranges`` without the copy (the reader's own table: read it, never change it): the MCE rule set
+        asks on every claim with an age-edited code."""
         day = _day(on)
-        if day not in self._ages:
-            self._ages[day] = {c: (lo, hi) for c, lo, hi in self._conn.execute(
+        found = self._ages.get(day)
+        if found is None:
+            found = self._ages[day] = {c: (lo, hi) for c, lo, hi in self._conn.execute(
                 "SELECT category, age_low, age_high FROM age_range WHERE valid_from<=? AND valid_to>=?", (day, day))}
-        return dict(self._ages[day])
+        return found

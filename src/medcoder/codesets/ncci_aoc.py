@@ -21,6 +21,7 @@ from pathlib import Path
 
 from medcoder.codesets.kbfile import Progress
 from medcoder.errors import BuildError
+from medcoder.model.frozen import quick_init
 
 BUILDER_VERSION = 1
 
@@ -145,6 +146,7 @@ def build(conn: sqlite3.Connection, files: Mapping[str, Path], *, progress: Prog
     return counts
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AocRule:
     """What an add-on code needs on a date of service."""

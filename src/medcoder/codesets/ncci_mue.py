@@ -18,10 +18,11 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from medcoder.codesets.kbfile import Progress
 from medcoder.errors import BuildError
+from medcoder.model.frozen import quick_init
 
 BUILDER_VERSION = 1
 
@@ -112,6 +113,7 @@ def build(conn: sqlite3.Connection, files: Mapping[str, Path], *, progress: Prog
     return counts
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MueLimit:
     """The MUE of one code: at most ``value`` units per line (MAI 1) or per date of service (MAI 2, 3)."""
@@ -148,10 +150,20 @@ class NcciMue:
         return self._settings
 
     def mue(self, code: str, *, setting: MueSetting = "practitioner") -> MueLimit | None:
+        limits = self._limits if self._limits else self._every_limit()
         key = (setting, code)
-        if key not in self._limits:
-            self._limits[key] = self._mue(code, setting)
-        return self._limits[key]
+        try:
+            return limits[key]
+        except KeyError:  # a code without MUE, or another spelling
+            found = limits[key] = self._mue(code, setting)
+            return found
+
+    def _every_limit(self) -> dict[tuple[str, str], MueLimit | None]:
+        """``mue``'s memo, filled with every code of the release as the table spells it (15,000 limits, once per
+        release): claims bring codes not asked before all the time, and each cost a look-up and a new MueLimit."""
+        for setting, code in self._table():
+            self._limits[(setting, code)] = self._mue(code, cast(MueSetting, setting))
+        return self._limits
 
     def _mue(self, code: str, setting: MueSetting) -> MueLimit | None:
         row = self._table().get((setting, code.strip().upper()))

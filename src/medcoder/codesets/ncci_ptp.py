@@ -27,6 +27,7 @@ from typing import Literal
 
 from medcoder.codesets.kbfile import Progress
 from medcoder.errors import BuildError
+from medcoder.model.frozen import quick_init
 
 BUILDER_VERSION = 1
 
@@ -196,6 +197,7 @@ def build(conn: sqlite3.Connection, files: Mapping[str, Path], *, progress: Prog
     return counts
 
 
+@quick_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PtpEdit:
     """One PTP edit row: ``column_2`` is denied when billed with ``column_1`` unless a modifier bypasses."""

@@ -26,6 +26,7 @@ from medcoder.codesets.cpt import CODE as CPT_CODE
 from medcoder.codesets.hcpcs import normalize_modifier
 from medcoder.codesets.icd10pcs_reader import normalize_code as normalize_pcs
 from medcoder.codesets.mce import Mce, ValidityWindow, window_in
+from medcoder.codesets.releases import ReleaseChoice
 from medcoder.errors import CodeFormatError, NotFoundError
 from medcoder.model.claim import Claim, Diagnosis
 from medcoder.model.code import normalize_icd10cm
@@ -56,6 +57,27 @@ def release_notes(codesets: Codesets, *kinds: str) -> dict[str, Any]:
     """Details saying which answering release was a stand-in (not in force on the date asked)."""
     notes = [c.note for k in kinds if (c := codesets.choices.get(k)) is not None and c.note]
     return {"release_note": "; ".join(notes)} if notes else {}
+
+
+_Labels = tuple[str | None, dict[str, Any]]
+_LABELS: dict[int, tuple[ReleaseChoice, str, _Labels]] = {}
+_LABELS_MAX = 4096
+
+
+def release_label(codesets: Codesets, kind: str) -> _Labels:
+    """(``release_of``, ``release_notes``) of one kind, memoised per release choice (kept with its answer, so an
+    id cannot be reused while its entry exists): the Tabular and MCE rule sets label the findings of most claims,
+    and a batch's claims share a few code-set objects. The notes are one shared dict: callers copy it into their
+    findings' details, never change it."""
+    choice = codesets.choices.get(kind)
+    if choice is None:
+        return None, {}
+    hit = _LABELS.get(id(choice))
+    if hit is None or hit[0] is not choice or hit[1] != kind:
+        if len(_LABELS) >= _LABELS_MAX:
+            _LABELS.clear()
+        hit = _LABELS[id(choice)] = (choice, kind, (release_of(codesets, kind), release_notes(codesets, kind)))
+    return hit[2]
 
 
 def edit_day(claim: Claim) -> date | None:
@@ -249,16 +271,18 @@ def check_validity(claim: Claim, codesets: Codesets) -> list[EditFinding]:
         problem = _check_pcs(codesets, proc.code, proc_day)
         if problem is not None:
             out.append(_finding(codesets, ("mce", "icd10pcs"), problem, codes=(proc.code,)))
-    has_modifiers = "hcpcs" in codesets.choices and codesets.hcpcs.count(modifiers=True) > 0
+    institutional = claim.kind == "institutional"
     for line in claim.lines:
-        if claim.kind == "institutional" and line.revenue_code and not line.code.strip():
+        if institutional and line.revenue_code and not line.code.strip():
             continue  # a revenue code alone (room and board, pharmacy ...) is a complete UB-04 line
         kind, problem = _check_line_code(codesets, line.code, line.service_date)
         if problem is not None:
             out.append(_finding(codesets, (kind,), problem, codes=(line.code,), lines=(line.number,)))
-        for problem in _check_modifiers(codesets, line.modifiers, line.service_date, has_modifiers):
-            out.append(_finding(codesets, ("hcpcs",), problem, codes=(line.code, *line.modifiers),
-                                lines=(line.number,)))
+        if line.modifiers:  # most lines have none
+            has_modifiers = "hcpcs" in codesets.choices and codesets.hcpcs.count(modifiers=True) > 0
+            for problem in _check_modifiers(codesets, line.modifiers, line.service_date, has_modifiers):
+                out.append(_finding(codesets, ("hcpcs",), problem, codes=(line.code, *line.modifiers),
+                                    lines=(line.number,)))
         if line.revenue_code is not None and not _REVENUE.fullmatch(line.revenue_code.strip()):
             out.append(_finding(codesets, (), _Problem(
                 rule="validity.revenue-code-format",
@@ -388,10 +412,10 @@ def _check_pcs(codesets: Codesets, code: str, day: date) -> _Problem | None:
 # -- CPT / HCPCS and modifiers --------------------------------------------------------------------------------
 
 def _check_line_code(codesets: Codesets, code: str, day: date) -> tuple[str, _Problem | None]:
-    text = code.strip().upper()
-    if _HCPCS.fullmatch(text):
+    text, form = _LINE_FORMS.get(code) or _line_form(code)
+    if form == "hcpcs":
         return "hcpcs", _check_hcpcs(codesets, text, day)
-    if CPT_CODE.fullmatch(text):
+    if form == "cpt":
         cpt = codesets.cpt
         if cpt is not None and cpt.get(text) is None:
             return "cpt", _Problem(rule="validity.cpt-unknown", message=f"{text} is not in your CPT file",
@@ -401,6 +425,23 @@ def _check_line_code(codesets: Codesets, code: str, day: date) -> tuple[str, _Pr
                         message=f"{code!r} is neither a CPT code (5 digits, or 4 digits and F/T/U/M/A) nor a "
                                 "HCPCS Level II code (a letter and 4 digits)",
                         fix="Retype the procedure code, e.g. 99213 or J1100")
+
+
+_LINE_FORMS: dict[str, tuple[str, str | None]] = {}
+"""``_line_form`` of each line code seen, as spelled on the claim (bounded like ``normalize_icd10cm``'s memo):
+claims bill the same few thousand CPT/HCPCS codes over and over."""
+_LINE_FORMS_MAX = 65_536
+
+
+def _line_form(code: str) -> tuple[str, str | None]:
+    """(``code`` stripped and upper-cased, ``"hcpcs"`` or ``"cpt"`` by its format, or None when it is neither),
+    recorded in ``_LINE_FORMS``."""
+    text = code.strip().upper()
+    form = "hcpcs" if _HCPCS.fullmatch(text) else "cpt" if CPT_CODE.fullmatch(text) else None
+    if len(_LINE_FORMS) >= _LINE_FORMS_MAX:
+        _LINE_FORMS.clear()
+    _LINE_FORMS[code] = found = (text, form)
+    return found
 
 
 def _check_hcpcs(codesets: Codesets, code: str, day: date) -> _Problem | None:

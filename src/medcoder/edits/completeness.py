@@ -14,7 +14,7 @@ from datetime import date
 from functools import lru_cache
 
 from medcoder.codesets.codesets import Codesets
-from medcoder.model.claim import Claim, Provider
+from medcoder.model.claim import Claim, Diagnosis, Provider
 from medcoder.model.findings import EditFinding, Severity
 
 RULE_SET = "completeness"
@@ -69,15 +69,26 @@ def _diagnoses(claim: Claim, add: Add) -> None:
         add("completeness.no-diagnosis", "error", "the claim has no diagnosis",
             "Report at least the principal / first-listed diagnosis")
         return
-    sequences = sorted(d.sequence for d in claim.diagnoses)
-    if sequences != list(range(1, len(sequences) + 1)):
-        add("completeness.dx-sequence", "error", f"diagnosis sequence numbers are {sequences}, not 1..{len(sequences)}",
-            "Number the diagnoses 1 (principal / first-listed), 2, 3 ... without gaps or repeats")
+    if not _numbered_in_order(claim.diagnoses):
+        sequences = sorted(d.sequence for d in claim.diagnoses)
+        if sequences != list(range(1, len(sequences) + 1)):
+            add("completeness.dx-sequence", "error",
+                f"diagnosis sequence numbers are {sequences}, not 1..{len(sequences)}",
+                "Number the diagnoses 1 (principal / first-listed), 2, 3 ... without gaps or repeats")
     limit = MAX_DX[claim.kind]
     if len(claim.diagnoses) > limit:
         form = "837P" if claim.kind == "professional" else "837I"
         add("completeness.dx-count", "info", f"{len(claim.diagnoses)} diagnoses; an {form} carries {limit}",
             "Split the claim, keeping on each part the diagnoses its lines point to")
+
+
+def _numbered_in_order(diagnoses: tuple[Diagnosis, ...]) -> bool:
+    """Whether the diagnoses are listed with sequence numbers 1, 2, 3 ... (nearly every claim): then they need not
+    be sorted to be found without gaps or repeats."""
+    for expected, dx in enumerate(diagnoses, 1):
+        if dx.sequence != expected:
+            return False
+    return True
 
 
 def _inpatient(claim: Claim, add: Add) -> None:
@@ -137,32 +148,45 @@ def _parties(claim: Claim, add: Add) -> None:
         ("service facility", claim.service_facility, False, "info"),
     )
     for role, provider, required, taxonomy_severity in roles:
-        for rule, severity, message, fix in _provider_problems(role, provider, required, taxonomy_severity):
+        if provider is None:
+            problems = _missing_provider(role) if required else ()
+        else:
+            problems = _provider_problems(role, provider.name, provider.npi, provider.taxonomy, taxonomy_severity)
+        for rule, severity, message, fix in problems:
             add(rule, severity, message, fix)
 
 
+_Problems = tuple[tuple[str, Severity, str, str], ...]
+"""(rule, severity, message, fix) of each problem found."""
+
+
+@lru_cache(maxsize=16)
+def _missing_provider(role: str) -> _Problems:
+    """The finding for a required provider the claim lacks, in ``role``."""
+    return ((f"completeness.{role.replace(' ', '-')}-provider", "error", f"the claim has no {role} provider",
+             f"Give the {role} provider's name and NPI"),)
+
+
 @lru_cache(maxsize=4096)
-def _provider_problems(role: str, provider: Provider | None, required: bool,
-                       taxonomy_severity: Severity) -> tuple[tuple[str, Severity, str, str], ...]:
-    """(rule, severity, message, fix) for one provider in one role. Memoised: a batch bills from a few
-    providers over and over, and a provider's problems depend on nothing else."""
+def _provider_problems(role: str, name: str, npi: str | None, taxonomy: str | None,
+                       taxonomy_severity: Severity) -> _Problems:
+    """The problems of a provider named ``name`` in one role, from the NPI and taxonomy it gives. Memoised: a
+    batch bills from a few providers over and over, and a provider's problems depend on nothing else (keyed by
+    these strings, not by the Provider, whose hash is a Python call over every field and its address's)."""
     rule = f"completeness.{role.replace(' ', '-')}"
-    if provider is None:
-        return ((f"{rule}-provider", "error", f"the claim has no {role} provider",
-                 f"Give the {role} provider's name and NPI"),) if required else ()
     out: list[tuple[str, Severity, str, str]] = []
-    if provider.npi is None or not provider.npi.strip():
-        out.append((f"{rule}-npi", "error", f"the {role} provider {provider.name!r} has no NPI",
+    if npi is None or not npi.strip():
+        out.append((f"{rule}-npi", "error", f"the {role} provider {name!r} has no NPI",
                     "Give the 10-digit NPI (look it up in NPPES)"))
-    elif not npi_is_valid(provider.npi.strip()):
-        out.append((f"{rule}-npi", "error", f"the {role} provider's NPI {provider.npi!r} is not valid (10 digits "
+    elif not npi_is_valid(npi.strip()):
+        out.append((f"{rule}-npi", "error", f"the {role} provider's NPI {npi!r} is not valid (10 digits "
                     "with a Luhn check digit over the prefix 80840)", "Retype the NPI from NPPES"))
-    if provider.taxonomy is None or not provider.taxonomy.strip():
+    if taxonomy is None or not taxonomy.strip():
         if role != "service facility":
-            out.append((f"{rule}-taxonomy", taxonomy_severity, f"the {role} provider {provider.name!r} has no "
+            out.append((f"{rule}-taxonomy", taxonomy_severity, f"the {role} provider {name!r} has no "
                         "taxonomy", "Give the NUCC taxonomy code (e.g. 207Q00000X); many payers require it"))
-    elif not _TAXONOMY.fullmatch(provider.taxonomy.strip().upper()):
-        out.append((f"{rule}-taxonomy", "error", f"the {role} provider's taxonomy {provider.taxonomy!r} is not a "
+    elif not _TAXONOMY.fullmatch(taxonomy.strip().upper()):
+        out.append((f"{rule}-taxonomy", "error", f"the {role} provider's taxonomy {taxonomy!r} is not a "
                     "NUCC code (10 characters ending in X)", "Write it like 207Q00000X"))
     return tuple(out)
 
@@ -209,14 +233,17 @@ def _modifier_key(modifiers: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _lines(claim: Claim, add: Add) -> None:
-    if claim.kind == "professional" and not claim.lines:
+    professional = claim.kind == "professional"
+    lines = claim.lines
+    if professional and not lines:
         add("completeness.no-lines", "error", "professional claim without service lines",
             "Add the CPT/HCPCS service lines")
     n_dx = len(claim.diagnoses)
+    many = len(lines) > 1
     seen: dict[tuple[str, tuple[str, ...], date], int] = {}
-    for line in claim.lines:
+    for line in lines:
         at = (line.number,)
-        if claim.kind == "professional":
+        if professional:
             pointers = line.diagnosis_pointers
             if not pointers:
                 add("completeness.pointer-missing", "error", f"line {line.number} ({line.code}) points to no "
@@ -238,13 +265,13 @@ def _lines(claim: Claim, add: Add) -> None:
         if line.units <= 0:
             add("completeness.units", "error", f"line {line.number} ({line.code}) has {line.units} units",
                 "Units must be positive", lines=at)
-        if len(claim.lines) > 1 and (line.code.strip() or not line.revenue_code):
+        if many and ((code := line.code.strip()) or not line.revenue_code):
             # A repeated line needs two lines; revenue-only lines (room and board ...) may repeat.
-            key = (line.code.strip().upper(), _modifier_key(line.modifiers), line.service_date)
+            key = (code.upper(), _modifier_key(line.modifiers), line.service_date)
             seen[key] = seen.get(key, 0) + 1
     for (code, modifiers, day), count in seen.items():
         if count > 1:
-            numbers = tuple(line.number for line in claim.lines if line.code.strip().upper() == code
+            numbers = tuple(line.number for line in lines if line.code.strip().upper() == code
                             and _modifier_key(line.modifiers) == modifiers and line.service_date == day)
             add("completeness.duplicate-line", "warning",
                 f"{count} lines bill {code}{'-' + '-'.join(modifiers) if modifiers else ''} on {day.isoformat()}",

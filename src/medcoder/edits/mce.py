@@ -24,7 +24,7 @@ from typing import Any, NamedTuple, cast
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10pcs_reader import normalize_code as normalize_pcs
 from medcoder.codesets.mce import window_in
-from medcoder.edits.codes import dx_view, dx_windows, release_notes, release_of
+from medcoder.edits.codes import dx_view, dx_windows, release_label
 from medcoder.errors import ClaimError, CodeFormatError
 from medcoder.model.claim import Claim
 from medcoder.model.findings import SEVERITIES, EditFinding, Severity
@@ -246,7 +246,7 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     if not hits:
         return []  # most claims: the release labels below are not needed
     out: list[EditFinding] = []
-    release, stand_in = release_of(codesets, "mce"), release_notes(codesets, "mce")
+    release, stand_in = release_label(codesets, "mce")
     for rule, codes, fields in hits:
         indexes = [c.position for c in codes if c.position >= 0]
         out.append(EditFinding(
@@ -279,7 +279,7 @@ def _triggered(table: _RuleTable, ctx: _Context) -> set[int]:
 def _dx_age(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
     if ctx.age is None or ctx.age < 0:
         return
-    ranges = ctx.codesets.mce.age_ranges(ctx.day)
+    ranges = ctx.codesets.mce.age_table(ctx.day)
     for d in ctx.dx:
         for attribute in rule.attributes:
             category = rules.age_categories.get(attribute)
@@ -316,8 +316,10 @@ def _flagged(rule: MceRule, ctx: _Context) -> tuple[_Code, ...]:
 
 
 def _age_unknown(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    if ctx.age is not None:
+        return  # nearly every claim: the flagged codes need not be gathered
     flagged = tuple(c for c in _flagged(rule, ctx) if c.position >= 0)
-    if ctx.age is None and flagged:
+    if flagged:
         yield flagged, {"codes": ", ".join(c.code for c in flagged)}
 
 
@@ -327,8 +329,10 @@ def _age_invalid(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]
 
 
 def _sex_unknown(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+    if ctx.sex is not None:
+        return  # nearly every claim: the flagged codes need not be gathered
     flagged = _flagged(rule, ctx)
-    if ctx.sex is None and flagged:
+    if flagged:
         yield flagged, {"codes": ", ".join(c.code for c in flagged), "sex": ctx.claim.patient.sex or "missing"}
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10cm_tabular import Note, Tabular
-from medcoder.edits.codes import dx_view, listing, release_notes, release_of
+from medcoder.edits.codes import dx_view, listing, release_label
 from medcoder.model.claim import Claim
 from medcoder.model.findings import EditFinding, Severity
 
@@ -141,20 +141,27 @@ _RefBounds = tuple[tuple[int, int] | None, str | None]
 """A reference's Tabular-order interval, or (None, the reference) when only ``Tabular.covers`` can answer, or
 (None, None) for a reference the parser cannot read."""
 
+_Placed = tuple[int | None, _CodeNotes]
+"""A code's place in Tabular order (``Tabular.position``; None when not a Tabular code) and its sorted notes."""
+
+
 @dataclass(slots=True)
 class _ReaderMemo:
     """What the rule set keeps per Tabular reader (the reader is kept with it, so ids stay valid): each
     reference's bounds; each note's references' bounds, by the note's identity (the reader hands out the same
     Note objects for every code that inherits them, so a block's Excludes1 list is parsed once, not once per code
-    below it); each code's place in Tabular order and sorted notes, each owner code's sorted notes, and sorted
-    notes shared by siblings with the same note list."""
+    below it); each code's place in Tabular order with its sorted notes, each owner code's sorted notes, and
+    sorted notes shared by siblings with the same note list."""
 
     tabular: Tabular
     refs: dict[str, _RefBounds] = field(default_factory=dict)
     notes: dict[int, tuple[Note, tuple[_RefBounds, ...]]] = field(default_factory=dict)
-    by_code: dict[str, _CodeNotes] = field(default_factory=dict)
-    position: dict[str, int | None] = field(default_factory=dict)
-    """``Tabular.position`` of each code of ``by_code`` (filled together: a code in one is in the other)."""
+    known: dict[str, _Placed] = field(default_factory=dict)
+    """Every printed code's and every 7th-character code's place and notes, filled once per reader
+    (``_fill_owners``): a claim's code is nearly always one of them, so a code never seen before costs one
+    look-up."""
+    others: dict[str, _Placed] = field(default_factory=dict)
+    """The same for the other codes claims brought (unknown codes, unusual spellings), filled as they come."""
     by_owner: dict[str, _CodeNotes] = field(default_factory=dict)
     shared: dict[tuple[int, ...], tuple[list[Note], _CodeNotes]] = field(default_factory=dict)
 
@@ -171,15 +178,21 @@ def _memo(tabular: Tabular) -> _ReaderMemo:
 
 
 def _fill_owners(memo: _ReaderMemo) -> None:
-    """Every printed code's sorted notes, in ``memo.by_owner``, once per Tabular reader (about 0.3 s for the
-    47,000 printed codes, as long as loading the Tabular itself). Why all at once: claims bring codes not seen
-    before all the time (a batch of fresh claims, mostly), and walking up to the nearest code whose notes are known
-    cost more per new code than the rest of the rule set; in Tabular order a parent comes before its children, so
-    each printed code here costs one step."""
-    by_owner = memo.by_owner
-    for entry in memo.tabular.entries():
+    """Every printed code's sorted notes, in ``memo.by_owner``, and every billable code's place and notes, in
+    ``memo.known``, once per Tabular reader (about 0.7 s for the 47,000 printed and 51,000 7th-character codes,
+    twice as long as loading the Tabular itself). Why all at once: claims bring codes not seen before all the time
+    (a batch of fresh claims, mostly), and walking up to the nearest code whose notes are known cost more per new
+    code than the rest of the rule set; in Tabular order a parent comes before its children, so each printed code
+    here costs one step."""
+    by_owner, known, tabular = memo.by_owner, memo.known, memo.tabular
+    for entry in tabular.entries():
         if entry.code not in by_owner:
             _owner_notes(memo, entry.code)
+    for entry in tabular.entries():
+        known[entry.code] = _placed(memo, entry.code)
+    for entry in tabular.billable_codes():  # the printed billable codes again, and the 7th-character codes
+        if entry.code not in known:
+            known[entry.code] = _placed(memo, entry.code)
 
 
 def _ref_bounds(tabular: Tabular, ref: str) -> _RefBounds:
@@ -207,32 +220,25 @@ def _note_bounds(tabular: Tabular, note: Note) -> tuple[_RefBounds, ...]:
 _MEMO_MAX = 131_072
 
 
-_UNSEEN = -1
-"""``_ReaderMemo.position``'s answer for a code not seen yet (Tabular places are document order, never negative)."""
+def _code_notes(memo: _ReaderMemo, code: str) -> _Placed:
+    """``_placed`` for a code that ``memo.known`` lacks, memoised per Tabular reader in ``memo.others``."""
+    others = memo.others
+    hit = others.get(code)
+    if hit is None:
+        if len(others) >= _MEMO_MAX:
+            others.clear()
+        hit = others[code] = _placed(memo, code)
+    return hit
 
 
-def _code_notes(memo: _ReaderMemo, code: str) -> tuple[int | None, _CodeNotes]:
-    """The place in Tabular order and the sorted notes of ``code`` (dotted, as ``DxView.coded`` has it),
-    memoised per Tabular reader by code and by the printed code that owns the notes (a 7th-character code's are
-    its parent's: ``_KINDS`` has no ``sevenChrDef``), in plain dicts keyed by strings: a tuple key per code would
-    only add objects for the garbage collector to walk."""
-    tabular, by_code, by_owner, where = memo.tabular, memo.by_code, memo.by_owner, memo.position
-    position = where.get(code, _UNSEEN)
-    hit = by_code.get(code) if position != _UNSEEN else None
-    if hit is not None:
-        return position, hit
-    if len(by_code) >= _MEMO_MAX:  # by_owner is bounded by the printed codes: kept
-        by_code.clear()
-        where.clear()
-    found = tabular.owner_place(code)
+def _placed(memo: _ReaderMemo, code: str) -> _Placed:
+    """The place in Tabular order and the sorted notes of ``code`` (dotted, as ``DxView.coded`` has it): a
+    7th-character code has its owner's notes and place (``_KINDS`` has no ``sevenChrDef``)."""
+    found = memo.tabular.owner_place(code)
     if found is None:
-        hit, position = _NO_NOTES, None  # not a Tabular code: the validity rule set reports it
-    else:
-        owner, position = found  # a 7th-character code has its owner's notes and place
-        hit = by_owner.get(owner) or _owner_notes(memo, owner)
-    where[code] = position
-    by_code[code] = hit
-    return position, hit
+        return None, _NO_NOTES  # not a Tabular code: the validity rule set reports it
+    owner, position = found
+    return position, memo.by_owner.get(owner) or _owner_notes(memo, owner)
 
 
 def _owner_notes(memo: _ReaderMemo, owner: str) -> _CodeNotes:
@@ -302,20 +308,21 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     view = dx_view(claim)
     coded = view.coded
     memo = _memo(tabular)
-    known, where = memo.by_code, memo.position  # the common case, looked up here without a call per code
+    known = memo.known  # the common case, looked up here without a call per code
     notes: dict[str, _CodeNotes] = {}
     places: dict[str, int | None] = {}
     placed: list[tuple[int | None, str]] = []  # (place in Tabular order, code), in sequence order
-    firsts: list[str] = []  # the codes with a "code first" note, in sequence order
-    for _, _, code in coded:
-        position = where.get(code, _UNSEEN)
-        hit = known.get(code) if position != _UNSEEN else None
-        if hit is None:
-            position, hit = _code_notes(memo, code)
+    firsts: list[tuple[int, int, str]] = []  # the diagnoses (as in ``coded``) with a "code first" note
+    companions: list[tuple[int, int, str]] = []  # those with a "use additional code" note
+    for dx in coded:
+        code = dx[2]
+        position, hit = known.get(code) or _code_notes(memo, code)
         notes[code], places[code] = hit, position
         placed.append((position, code))
         if hit.first_refs:
-            firsts.append(code)
+            firsts.append(dx)
+        if hit.additional:
+            companions.append(dx)
     pointed = view.lines
     out: list[EditFinding] = []
     labels: tuple[str | None, dict[str, Any]] | None = None  # the release label and note, once a finding needs them
@@ -324,7 +331,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             fix: str, details: dict[str, Any]) -> None:
         nonlocal labels
         if labels is None:
-            labels = release_of(codesets, "icd10cm-tabular"), release_notes(codesets, "icd10cm-tabular")
+            labels = release_label(codesets, "icd10cm-tabular")
         release, stand_in = labels
         if not pointed:
             lines: tuple[int, ...] = ()
@@ -338,8 +345,10 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
 
     # Guideline I.A.12.a: Excludes1, checked both ways and reported once per pair.
     # Most codes have no Excludes1 reference, and most claims no excluded pair: look at pairs only when one is.
-    excluded = {c: found for c, hit in notes.items()
-                if (hit.excluded.starts or hit.excluded.other) and (found := hit.excluded.covered(tabular, placed))}
+    excluded: dict[str, set[str]] = {}
+    if len(coded) > 1:  # a claim with one code has no pair
+        excluded = {c: found for c, hit in notes.items()
+                    if (hit.excluded.starts or hit.excluded.other) and (found := hit.excluded.covered(tabular, placed))}
     for pos, (i, _, a) in enumerate(coded if excluded else ()):
         for j, _, b in coded[pos + 1:]:
             if a == b:
@@ -360,12 +369,10 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                 {"notes": [{"code": x, "under": where_printed(tabular, n), "text": n.text} for x, n in hits]})
 
     # Guideline I.A.13: etiology/manifestation ("code first") sequencing.
-    manifestations = _manifestation_codes(codesets, view.day, firsts)
-    for i, sequence, code in coded:
-        first, ref_tuple, match = notes[code].first, notes[code].first_refs, notes[code].first_match
-        if not ref_tuple:
-            continue
-        refs = list(ref_tuple)
+    manifestations = _manifestation_codes(codesets, view.day, [code for _, _, code in firsts]) if firsts else set()
+    for i, sequence, code in firsts:
+        first, match = notes[code].first, notes[code].first_match
+        refs = list(notes[code].first_refs)
         is_manifestation = code in manifestations
         etiologies = [(j, s, c) for j, s, c in coded if c != code and match.cover(tabular, places[c], c)]
         under = where_printed(tabular, first[0])
@@ -386,7 +393,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                 (i, *(j for j, _, _ in etiologies)), f"Sequence {names} before {code}", details)
 
     # "Use additional code": a companion the note names and the claim lacks (advice only).
-    for i, _, code in coded:
+    for i, _, code in companions:
         missing: list[str] = []
         for add_refs, text in notes[code].additional:
             if add_refs.cover_any(tabular, placed, code):
