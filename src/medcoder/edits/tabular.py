@@ -183,11 +183,8 @@ def _fill_owners(memo: _ReaderMemo) -> None:
     twice as long as loading the Tabular itself). Why all at once: claims bring codes not seen before all the time
     (a batch of fresh claims, mostly), and walking up to the nearest code whose notes are known cost more per new
     code than the rest of the rule set; in Tabular order a parent comes before its children, so each printed code
-    here costs one step."""
-    by_owner, known, tabular = memo.by_owner, memo.known, memo.tabular
-    for entry in tabular.entries():
-        if entry.code not in by_owner:
-            _owner_notes(memo, entry.code)
+    here costs one step (``_placed`` fills ``memo.by_owner`` as it goes)."""
+    known, tabular = memo.known, memo.tabular
     for entry in tabular.entries():
         known[entry.code] = _placed(memo, entry.code)
     for entry in tabular.billable_codes():  # the printed billable codes again, and the 7th-character codes
