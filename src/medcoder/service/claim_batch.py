@@ -78,16 +78,19 @@ class ClaimBatch:
 
     def check_and_price(self, claim: Claim) -> tuple[list[EditFinding], dict[str, Any]]:
         """Every edit rule set's findings, and the price (``claims.price``), with the code sets of its date."""
-        codesets = self.codesets(claim)
-        findings = claims.check(claim, settings=self.settings, codesets=codesets)
-        priced = claims.price(claim, settings=self.settings, codesets=codesets, grouper=self.grouper(codesets))
-        return findings, priced
+        return self._run(claim)[1:]
 
     def result(self, claim: Claim) -> dict[str, Any]:
         """The output line of one claim: its findings (``claims.findings_dict``) and its price."""
-        findings, priced = self.check_and_price(claim)
-        return {"claim_id": claim.claim_id, "check": claims.findings_dict(claim, findings, self.codesets(claim)),
+        codesets, findings, priced = self._run(claim)
+        return {"claim_id": claim.claim_id, "check": claims.findings_dict(claim, findings, codesets),
                 "price": priced}
+
+    def _run(self, claim: Claim) -> tuple[Codesets, list[EditFinding], dict[str, Any]]:
+        codesets = self.codesets(claim)
+        findings = claims.check(claim, settings=self.settings, codesets=codesets)
+        priced = claims.price(claim, settings=self.settings, codesets=codesets, grouper=self.grouper(codesets))
+        return codesets, findings, priced
 
 
 @dataclass(kw_only=True)
