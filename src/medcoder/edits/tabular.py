@@ -69,41 +69,47 @@ class _Refs:
         return cls(tuple(starts), tuple(ends), tuple(other))
 
     def cover(self, tabular: Tabular, position: int | None, code: str) -> bool:
-        """Whether any reference includes ``code`` (at ``position``, from ``Tabular.position``)."""
-        return bool(self._matches(tabular, ((position, code),), None, first_only=True))
+        """Whether any reference includes ``code`` (at ``position``, from ``Tabular.position``): one code, so no
+        loop or list (it runs per pair of codes for Excludes1 and "code first" notes)."""
+        starts = self.starts
+        if position is not None and starts:
+            i = bisect_right(starts, position) - 1
+            if i >= 0 and position <= self.ends[i]:
+                return True
+        return bool(self.other) and self._cover_other(tabular, code)
 
     def cover_any(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None = None) -> bool:
-        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``."""
-        return bool(self._matches(tabular, coded, skip, first_only=True))
-
-    def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
-        """The codes of ``coded`` ((position, code) pairs) that some reference includes."""
-        if not (self.starts or self.other):
-            return set()
-        return set(self._matches(tabular, coded, None, first_only=False))
-
-    def _matches(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]], skip: str | None, *,
-                 first_only: bool) -> list[str]:
-        """The codes of ``coded`` other than ``skip`` that some reference includes, in order (the first only, with
-        ``first_only``): the interval search over the references' Tabular-order spans, then the references only
-        ``Tabular.covers`` can answer. One loop over the claim's codes, neither a generator nor a call per code:
-        it runs for the Excludes1 and "use additional code" notes of every code of every claim."""
+        """Whether any reference includes one of ``coded`` ((position, code) pairs) other than ``skip``: the
+        interval search over the references' Tabular-order spans, then the references only ``Tabular.covers`` can
+        answer. A loop returning at the first match, no list built: it runs for every "use additional code" note
+        of every code of every claim."""
         starts, ends, other = self.starts, self.ends, self.other
-        found: list[str] = []
         for position, code in coded:
             if code == skip:
                 continue
             if position is not None and starts:
                 i = bisect_right(starts, position) - 1
                 if i >= 0 and position <= ends[i]:
-                    found.append(code)
-                    if first_only:
-                        break
+                    return True
+            if other and self._cover_other(tabular, code):
+                return True
+        return False
+
+    def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
+        """The codes of ``coded`` ((position, code) pairs) that some reference includes (the checks of
+        ``cover_any``, for every code)."""
+        starts, ends, other = self.starts, self.ends, self.other
+        found: set[str] = set()
+        if not (starts or other):
+            return found
+        for position, code in coded:
+            if position is not None and starts:
+                i = bisect_right(starts, position) - 1
+                if i >= 0 and position <= ends[i]:
+                    found.add(code)
                     continue
             if other and self._cover_other(tabular, code):
-                found.append(code)
-                if first_only:
-                    break
+                found.add(code)
         return found
 
     def _cover_other(self, tabular: Tabular, code: str) -> bool:
@@ -129,12 +135,18 @@ class _CodeNotes:
     """The "code first" notes; ``first_refs`` are the codes they name, in order."""
     first_refs: tuple[str, ...]
     first_match: _Refs
+    first_under: str
+    """``where_printed`` of the first "code first" note ("" without one), worked out with the notes, not per claim."""
+    first_text: str
+    """What the first note asks to code first (its lead line, or the codes it names), as findings quote it."""
+    first_texts: tuple[str, ...]
+    """The "code first" notes' texts."""
     additional: tuple[tuple[_Refs, str], ...]
     """Per "use additional code" group with references: (the codes it names, its text)."""
 
 
 _NO_REFS = _Refs((), (), ())
-_NO_NOTES = _CodeNotes((), _NO_REFS, (), (), _NO_REFS, ())
+_NO_NOTES = _CodeNotes((), _NO_REFS, (), (), _NO_REFS, "", "", (), ())
 
 
 _RefBounds = tuple[tuple[int, int] | None, str | None]
@@ -278,9 +290,17 @@ def _sort_notes(tabular: Tabular, notes: list[Note]) -> tuple[Any, ...]:
                         " ".join(n.text for n in group)) for group in groups.values()
                        if any(n.codes for n in group))
     first_refs = tuple(r for n in first for r in n.codes)
+    under = text = ""
+    if first:
+        # The note's lead line ("the underlying physiological condition, such as:") and the codes it names.
+        under = where_printed(tabular, first[0])
+        text = listing(list(first_refs), 8)
+        if not first[0].codes:
+            text = f"{first[0].text.lstrip(' ,;:')} {text}"
     return (tuple((n, _Refs.merged(_note_bounds(tabular, n))) for n in excludes1),
             _Refs.merged([b for n in excludes1 for b in _note_bounds(tabular, n)]), tuple(first), first_refs,
-            _Refs.merged([b for n in first for b in _note_bounds(tabular, n)]), additional)
+            _Refs.merged([b for n in first for b in _note_bounds(tabular, n)]), under, text,
+            tuple(n.text for n in first), additional)
 
 
 @lru_cache(maxsize=65_536)
@@ -344,8 +364,12 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     # Most codes have no Excludes1 reference, and most claims no excluded pair: look at pairs only when one is.
     excluded: dict[str, set[str]] = {}
     if len(coded) > 1:  # a claim with one code has no pair
-        excluded = {c: found for c, hit in notes.items()
-                    if (hit.excluded.starts or hit.excluded.other) and (found := hit.excluded.covered(tabular, placed))}
+        for c, hit in notes.items():  # a loop, not a comprehension (a function built per claim)
+            refs = hit.excluded
+            if refs.starts or refs.other:
+                found = refs.covered(tabular, placed)
+                if found:
+                    excluded[c] = found
     for pos, (i, _, a) in enumerate(coded if excluded else ()):
         for j, _, b in coded[pos + 1:]:
             if a == b:
@@ -368,15 +392,16 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     # Guideline I.A.13: etiology/manifestation ("code first") sequencing.
     manifestations = _manifestation_codes(codesets, view.day, [code for _, _, code in firsts]) if firsts else set()
     for i, sequence, code in firsts:
-        first, match = notes[code].first, notes[code].first_match
-        refs = list(notes[code].first_refs)
+        hit = notes[code]
+        match = hit.first_match
         is_manifestation = code in manifestations
-        etiologies = [(j, s, c) for j, s, c in coded if c != code and match.cover(tabular, places[c], c)]
-        under = where_printed(tabular, first[0])
-        # The note's lead line ("the underlying physiological condition, such as:") and the codes it names.
-        lead = first[0].text.lstrip(" ,;:")
-        text = f"{lead} {listing(refs, 8)}" if not first[0].codes else listing(refs, 8)
-        details = {"under": under, "code_first": refs, "note": [n.text for n in first]}
+        etiologies: list[tuple[int, int, str]] = []
+        if match.starts or match.other:
+            for j, s, c in coded:
+                if c != code and match.cover(tabular, places[c], c):
+                    etiologies.append((j, s, c))
+        under, text = hit.first_under, hit.first_text  # worked out once per note list
+        details = {"under": under, "code_first": list(hit.first_refs), "note": list(hit.first_texts)}
         if not etiologies:
             add("tabular.code-first-missing", "error" if is_manifestation else "info",
                 f"{code} says \"code first\" {text} ({under}); none of these codes is on the claim"
