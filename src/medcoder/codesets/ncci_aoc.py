@@ -194,13 +194,19 @@ class NcciAoc:
 
     def primaries(self, addon: str, on: date) -> AocRule | None:
         """The add-on code's rule in force on ``on``; ``None`` when it is not an add-on code then."""
-        if addon.strip().upper() not in self._rows():
+        return self.rule_on(addon.strip().upper(), on)
+
+    def rule_on(self, code: str, on: date) -> AocRule | None:
+        """``primaries`` of a code already stripped and upper-cased (the NCCI rule set's line codes are): the
+        rule set asks it of every line, and most codes are no add-on code at all."""
+        rows = self._by_addon if self._by_addon is not None else self._rows()
+        if code not in rows:
             return None
-        key = (addon, on)
+        key = (code, on)
         if key not in self._rules:
             if len(self._rules) >= 200_000:
                 self._rules.clear()
-            self._rules[key] = self._primaries(addon, on)
+            self._rules[key] = self._primaries(code, on)
         return self._rules[key]
 
     def _primaries(self, addon: str, on: date) -> AocRule | None:

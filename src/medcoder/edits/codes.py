@@ -189,20 +189,42 @@ def _in_sequence(diagnoses: tuple[Diagnosis, ...], dotted: tuple[str | None, ...
     return tuple(coded)
 
 
-_LAST_WINDOWS: tuple[DxView, Mce, tuple[tuple[ValidityWindow, ...], ...]] | None = None
+class DxWindows(NamedTuple):
+    """A claim's diagnoses' MCE validity windows, by position in ``claim.diagnoses``."""
+
+    every: tuple[tuple[ValidityWindow, ...], ...]
+    """Each diagnosis's windows (``Mce.windows_of``); none for a malformed code."""
+    on_day: tuple[ValidityWindow | None, ...]
+    """Each diagnosis's window in force on ``DxView.day`` (``window_in``), None when there is none (or no day):
+    the date the MCE rule set reads and, nearly always, the validity rule set's too."""
 
 
-def dx_windows(view: DxView, mce: Mce) -> tuple[tuple[ValidityWindow, ...], ...]:
-    """Each diagnosis's MCE validity windows (``Mce.windows_of``) by position, none for a malformed code: the
-    validity and MCE rule sets ask about the same codes, so they are looked up once per claim (one-entry
-    identity memo like ``dx_view``'s)."""
+_LAST_WINDOWS: tuple[DxView, Mce, DxWindows] | None = None
+
+
+def dx_windows(view: DxView, mce: Mce) -> DxWindows:
+    """The claim's ``DxWindows``: the validity and MCE rule sets ask about the same codes on the same day, so
+    they are looked up once per claim (one-entry identity memo like ``dx_view``'s)."""
     global _LAST_WINDOWS
     last = _LAST_WINDOWS
     if last is not None and last[0] is view and last[1] is mce:
         return last[2]
-    found = tuple([mce.windows_of(code) if code is not None else () for code in view.dotted])
-    _LAST_WINDOWS = (view, mce, found)
-    return found
+    day = view.day
+    every: list[tuple[ValidityWindow, ...]] = []
+    on_day: list[ValidityWindow | None] = []
+    for code in view.dotted:
+        windows = mce.windows_of(code) if code is not None else ()
+        every.append(windows)
+        found = None
+        if day is not None:
+            for window in windows:  # ``window_in``, without a call per diagnosis
+                if window.valid_from <= day <= window.valid_to:
+                    found = window
+                    break
+        on_day.append(found)
+    result = DxWindows(tuple(every), tuple(on_day))
+    _LAST_WINDOWS = (view, mce, result)
+    return result
 
 
 def listing(codes: list[str], limit: int = _SHOWN) -> str:
@@ -249,10 +271,13 @@ def check_validity(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             message="the claim has no date of service, so code validity cannot be checked",
             fix="Give the service lines' dates, or the statement period / discharge date")))
     windows = dx_windows(view, codesets.mce) if "mce" in codesets.choices else None
+    edit = view.day
     for index, dx in enumerate(claim.diagnoses):
         for day in view.dates[index]:
-            if windows is not None and window_in(windows[index], day) is not None:
-                continue  # valid that day (the common case, without _check_dx's look-ups)
+            # Valid that day (the common case, without _check_dx's look-ups; on the edit day, already known).
+            if windows is not None and (windows.on_day[index] if day == edit
+                                        else window_in(windows.every[index], day)) is not None:
+                continue
             problem = _check_dx(codesets, dx.code, day)
             if problem is not None:
                 out.append(_finding(codesets, dx_release, problem, codes=(dx.code,),

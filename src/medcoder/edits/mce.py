@@ -23,7 +23,6 @@ from typing import Any, NamedTuple, cast
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10pcs_reader import normalize_code as normalize_pcs
-from medcoder.codesets.mce import window_in
 from medcoder.edits.codes import dx_view, dx_windows, release_label
 from medcoder.errors import ClaimError, CodeFormatError
 from medcoder.model.claim import Claim
@@ -217,11 +216,11 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     rules = mce_rules()
     mce = codesets.mce
     dx: list[_Code] = []
-    windows = dx_windows(view, mce)
+    on_day = dx_windows(view, mce).on_day  # each diagnosis's window on ``day`` (the view's day)
     for index, _, code in view.coded:
-        window = window_in(windows[index], day)
+        window = on_day[index]
         if window is not None:
-            dx.append(_Code(position=index, code=code, attributes=_attribute_set(window.attributes)))
+            dx.append(_Code(index, code, _attribute_set(window.attributes)))
     pcs: list[_Code] = []
     for proc in claim.procedures:
         try:

@@ -324,7 +324,7 @@ def check_aoc(claim: Claim, codesets: Codesets) -> list[EditFinding]:
         for day, lines in claim_lines.by_date.items():
             labelled: tuple[str, dict[str, Any]] | None = None  # the release label, once the date needs it
             for line, code in lines if claim_lines.in_number_order else sorted(lines, key=_number):
-                rule = table.primaries(code, day)
+                rule = table.rule_on(code, day)  # ``code`` is normalised (``_lines_of``)
                 if rule is None:
                     continue
                 release, notes = labelled = labelled or _release(codesets, "ncci-aoc", day)
