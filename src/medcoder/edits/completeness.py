@@ -267,7 +267,8 @@ def _lines(claim: Claim, add: Add) -> None:
                 "Units must be positive", lines=at)
         if many and ((code := line.code.strip()) or not line.revenue_code):
             # A repeated line needs two lines; revenue-only lines (room and board ...) may repeat.
-            key = (code.upper(), _modifier_key(line.modifiers), line.service_date)
+            # Most lines carry no modifier: their key needs no call.
+            key = (code.upper(), _modifier_key(line.modifiers) if line.modifiers else (), line.service_date)
             seen[key] = seen.get(key, 0) + 1
     for (code, modifiers, day), count in seen.items():
         if count > 1:

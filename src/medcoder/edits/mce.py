@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cache, lru_cache
@@ -232,8 +232,8 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             pcs.append(_Code(position=-1, code=code, attributes=_attribute_set(window.attributes)))
     start = claim.admission_date or claim.statement_from or claim.first_service_date
     sex = claim.patient.sex if claim.patient.sex in ("F", "M") else None
-    ctx = _Context(claim=claim, codesets=codesets, day=day, age=age_on(claim.patient.birth_date, start), sex=sex,
-                   dx=tuple(dx), pcs=tuple(pcs))
+    # Positional: a NamedTuple's keyword arguments cost more to sort out than the tuple to build.
+    ctx = _Context(claim, codesets, day, age_on(claim.patient.birth_date, start), sex, tuple(dx), tuple(pcs))
     table = _applicable(claim.kind, claim.setting)
     # The rules keyed to an attribute run only when a code carries one of their attributes; in file order.
     triggered = _triggered(table, ctx)
@@ -322,9 +322,13 @@ def _age_unknown(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]
         yield flagged, {"codes": ", ".join(c.code for c in flagged)}
 
 
-def _age_invalid(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+# The three checks of every claim (``_UNFLAGGED``) return a list, not a generator, as they nearly always find
+# nothing: a call returning () is cheaper than a generator built and run to its end.
+
+def _age_invalid(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterable[Hit]:
     if ctx.age is not None and not 0 <= ctx.age <= 124:
-        yield (), {"age": ctx.age}
+        return [((), {"age": ctx.age})]
+    return ()
 
 
 def _sex_unknown(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
@@ -353,12 +357,14 @@ def _dx_attribute(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit
             yield (d,), {"code": d.code}
 
 
-def _duplicate_pdx(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+def _duplicate_pdx(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterable[Hit]:
+    found: list[Hit] = []
     pdx = ctx.principal
     if pdx is not None:
         for d in ctx.dx[1:]:
             if d.code == pdx.code:
-                yield (pdx, d), {"code": d.code}
+                found.append(((pdx, d), {"code": d.code}))
+    return found
 
 
 def _pcs_attribute(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
@@ -411,13 +417,14 @@ def _pcs_los_under(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hi
             yield (p,), {"code": p.code, "los": los, "min_los_days": rule.min_los_days}
 
 
-def _discharge_status(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+def _discharge_status(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterable[Hit]:
     status = ctx.claim.discharge_status
     if status is None:
-        return  # missing: the completeness rule set reports it
+        return ()  # missing: the completeness rule set reports it
     day = ctx.day.year * 10000 + ctx.day.month * 100 + ctx.day.day
     if not _status_valid(ctx.codesets.connection("mce"), status.strip(), day):
-        yield (), {"status": status, "day": ctx.day.isoformat()}
+        return [((), {"status": status, "day": ctx.day.isoformat()})]
+    return ()
 
 
 @lru_cache(maxsize=65_536)
@@ -430,7 +437,7 @@ def _status_valid(conn: sqlite3.Connection, status: str, day: int) -> bool:
 
 # Checks that can find something on a claim whose codes carry none of the rule's attributes.
 _UNFLAGGED = frozenset({"age-invalid", "discharge-status", "duplicate-pdx"})
-_CHECKS: dict[str, Callable[[MceRule, _Context, MceRules], Iterator[Hit]]] = {
+_CHECKS: dict[str, Callable[[MceRule, _Context, MceRules], Iterable[Hit]]] = {
     "dx-age": _dx_age, "dx-sex": _dx_sex, "pcs-sex": _pcs_sex, "age-unknown": _age_unknown,
     "age-invalid": _age_invalid, "sex-unknown": _sex_unknown, "pdx-attribute": _pdx_attribute,
     "pdx-alone": _pdx_alone, "dx-attribute": _dx_attribute, "duplicate-pdx": _duplicate_pdx,

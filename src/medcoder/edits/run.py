@@ -111,7 +111,8 @@ _RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 
 
 def _order(finding: EditFinding) -> tuple[int, int]:
-    return _RANK[finding.severity], min(finding.lines, default=0)
+    lines = finding.lines
+    return _RANK[finding.severity], min(lines) if lines else 0  # min(lines, default=0), without its keyword
 
 
 def _with_release(finding: EditFinding, codesets: Codesets) -> EditFinding:
