@@ -149,13 +149,15 @@ def dx_view(claim: Claim) -> DxView:
     numbers: dict[int, list[int]] = {}
     days: dict[int, set[date]] = {}
     for line in claim.lines:
+        number = line.number  # read once per line, not once per pointer
         for pointer in line.diagnosis_pointers:
-            found = numbers.get(pointer - 1)
+            index = pointer - 1
+            found = numbers.get(index)
             if found is None:
-                numbers[pointer - 1], days[pointer - 1] = [line.number], {line.service_date}
-            elif found[-1] != line.number:  # a pointer repeated on one line counts once
-                found.append(line.number)
-                days[pointer - 1].add(line.service_date)
+                numbers[index], days[index] = [number], {line.service_date}
+            elif found[-1] != number:  # a pointer repeated on one line counts once
+                found.append(number)
+                days[index].add(line.service_date)
     lines: dict[int, tuple[int, ...]] = {}
     sorted_days: dict[int, tuple[date, ...]] = {}
     for i, found in numbers.items():  # one loop for both (each comprehension is a function built per claim)

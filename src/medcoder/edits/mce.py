@@ -162,11 +162,9 @@ class _Context(NamedTuple):
     dx: tuple[_Code, ...]
     """Valid diagnoses on ``day`` in sequence order (principal first)."""
     pcs: tuple[_Code, ...]
-
-    @property
-    def principal(self) -> _Code | None:
-        first = self.dx[0] if self.dx else None
-        return first if first is not None and self.claim.diagnoses[first.position].sequence == 1 else None
+    principal: _Code | None
+    """The first of ``dx`` when it is the principal diagnosis (sequence 1): a field, worked out once per claim, as
+    the principal-diagnosis checks of every claim read it."""
 
     def dx_with(self, attribute: str) -> list[_Code]:
         return [d for d in self.dx if attribute in d.attributes]
@@ -232,8 +230,11 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             pcs.append(_Code(position=-1, code=code, attributes=_attribute_set(window.attributes)))
     start = claim.admission_date or claim.statement_from or claim.first_service_date
     sex = claim.patient.sex if claim.patient.sex in ("F", "M") else None
+    first = dx[0] if dx else None
+    principal = first if first is not None and claim.diagnoses[first.position].sequence == 1 else None
     # Positional: a NamedTuple's keyword arguments cost more to sort out than the tuple to build.
-    ctx = _Context(claim, codesets, day, age_on(claim.patient.birth_date, start), sex, tuple(dx), tuple(pcs))
+    ctx = _Context(claim, codesets, day, age_on(claim.patient.birth_date, start), sex, tuple(dx), tuple(pcs),
+                   principal)
     table = _applicable(claim.kind, claim.setting)
     # The rules keyed to an attribute run only when a code carries one of their attributes; in file order.
     triggered = _triggered(table, ctx)

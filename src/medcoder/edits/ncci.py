@@ -65,10 +65,6 @@ def _finding(rule: str, message: str, **fields: Any) -> EditFinding:
                        message=message, **fields)
 
 
-def _code(line: ServiceLine) -> str:
-    return str(line.code).strip().upper()
-
-
 def _modifiers(line: ServiceLine) -> set[str]:
     return {str(m).strip().upper() for m in line.modifiers}
 
@@ -79,7 +75,7 @@ class _Lines(NamedTuple):
     ``NamedTuple``, immutable like a frozen dataclass and cheaper to build (one per claim)."""
 
     coded: tuple[tuple[ServiceLine, str], ...]
-    """Each line with its code (``_code``), in claim order."""
+    """Each line with its code (stripped and upper-cased), in claim order."""
     by_date: dict[date, list[tuple[ServiceLine, str]]]
     """The same pairs per date of service, dates in order, lines in claim order."""
     in_number_order: bool
@@ -97,7 +93,7 @@ def _lines_of(claim: Claim) -> _Lines:
     last = _LAST_LINES
     if last is not None and last[0] is claim:
         return last[1]
-    coded = tuple([(line, _code(line)) for line in claim.lines])
+    coded = tuple([(line, str(line.code).strip().upper()) for line in claim.lines])  # no call per line
     days: dict[date, list[tuple[ServiceLine, str]]] = defaultdict(list)
     in_order, previous = True, None
     for pair in coded:
@@ -272,7 +268,10 @@ def check_mue(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             findings.append(_mue_finding(limit, [(line, units)], line.service_date, codesets))
     for (day, code), group in sorted(per_day.items()):
         limit = limits[code]
-        if limit is not None and sum(u for _, u in group) > limit.value:
+        total = 0
+        for _, units in group:  # a loop, not a generator built per code and date
+            total += units
+        if limit is not None and total > limit.value:
             findings.append(_mue_finding(limit, group, day, codesets))
     return findings
 
