@@ -276,9 +276,10 @@ def _triggered(table: _RuleTable, ctx: _Context) -> set[int]:
 
 # -- the checks (the closed vocabulary of mce_rules.json) -------------------------------------------------------
 
-def _dx_age(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+def _dx_age(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterable[Hit]:
+    found: list[Hit] = []  # a list, not a generator: see _age_invalid
     if ctx.age is None or ctx.age < 0:
-        return
+        return found
     ranges = ctx.codesets.mce.age_table(ctx.day)
     for d in ctx.dx:
         for attribute in rule.attributes:
@@ -288,8 +289,9 @@ def _dx_age(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
             low, high = ranges[category]
             if not low <= ctx.age <= high:
                 ages = f"{low}" if low == high else f"{low}-{high}"
-                yield (d,), {"code": d.code, "category": category.lower(), "low": low, "high": high, "ages": ages,
-                             "age": ctx.age}
+                found.append(((d,), {"code": d.code, "category": category.lower(), "low": low, "high": high,
+                                     "ages": ages, "age": ctx.age}))
+    return found
 
 
 def _conflicts(rule: MceRule, ctx: _Context, codes: tuple[_Code, ...]) -> Iterator[Hit]:
@@ -315,16 +317,15 @@ def _flagged(rule: MceRule, ctx: _Context) -> tuple[_Code, ...]:
     return tuple(c for c in (*ctx.dx, *ctx.pcs) if c.attributes & wanted)
 
 
-def _age_unknown(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
+def _age_unknown(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterable[Hit]:
     if ctx.age is not None:
-        return  # nearly every claim: the flagged codes need not be gathered
+        return ()  # nearly every claim: the flagged codes need not be gathered
     flagged = tuple(c for c in _flagged(rule, ctx) if c.position >= 0)
-    if flagged:
-        yield flagged, {"codes": ", ".join(c.code for c in flagged)}
+    return [(flagged, {"codes": ", ".join(c.code for c in flagged)})] if flagged else ()
 
 
-# The three checks of every claim (``_UNFLAGGED``) return a list, not a generator, as they nearly always find
-# nothing: a call returning () is cheaper than a generator built and run to its end.
+# The three checks of every claim (``_UNFLAGGED``) and the most frequent others return a list, not a generator:
+# they mostly find nothing or one thing, and a call returning a list is cheaper than a generator built and drained.
 
 def _age_invalid(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterable[Hit]:
     if ctx.age is not None and not 0 <= ctx.age <= 124:
@@ -340,10 +341,12 @@ def _sex_unknown(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]
         yield flagged, {"codes": ", ".join(c.code for c in flagged), "sex": ctx.claim.patient.sex or "missing"}
 
 
-def _pdx_attribute(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:
-    pdx = ctx.principal
-    if pdx is not None and pdx.attributes & set(rule.attributes) and not pdx.attributes & set(rule.except_attributes):
-        yield (pdx,), {"code": pdx.code}
+def _pdx_attribute(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterable[Hit]:
+    pdx = ctx.principal  # isdisjoint: the same test as a non-empty intersection, without building a set
+    if pdx is not None and not pdx.attributes.isdisjoint(rule.attributes) \
+            and pdx.attributes.isdisjoint(rule.except_attributes):
+        return [((pdx,), {"code": pdx.code})]
+    return ()
 
 
 def _pdx_alone(rule: MceRule, ctx: _Context, rules: MceRules) -> Iterator[Hit]:

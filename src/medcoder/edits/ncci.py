@@ -24,6 +24,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from medcoder.codesets.codesets import Codesets
@@ -63,6 +64,10 @@ def rules() -> NcciRules:
 def _finding(rule: str, message: str, **fields: Any) -> EditFinding:
     return EditFinding(rule_set=rule.split(".", 1)[0], rule=rule, severity=rules().severities[rule],
                        message=message, **fields)
+
+
+_CODE_OF = itemgetter(1)
+"""The code of a (line, code) pair of ``_Lines``."""
 
 
 def _modifiers(line: ServiceLine) -> set[str]:
@@ -146,8 +151,9 @@ def check_ptp(claim: Claim, codesets: Codesets) -> list[EditFinding]:
         return []
     try:
         table = codesets.ncci_ptp
-        days = [(day, lines, table.pairs({code for _, code in lines}, setting=setting, on=day))
-                for day, lines in _lines_of(claim).by_date.items()]
+        days = []  # a loop over the dates, and the codes mapped in C: no comprehension built per claim
+        for day, lines in _lines_of(claim).by_date.items():
+            days.append((day, lines, table.pairs(map(_CODE_OF, lines), setting=setting, on=day)))
     except MedcoderError as e:
         return _not_checked("ncci-ptp.not-checked", "NCCI PTP", e)
     findings: list[EditFinding] = []
