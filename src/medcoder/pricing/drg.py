@@ -30,9 +30,11 @@ from medcoder.model.code import undotted
 from medcoder.model.drg import DrgAssignment, DrgCase, DrgPayment, SecondarySeverity, Severity, Tier
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from medcoder.codesets.codesets import Codesets
     from medcoder.codesets.msdrg import DrgWeight
-    from medcoder.model.claim import Claim
+    from medcoder.model.claim import Claim, Diagnosis
 
 GROUPER = "drgpy 0.2.1"
 _CENT = Decimal("0.01")
@@ -440,12 +442,16 @@ def price_case(case: DrgCase, *, codesets: Codesets, base_rate: Decimal | None =
     return DrgGrouper(codesets).price(case, base_rate=base_rate)
 
 
-def case_from_claim(claim: Claim) -> DrgCase:
-    """The grouper's view of an inpatient claim: diagnosis 1 is principal, age at admission, POA kept."""
+def case_from_claim(claim: Claim, diagnoses: Sequence[Diagnosis] | None = None) -> DrgCase:
+    """The grouper's view of an inpatient claim: diagnosis 1 is principal, age at admission, POA kept.
+
+    ``diagnoses``: the claim's diagnoses already sorted by sequence, when the caller has them (pricing sorts
+    them once for the grouper and the risk score)."""
     if claim.discharge_date is None:
         raise ClaimError(f"claim {claim.claim_id} has no discharge date", code="E840", where=claim.claim_id,
                          fix="MS-DRG grouping needs the discharge date of an inpatient claim")
-    diagnoses = sorted(claim.diagnoses, key=BY_SEQUENCE)
+    if diagnoses is None:
+        diagnoses = sorted(claim.diagnoses, key=BY_SEQUENCE)
     if not diagnoses:
         raise ClaimError(f"claim {claim.claim_id} has no diagnosis", code="E840", where=claim.claim_id,
                          fix="Add the principal diagnosis as sequence 1")

@@ -18,7 +18,7 @@ from medcoder.claim.parse import claim_from_dict
 from medcoder.codesets.codesets import Codesets, ReaderPool
 from medcoder.edits.run import check_claim
 from medcoder.errors import ClaimError, MedcoderError
-from medcoder.model.claim import Claim
+from medcoder.model.claim import Claim, Diagnosis
 from medcoder.model.drg import DrgAssignment, DrgPayment
 from medcoder.model.fee import iso_date
 from medcoder.model.findings import EditFinding
@@ -157,17 +157,21 @@ def price(claim: Claim, *, settings: Settings, codesets: Codesets | None = None,
     codesets = codesets or codesets_for(claim, settings=settings)
     out: dict[str, Any] = {"claim_id": claim.claim_id, "kind": claim.kind, "setting": claim.setting,
                            "date": iso_date(claim_day(claim)), "total_charge": str(claim.total_charge)}
+    diagnoses: list[Diagnosis] | None = None  # sorted once, for the grouper and the risk score alike
     if claim.kind == "professional":
         out["pfs"] = price_claim(claim, codesets).to_dict()
     elif claim.setting == "inpatient":
         try:
-            out["drg"] = _drg_dict((grouper or DrgGrouper(codesets)).price(case_from_claim(claim)))
+            diagnoses = sorted(claim.diagnoses, key=BY_SEQUENCE)
+            out["drg"] = _drg_dict((grouper or DrgGrouper(codesets)).price(case_from_claim(claim, diagnoses)))
         except MedcoderError as e:
             out["drg"] = {"error": e.to_dict()}
     beneficiary = beneficiary_of(claim)
     if beneficiary is not None:
+        if diagnoses is None:
+            diagnoses = sorted(claim.diagnoses, key=BY_SEQUENCE)
         try:
-            out["risk"] = _risk_dict(score_risk([d.code for d in sorted(claim.diagnoses, key=BY_SEQUENCE)],
+            out["risk"] = _risk_dict(score_risk([d.code for d in diagnoses],
                                                 beneficiary, codesets=codesets, model=DEFAULT_MODEL))
         except MedcoderError as e:
             out["risk"] = {"error": e.to_dict()}
