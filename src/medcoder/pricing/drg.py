@@ -178,7 +178,9 @@ class DrgGrouper:
         # (most secondaries): then nothing depends on the principal, the DRG, the discharge or POA, so one object
         # per code serves every stay; None marks a code that needs the full key above.
         self._plain: dict[str, dict[str, SecondarySeverity | None]] = {}
-        self._statuses: dict[tuple[str, int], bool] = {}
+        # Discharge status -> its (valid_from, valid_to) YYYYMMDD windows, read once per status: a batch's stays
+        # bring a few statuses on hundreds of dates, and a query per new (status, date) was most of the reads.
+        self._statuses: dict[str, tuple[tuple[int, int], ...]] = {}
         self._splits: dict[str, tuple[Tier | None, dict[Tier | None, str]]] = {}
         self._fixes: dict[tuple[str, Severity | None], tuple[str, str] | None] = {}
         # DRG -> what an assignment to it repeats for every stay: its Table 5 row, tier, the tier's driving levels
@@ -236,13 +238,14 @@ class DrgGrouper:
                     raise ClaimError(f"{code} is not a valid {kind} code on {day.isoformat()}", code="E842",
                                      where=code, fix="Use a billable code of the fiscal year of discharge")
         on = day.year * 10000 + day.month * 100 + day.day  # the MCE tables' YYYYMMDD integers
-        key = (case.discharge_status, on)
-        if key not in self._statuses:
-            row = self._codesets.connection("mce").execute(
-                "SELECT 1 FROM discharge_status WHERE status=? AND valid_from<=? AND valid_to>=?",
-                (*key, on)).fetchone()
-            self._statuses[key] = row is not None
-        if not self._statuses[key]:
+        windows = self._statuses.get(case.discharge_status)
+        if windows is None:
+            windows = self._statuses[case.discharge_status] = tuple(self._codesets.connection("mce").execute(
+                "SELECT valid_from, valid_to FROM discharge_status WHERE status=?", (case.discharge_status,)))
+        for valid_from, valid_to in windows:
+            if valid_from <= on <= valid_to:
+                break
+        else:
             raise ClaimError(f"discharge status {case.discharge_status!r} is not valid on {day.isoformat()}",
                              code="E842", where=case.discharge_status,
                              fix="Use a two-digit UB-04 patient discharge status, e.g. 01 home, 20 expired")

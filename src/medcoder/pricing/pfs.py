@@ -22,7 +22,7 @@ from medcoder.codesets.pfs import Gpci, Pfs, Rvu, split_locality
 from medcoder.codesets.sources import Release
 from medcoder.errors import ClaimError, MedcoderError
 from medcoder.model.claim import Claim, ServiceLine
-from medcoder.model.fee import Adjustment, FeeSchedulePrice, LineFee, PriceProblem, RvuBreakdown, Setting
+from medcoder.model.fee import Adjustment, FeeSchedulePrice, LineFee, PriceProblem, RvuBreakdown, Setting, iso_date
 from medcoder.pricing.pfs_terms import (
     CENT,
     breakdown,
@@ -332,14 +332,22 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
 @lru_cache(maxsize=4096)
 def _ranked(indicator: str, rank: int, count: int, day: date) -> Adjustment:
     """The multiple-procedure adjustment of the ``rank``-th of ``count`` procedures on ``day``; memoised, as a
-    batch ranks the same few (indicator, rank, count) on the same dates over and over."""
+    batch ranks the same few (indicator, rank, count) on the same dates over and over. Half the calls of a batch
+    are new (rank, count, date) keys: what does not depend on the date comes from ``_rank_terms``."""
+    rule, percent, reason, cite = _rank_terms(indicator, rank, count)
+    return Adjustment(rule=rule, factor=percent, reason=f"multiple procedures on {iso_date(day)}: {reason}", cite=cite)
+
+
+@lru_cache(maxsize=1024)
+def _rank_terms(indicator: str, rank: int, count: int) -> tuple[str, Decimal, str, str]:
+    """``_ranked``'s rule, factor, reason after the date, and citation: the same on every date."""
     data = rules()["multiple-procedure"]
     factors = _factors(indicator)
     percent, shown = factors[min(rank, len(factors)) - 1]
-    reason = f"multiple procedures on {day.isoformat()}: ranked {rank} of {count} by fee, {shown} percent"
+    reason = f"ranked {rank} of {count} by fee, {shown} percent"
     if rank > data["by_report_after"]:
         reason += "; the MAC prices procedures after the fifth by report"
-    return Adjustment(rule=f"multiple-procedure.{indicator}", factor=percent, reason=reason, cite=data["cite"])
+    return f"multiple-procedure.{indicator}", percent, reason, data["cite"]
 
 
 @cache
