@@ -255,7 +255,7 @@ def _price_unit(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, setting: Sett
     extra: list[Adjustment] = []
 
     def done(amount: Decimal | None) -> _Unit:
-        return _Unit(rvu=rvu, parts=parts, fee=fee, amount=amount, notes=tuple(notes), extra=tuple(extra))
+        return _Unit(rvu, parts, fee, amount, tuple(notes), tuple(extra))  # by position: no keyword dict per unit
 
     if status["pay"] == "none":
         notes.append(f"status {rvu.status}: {status['meaning']}; the PFS pays nothing for it"

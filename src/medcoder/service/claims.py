@@ -12,6 +12,7 @@ import threading
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
+from math import isfinite
 from typing import Any, Literal
 
 from medcoder.claim.parse import claim_from_dict
@@ -115,9 +116,14 @@ def _drg_dict(payment: DrgPayment) -> dict[str, Any]:
 
 
 def _risk_dict(risk: RiskScore) -> dict[str, Any]:
-    b, demographic = risk.beneficiary, risk.demographic_score  # disease_score is score - demographic_score
-    return {"model": risk.model, "release": risk.release, "score": round(risk.score, 3),
-            "demographic_score": round(demographic, 3), "disease_score": round(risk.score - demographic, 3),
+    b, score, demographic = risk.beneficiary, risk.score, risk.demographic_score  # disease: score - demographic
+    # Most claims have no HCC: their score is the demographic sum itself, so it is rounded once (round(x, 3) formats
+    # the float) and the disease score is 0.0; a non-finite sum takes the general path (inf - inf is nan).
+    shown = round(score, 3)
+    alike = score == demographic and isfinite(score)
+    return {"model": risk.model, "release": risk.release, "score": shown,
+            "demographic_score": shown if alike else round(demographic, 3),
+            "disease_score": 0.0 if alike else round(score - demographic, 3),
             "beneficiary": {"age": b.age, "sex": b.sex, "segment": b.segment,
                             "originally_disabled": b.originally_disabled, "medicaid": b.medicaid},
             "factors": [{"name": f.name, "kind": f.kind, "value": f.value, "detail": f.detail} for f in risk.factors],
