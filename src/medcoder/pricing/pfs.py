@@ -93,9 +93,10 @@ class _Work:
     setting: Setting | None
     locality: str | None
     releases: tuple[str, ...]
+    gpci: Gpci | None = None
+    """Sixth, so that ``_price_one`` can pass the first six by position (no keyword dict per line)."""
     rvu: Rvu | None = None
     unit: Decimal | None = None
-    gpci: Gpci | None = None
     charge: Decimal = Decimal(0)
     extra: list[Adjustment] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -190,8 +191,7 @@ def _select_row(line: ServiceLine, pfs: Pfs, work: _Work) -> Rvu | None:
 
 def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str | None, setting: Setting | None,
                covers: bool, releases: tuple[str, ...]) -> _Work:
-    work = _Work(line=line, code=line.code.strip().upper(), setting=setting, locality=locality, releases=releases,
-                 gpci=gpci)
+    work = _Work(line, line.code.strip().upper(), setting, locality, releases, gpci)  # every line: by position
     if not covers:
         work.problems = (_problem(
             line, "E814", f"no PFS release covers the date of service {line.service_date.isoformat()} "
