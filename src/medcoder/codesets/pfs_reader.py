@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import sys
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 from medcoder.model.frozen import quick_init
 
@@ -94,15 +94,19 @@ class PublishedAmount:
     mult_surg: str
 
 
-_RVU_SELECT = "SELECT * FROM rvu"
-_DECIMALS = {"work_rvu", "nonfac_pe_rvu", "fac_pe_rvu", "mp_rvu", "nonfac_total", "fac_total", "conversion_factor",
-             "opps_nonfac_pe", "opps_fac_pe", "opps_mp"}
-_FLAGS = {"not_used_for_medicare", "nonfac_na", "fac_na"}
+_RVU_SELECT = f"SELECT {', '.join(f.name for f in fields(Rvu))} FROM rvu"
+"""The RVU table's columns in ``Rvu``'s field order, so ``Pfs._rvu`` builds a row by position (hcpcs first,
+modifier second)."""
 _NO_ROWS: dict[str, tuple[object, ...]] = {}
 
 
-def _or_none(value: object) -> object:
-    return value or None
+class _Decimals(dict[object, Decimal]):
+    """Column text -> one shared Decimal per distinct text: the RVU file repeats few values (0.00, the conversion
+    factor ...) and a batch meets thousands of new codes, each row ten numbers; a miss converts and keeps it."""
+
+    def __missing__(self, value: object) -> Decimal:
+        found = self[value] = Decimal(str(value))
+        return found
 
 
 def split_locality(locality: str) -> tuple[str, str] | None:
@@ -116,13 +120,7 @@ class Pfs:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        # Interned: they become ``Rvu``'s keyword names, and the interpreter matches a keyword to a parameter by
-        # identity first; a name read from SQLite is a new string, so each keyword fell back to comparing its text
-        # with every parameter name (29 x 29 string comparisons per row).
-        self._columns = [sys.intern(d[1]) for d in conn.execute("PRAGMA table_info(rvu)")]
-        self._converters: tuple[tuple[int, Callable[[object], object]], ...] | None = None
-        self._decimal_columns: tuple[int, ...] = ()
-        self._decimals: dict[object, Decimal] = {}
+        self._decimals = _Decimals()
         # The KB is read-only (opened immutable): rows are read once per release.
         self._built: dict[tuple[str, str], Rvu] = {}
         self._raw: dict[str, dict[str, tuple[object, ...]]] | None = None
@@ -131,31 +129,17 @@ class Pfs:
         self._pos: dict[str, PlaceOfService | None] = {}
         self._info: Mapping[str, str] | None = None
 
-    def _rvu(self, row: tuple[object, ...]) -> Rvu:
-        converters = self._converters
-        if converters is None:
-            # The columns that need a conversion and how, sorted out once per release rather than once per value;
-            # the other columns (text) are taken as they are.
-            converters = self._converters = tuple(
-                (i, bool if key in _FLAGS else _or_none)
-                for i, key in enumerate(self._columns) if key in _FLAGS or key == "endo_base")
-            self._decimal_columns = tuple(i for i, key in enumerate(self._columns) if key in _DECIMALS)
-        values = list(row)
-        decimals = self._decimals
-        for i in self._decimal_columns:  # ten per row: the shared Decimal of the text, without a call per value
-            found = decimals.get(values[i])
-            values[i] = found if found is not None else self._decimal(values[i])
-        for i, convert in converters:
-            values[i] = convert(values[i])
-        return Rvu(**dict(zip(self._columns, values, strict=True)))  # type: ignore[arg-type]
-
-    def _decimal(self, value: object) -> Decimal:
-        """The column text as a Decimal, one shared object per distinct text: the RVU file repeats few values
-        (0.00, the conversion factor ...) and a batch meets thousands of new codes, each row ten numbers."""
-        found = self._decimals.get(value)
-        if found is None:
-            found = self._decimals[value] = Decimal(str(value))
-        return found
+    def _rvu(self, row: tuple[Any, ...]) -> Rvu:
+        """The ``Rvu`` of a row read with ``_RVU_SELECT``: one keyword per field, by position (no dict of the
+        27 column names per row, which cost as much as the object)."""
+        d = self._decimals
+        return Rvu(hcpcs=row[0], modifier=row[1], status=row[2], not_used_for_medicare=bool(row[3]),
+                   work_rvu=d[row[4]], nonfac_pe_rvu=d[row[5]], nonfac_na=bool(row[6]), fac_pe_rvu=d[row[7]],
+                   fac_na=bool(row[8]), mp_rvu=d[row[9]], nonfac_total=d[row[10]], fac_total=d[row[11]],
+                   pctc=row[12], global_days=row[13], mult_proc=row[14], bilateral=row[15], assistant=row[16],
+                   co_surgeon=row[17], team_surgery=row[18], endo_base=row[19] or None, conversion_factor=d[row[20]],
+                   supervision=row[21], imaging_family=row[22], opps_nonfac_pe=d[row[23]], opps_fac_pe=d[row[24]],
+                   opps_mp=d[row[25]], line=row[26])
 
     def rvu(self, code: str, modifier: str = "") -> Rvu | None:
         """The code's row for ``modifier`` ('' = global), built on first use: most lines bill the global service
@@ -192,9 +176,8 @@ class Pfs:
         once. A row becomes an ``Rvu`` object on first use."""
         if self._raw is None:
             self._raw = {}
-            hcpcs, modifier = self._columns.index("hcpcs"), self._columns.index("modifier")
             for row in self._conn.execute(f"{_RVU_SELECT} ORDER BY hcpcs, modifier"):
-                self._raw.setdefault(row[hcpcs], {})[row[modifier]] = row
+                self._raw.setdefault(row[0], {})[row[1]] = row
         return self._raw
 
     def gpci(self, locality: str) -> Gpci | None:

@@ -97,9 +97,11 @@ class RvuBreakdown:
         return dict(hit[1])
 
     def _dict(self) -> dict[str, Any]:
+        # work, pe and mp written out (the properties' products): most breakdowns a batch prints are new ones
         return {"work_rvu": str(self.work_rvu), "pe_rvu": str(self.pe_rvu), "mp_rvu": str(self.mp_rvu),
                 "work_gpci": str(self.work_gpci), "pe_gpci": str(self.pe_gpci), "mp_gpci": str(self.mp_gpci),
-                "work": str(self.work), "pe": str(self.pe), "mp": str(self.mp),
+                "work": str(self.work_rvu * self.work_gpci), "pe": str(self.pe_rvu * self.pe_gpci),
+                "mp": str(self.mp_rvu * self.mp_gpci),
                 "conversion_factor": str(self.conversion_factor), "setting": self.setting,
                 "work_gpci_floor": self.work_gpci_floor}
 

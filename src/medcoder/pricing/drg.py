@@ -30,9 +30,11 @@ from medcoder.model.code import undotted
 from medcoder.model.drg import DrgAssignment, DrgCase, DrgPayment, SecondarySeverity, Severity, Tier
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from medcoder.codesets.codesets import Codesets
     from medcoder.codesets.msdrg import DrgWeight
-    from medcoder.model.claim import Claim
+    from medcoder.model.claim import Claim, Diagnosis
 
 GROUPER = "drgpy 0.2.1"
 _CENT = Decimal("0.01")
@@ -176,7 +178,9 @@ class DrgGrouper:
         # (most secondaries): then nothing depends on the principal, the DRG, the discharge or POA, so one object
         # per code serves every stay; None marks a code that needs the full key above.
         self._plain: dict[str, dict[str, SecondarySeverity | None]] = {}
-        self._statuses: dict[tuple[str, int], bool] = {}
+        # Discharge status -> its (valid_from, valid_to) YYYYMMDD windows, read once per status: a batch's stays
+        # bring a few statuses on hundreds of dates, and a query per new (status, date) was most of the reads.
+        self._statuses: dict[str, tuple[tuple[int, int], ...]] = {}
         self._splits: dict[str, tuple[Tier | None, dict[Tier | None, str]]] = {}
         self._fixes: dict[tuple[str, Severity | None], tuple[str, str] | None] = {}
         # DRG -> what an assignment to it repeats for every stay: its Table 5 row, tier, the tier's driving levels
@@ -234,13 +238,14 @@ class DrgGrouper:
                     raise ClaimError(f"{code} is not a valid {kind} code on {day.isoformat()}", code="E842",
                                      where=code, fix="Use a billable code of the fiscal year of discharge")
         on = day.year * 10000 + day.month * 100 + day.day  # the MCE tables' YYYYMMDD integers
-        key = (case.discharge_status, on)
-        if key not in self._statuses:
-            row = self._codesets.connection("mce").execute(
-                "SELECT 1 FROM discharge_status WHERE status=? AND valid_from<=? AND valid_to>=?",
-                (*key, on)).fetchone()
-            self._statuses[key] = row is not None
-        if not self._statuses[key]:
+        windows = self._statuses.get(case.discharge_status)
+        if windows is None:
+            windows = self._statuses[case.discharge_status] = tuple(self._codesets.connection("mce").execute(
+                "SELECT valid_from, valid_to FROM discharge_status WHERE status=?", (case.discharge_status,)))
+        for valid_from, valid_to in windows:
+            if valid_from <= on <= valid_to:
+                break
+        else:
             raise ClaimError(f"discharge status {case.discharge_status!r} is not valid on {day.isoformat()}",
                              code="E842", where=case.discharge_status,
                              fix="Use a two-digit UB-04 patient discharge status, e.g. 01 home, 20 expired")
@@ -440,12 +445,16 @@ def price_case(case: DrgCase, *, codesets: Codesets, base_rate: Decimal | None =
     return DrgGrouper(codesets).price(case, base_rate=base_rate)
 
 
-def case_from_claim(claim: Claim) -> DrgCase:
-    """The grouper's view of an inpatient claim: diagnosis 1 is principal, age at admission, POA kept."""
+def case_from_claim(claim: Claim, diagnoses: Sequence[Diagnosis] | None = None) -> DrgCase:
+    """The grouper's view of an inpatient claim: diagnosis 1 is principal, age at admission, POA kept.
+
+    ``diagnoses``: the claim's diagnoses already sorted by sequence, when the caller has them (pricing sorts
+    them once for the grouper and the risk score)."""
     if claim.discharge_date is None:
         raise ClaimError(f"claim {claim.claim_id} has no discharge date", code="E840", where=claim.claim_id,
                          fix="MS-DRG grouping needs the discharge date of an inpatient claim")
-    diagnoses = sorted(claim.diagnoses, key=BY_SEQUENCE)
+    if diagnoses is None:
+        diagnoses = sorted(claim.diagnoses, key=BY_SEQUENCE)
     if not diagnoses:
         raise ClaimError(f"claim {claim.claim_id} has no diagnosis", code="E840", where=claim.claim_id,
                          fix="Add the principal diagnosis as sequence 1")

@@ -22,7 +22,7 @@ from medcoder.codesets.pfs import Gpci, Pfs, Rvu, split_locality
 from medcoder.codesets.sources import Release
 from medcoder.errors import ClaimError, MedcoderError
 from medcoder.model.claim import Claim, ServiceLine
-from medcoder.model.fee import Adjustment, FeeSchedulePrice, LineFee, PriceProblem, RvuBreakdown, Setting
+from medcoder.model.fee import Adjustment, FeeSchedulePrice, LineFee, PriceProblem, RvuBreakdown, Setting, iso_date
 from medcoder.pricing.pfs_terms import (
     CENT,
     breakdown,
@@ -93,9 +93,10 @@ class _Work:
     setting: Setting | None
     locality: str | None
     releases: tuple[str, ...]
+    gpci: Gpci | None = None
+    """Sixth, so that ``_price_one`` can pass the first six by position (no keyword dict per line)."""
     rvu: Rvu | None = None
     unit: Decimal | None = None
-    gpci: Gpci | None = None
     charge: Decimal = Decimal(0)
     extra: list[Adjustment] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -190,8 +191,7 @@ def _select_row(line: ServiceLine, pfs: Pfs, work: _Work) -> Rvu | None:
 
 def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str | None, setting: Setting | None,
                covers: bool, releases: tuple[str, ...]) -> _Work:
-    work = _Work(line=line, code=line.code.strip().upper(), setting=setting, locality=locality, releases=releases,
-                 gpci=gpci)
+    work = _Work(line, line.code.strip().upper(), setting, locality, releases, gpci)  # every line: by position
     if not covers:
         work.problems = (_problem(
             line, "E814", f"no PFS release covers the date of service {line.service_date.isoformat()} "
@@ -255,7 +255,7 @@ def _price_unit(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, setting: Sett
     extra: list[Adjustment] = []
 
     def done(amount: Decimal | None) -> _Unit:
-        return _Unit(rvu=rvu, parts=parts, fee=fee, amount=amount, notes=tuple(notes), extra=tuple(extra))
+        return _Unit(rvu, parts, fee, amount, tuple(notes), tuple(extra))  # by position: no keyword dict per unit
 
     if status["pay"] == "none":
         notes.append(f"status {rvu.status}: {status['meaning']}; the PFS pays nothing for it"
@@ -332,14 +332,22 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
 @lru_cache(maxsize=4096)
 def _ranked(indicator: str, rank: int, count: int, day: date) -> Adjustment:
     """The multiple-procedure adjustment of the ``rank``-th of ``count`` procedures on ``day``; memoised, as a
-    batch ranks the same few (indicator, rank, count) on the same dates over and over."""
+    batch ranks the same few (indicator, rank, count) on the same dates over and over. Half the calls of a batch
+    are new (rank, count, date) keys: what does not depend on the date comes from ``_rank_terms``."""
+    rule, percent, reason, cite = _rank_terms(indicator, rank, count)
+    return Adjustment(rule=rule, factor=percent, reason=f"multiple procedures on {iso_date(day)}: {reason}", cite=cite)
+
+
+@lru_cache(maxsize=1024)
+def _rank_terms(indicator: str, rank: int, count: int) -> tuple[str, Decimal, str, str]:
+    """``_ranked``'s rule, factor, reason after the date, and citation: the same on every date."""
     data = rules()["multiple-procedure"]
     factors = _factors(indicator)
     percent, shown = factors[min(rank, len(factors)) - 1]
-    reason = f"multiple procedures on {day.isoformat()}: ranked {rank} of {count} by fee, {shown} percent"
+    reason = f"ranked {rank} of {count} by fee, {shown} percent"
     if rank > data["by_report_after"]:
         reason += "; the MAC prices procedures after the fifth by report"
-    return Adjustment(rule=f"multiple-procedure.{indicator}", factor=percent, reason=reason, cite=data["cite"])
+    return f"multiple-procedure.{indicator}", percent, reason, data["cite"]
 
 
 @cache

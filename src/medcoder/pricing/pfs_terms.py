@@ -96,4 +96,7 @@ def breakdown(rvu: Rvu, gpci: Gpci | None, setting: Setting, day: date) -> tuple
 
 
 def fee_schedule_amount(parts: RvuBreakdown) -> Decimal:
-    return cents(parts.adjusted_rvus * parts.conversion_factor)
+    """(work + PE + MP terms) x CF to cents: ``adjusted_rvus`` written out, the same products in the same order
+    without four property calls (every new unit a batch meets comes here)."""
+    p = parts
+    return cents((p.work_rvu * p.work_gpci + p.pe_rvu * p.pe_gpci + p.mp_rvu * p.mp_gpci) * p.conversion_factor)

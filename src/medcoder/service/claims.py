@@ -12,13 +12,14 @@ import threading
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
+from math import isfinite
 from typing import Any, Literal
 
 from medcoder.claim.parse import claim_from_dict
 from medcoder.codesets.codesets import Codesets, ReaderPool
 from medcoder.edits.run import check_claim
 from medcoder.errors import ClaimError, MedcoderError
-from medcoder.model.claim import Claim
+from medcoder.model.claim import Claim, Diagnosis
 from medcoder.model.drg import DrgAssignment, DrgPayment
 from medcoder.model.fee import iso_date
 from medcoder.model.findings import EditFinding
@@ -115,9 +116,14 @@ def _drg_dict(payment: DrgPayment) -> dict[str, Any]:
 
 
 def _risk_dict(risk: RiskScore) -> dict[str, Any]:
-    b, demographic = risk.beneficiary, risk.demographic_score  # disease_score is score - demographic_score
-    return {"model": risk.model, "release": risk.release, "score": round(risk.score, 3),
-            "demographic_score": round(demographic, 3), "disease_score": round(risk.score - demographic, 3),
+    b, score, demographic = risk.beneficiary, risk.score, risk.demographic_score  # disease: score - demographic
+    # Most claims have no HCC: their score is the demographic sum itself, so it is rounded once (round(x, 3) formats
+    # the float) and the disease score is 0.0; a non-finite sum takes the general path (inf - inf is nan).
+    shown = round(score, 3)
+    alike = score == demographic and isfinite(score)
+    return {"model": risk.model, "release": risk.release, "score": shown,
+            "demographic_score": shown if alike else round(demographic, 3),
+            "disease_score": 0.0 if alike else round(score - demographic, 3),
             "beneficiary": {"age": b.age, "sex": b.sex, "segment": b.segment,
                             "originally_disabled": b.originally_disabled, "medicaid": b.medicaid},
             "factors": [{"name": f.name, "kind": f.kind, "value": f.value, "detail": f.detail} for f in risk.factors],
@@ -157,17 +163,21 @@ def price(claim: Claim, *, settings: Settings, codesets: Codesets | None = None,
     codesets = codesets or codesets_for(claim, settings=settings)
     out: dict[str, Any] = {"claim_id": claim.claim_id, "kind": claim.kind, "setting": claim.setting,
                            "date": iso_date(claim_day(claim)), "total_charge": str(claim.total_charge)}
+    diagnoses: list[Diagnosis] | None = None  # sorted once, for the grouper and the risk score alike
     if claim.kind == "professional":
         out["pfs"] = price_claim(claim, codesets).to_dict()
     elif claim.setting == "inpatient":
         try:
-            out["drg"] = _drg_dict((grouper or DrgGrouper(codesets)).price(case_from_claim(claim)))
+            diagnoses = sorted(claim.diagnoses, key=BY_SEQUENCE)
+            out["drg"] = _drg_dict((grouper or DrgGrouper(codesets)).price(case_from_claim(claim, diagnoses)))
         except MedcoderError as e:
             out["drg"] = {"error": e.to_dict()}
     beneficiary = beneficiary_of(claim)
     if beneficiary is not None:
+        if diagnoses is None:
+            diagnoses = sorted(claim.diagnoses, key=BY_SEQUENCE)
         try:
-            out["risk"] = _risk_dict(score_risk([d.code for d in sorted(claim.diagnoses, key=BY_SEQUENCE)],
+            out["risk"] = _risk_dict(score_risk([d.code for d in diagnoses],
                                                 beneficiary, codesets=codesets, model=DEFAULT_MODEL))
         except MedcoderError as e:
             out["risk"] = {"error": e.to_dict()}
