@@ -9,6 +9,7 @@ copied into this repository: tests read them from the mirror at run time.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import zipfile
@@ -119,6 +120,31 @@ def test_pfs_rvu_rows(codesets: Codesets, code: str, modifier: str, status: str,
     assert rvu is not None and rvu.status == status
     assert (rvu.work_rvu, rvu.nonfac_pe_rvu, rvu.fac_pe_rvu, rvu.mp_rvu) == tuple(
         Decimal(v) for v in (work, nonfac_pe, fac_pe, mp))
+
+
+def test_pfs_every_rvu_field_is_its_own_column(codesets: Codesets) -> None:
+    """The reader builds an ``Rvu`` from a row by position: every field of every row must equal its column read by
+    name (numbers as Decimals, flags as bools, an empty endoscopic base as None)."""
+    conn = codesets.pfs._conn
+    conn_rows = conn.execute("SELECT * FROM rvu")
+    names = [d[0] for d in conn_rows.description]
+    flags = {"not_used_for_medicare", "nonfac_na", "fac_na"}
+    checked = 0
+    for row in conn_rows:
+        by_name = dict(zip(names, row, strict=True))
+        rvu = codesets.pfs.rvu(by_name["hcpcs"], by_name["modifier"])
+        assert rvu is not None
+        for field in dataclasses.fields(rvu):
+            value, expected = getattr(rvu, field.name), by_name[field.name]
+            if isinstance(value, Decimal):
+                expected = Decimal(str(expected))
+            elif field.name in flags:
+                expected = bool(expected)
+            elif field.name == "endo_base":
+                expected = expected or None
+            assert value == expected, (by_name["hcpcs"], by_name["modifier"], field.name)
+        checked += 1
+    assert checked > 19_000
 
 
 @pytest.mark.parametrize(("locality", "state", "work", "floor", "pe", "mp"), [

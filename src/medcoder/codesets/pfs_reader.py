@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -94,9 +94,12 @@ class PublishedAmount:
     mult_surg: str
 
 
-_RVU_SELECT = f"SELECT {', '.join(f.name for f in fields(Rvu))} FROM rvu"
-"""The RVU table's columns in ``Rvu``'s field order, so ``Pfs._rvu`` builds a row by position (hcpcs first,
-modifier second)."""
+_RVU_COLUMNS = ("hcpcs", "modifier", "status", "not_used_for_medicare", "work_rvu", "nonfac_pe_rvu", "nonfac_na",
+                "fac_pe_rvu", "fac_na", "mp_rvu", "nonfac_total", "fac_total", "pctc", "global_days", "mult_proc",
+                "bilateral", "assistant", "co_surgeon", "team_surgery", "endo_base", "conversion_factor",
+                "supervision", "imaging_family", "opps_nonfac_pe", "opps_fac_pe", "opps_mp", "line")
+"""The RVU table's columns in the order ``Pfs._rvu`` reads them by position (hcpcs first, modifier second)."""
+_RVU_SELECT = f"SELECT {', '.join(_RVU_COLUMNS)} FROM rvu"
 _NO_ROWS: dict[str, tuple[object, ...]] = {}
 
 
@@ -130,8 +133,8 @@ class Pfs:
         self._info: Mapping[str, str] | None = None
 
     def _rvu(self, row: tuple[Any, ...]) -> Rvu:
-        """The ``Rvu`` of a row read with ``_RVU_SELECT``: one keyword per field, by position (no dict of the
-        27 column names per row, which cost as much as the object)."""
+        """The ``Rvu`` of a row read with ``_RVU_SELECT``: each keyword from its column's position in
+        ``_RVU_COLUMNS`` (no dict of the 27 column names per row, which cost as much as the object)."""
         d = self._decimals
         return Rvu(hcpcs=row[0], modifier=row[1], status=row[2], not_used_for_medicare=bool(row[3]),
                    work_rvu=d[row[4]], nonfac_pe_rvu=d[row[5]], nonfac_na=bool(row[6]), fac_pe_rvu=d[row[7]],

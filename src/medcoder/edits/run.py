@@ -36,27 +36,7 @@ def _lazy(module: str, function: str) -> RuleSet:
         return resolved[0](claim, codesets)
 
     run.__name__ = function
-    _IMPORTED[run] = resolved
     return run
-
-
-_IMPORTED: dict[RuleSet, list[RuleSet]] = {}
-"""Each ``_lazy`` wrapper's function, once imported (an empty list until the wrapper's first call)."""
-_DIRECT: tuple[list[tuple[str, RuleSet]], list[tuple[str, RuleSet]]] | None = None
-
-
-def _direct_rule_sets() -> list[tuple[str, RuleSet]]:
-    """``RULE_SETS`` with each ``_lazy`` wrapper replaced by its function once imported: a claim then calls the
-    NCCI rule sets themselves (the wrappers were three calls per claim). Kept with a copy of the list it was
-    made from, and made again when ``RULE_SETS`` differs from it (compared by identity, item by item)."""
-    global _DIRECT
-    direct = _DIRECT
-    if direct is not None and direct[0] == RULE_SETS:
-        return direct[1]
-    made = [(name, _IMPORTED[run][0] if _IMPORTED.get(run) else run) for name, run in RULE_SETS]
-    if all(_IMPORTED.get(run, True) for _, run in RULE_SETS):  # every wrapper has imported its function
-        _DIRECT = (list(RULE_SETS), made)
-    return made
 
 
 RULE_SETS: list[tuple[str, RuleSet]] = [
@@ -84,8 +64,7 @@ def check_claim(claim: Claim, codesets: Codesets, *, rule_sets: Iterable[str] | 
 
     Raises ClaimError (E831) for an unknown rule-set name; never for a bad code or a missing release.
     """
-    direct = _DIRECT  # the common case without a call: RULE_SETS unchanged since its wrappers imported
-    chosen = direct[1] if direct is not None and direct[0] == RULE_SETS else _direct_rule_sets()
+    chosen = RULE_SETS
     if rule_sets is not None:
         names = rule_set_names()
         wanted = list(rule_sets)
