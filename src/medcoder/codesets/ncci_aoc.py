@@ -22,6 +22,7 @@ from pathlib import Path
 from medcoder.codesets.kbfile import Progress
 from medcoder.errors import BuildError
 from medcoder.model.frozen import quick_init
+from medcoder.model.memo import remember
 
 BUILDER_VERSION = 1
 
@@ -203,11 +204,9 @@ class NcciAoc:
         if code not in rows:
             return None
         key = (code, on)
-        if key not in self._rules:
-            if len(self._rules) >= 200_000:
-                self._rules.clear()
-            self._rules[key] = self._primaries(code, on)
-        return self._rules[key]
+        if key in self._rules:
+            return self._rules[key]
+        return remember(self._rules, key, self._primaries(code, on), 200_000)
 
     def _primaries(self, addon: str, on: date) -> AocRule | None:
         day, code = _day(on), addon.strip().upper()

@@ -28,6 +28,7 @@ from typing import Literal
 from medcoder.codesets.kbfile import Progress
 from medcoder.errors import BuildError
 from medcoder.model.frozen import quick_init
+from medcoder.model.memo import remember
 
 BUILDER_VERSION = 1
 
@@ -303,16 +304,14 @@ class NcciPtp:
         memo = self._pair_rows
         hit = memo.get(key)
         if hit is None:
-            if len(memo) >= 500_000:
-                memo.clear()
             rationales = self._numbers()[2]
-            hit = memo[key] = tuple((deleted, PtpEdit(
+            hit = remember(memo, key, tuple((deleted, PtpEdit(
                 setting=setting, column_1=first, column_2=second, deletion_date=_as_date(deleted),
                 modifier_indicator=indicator, rationale=rationales[rationale]))
                 for deleted, indicator, rationale in self._conn.execute(
                     "SELECT deletion_date, modifier_indicator, rationale FROM ptp "
                     "WHERE setting=? AND column_1=? AND column_2=? ORDER BY deletion_date, rationale",
-                    (setting_id, i, j)))
+                    (setting_id, i, j))), 500_000)
         return hit
 
     def _column_2s(self, setting_id: int) -> dict[int, str]:

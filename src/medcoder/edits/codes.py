@@ -31,6 +31,7 @@ from medcoder.errors import CodeFormatError, NotFoundError
 from medcoder.model.claim import Claim, Diagnosis
 from medcoder.model.code import normalize_icd10cm
 from medcoder.model.findings import EditFinding, Severity
+from medcoder.model.memo import IdentityMemo, remember
 
 RULE_SET = "validity"
 MAX_MODIFIERS = 4
@@ -60,8 +61,7 @@ def release_notes(codesets: Codesets, *kinds: str) -> dict[str, Any]:
 
 
 _Labels = tuple[str | None, dict[str, Any]]
-_LABELS: dict[int, tuple[ReleaseChoice, str, _Labels]] = {}
-_LABELS_MAX = 4096
+_LABELS: IdentityMemo[ReleaseChoice, _Labels] = IdentityMemo(4096)
 
 
 def release_label(codesets: Codesets, kind: str) -> _Labels:
@@ -72,12 +72,8 @@ def release_label(codesets: Codesets, kind: str) -> _Labels:
     choice = codesets.choices.get(kind)
     if choice is None:
         return None, {}
-    hit = _LABELS.get(id(choice))
-    if hit is None or hit[0] is not choice or hit[1] != kind:
-        if len(_LABELS) >= _LABELS_MAX:
-            _LABELS.clear()
-        hit = _LABELS[id(choice)] = (choice, kind, (release_of(codesets, kind), release_notes(codesets, kind)))
-    return hit[2]
+    # Keyed by the choice alone: a choice is the one of its release's kind (``codesets.choices[kind]``).
+    return _LABELS.get(choice, lambda _: (release_of(codesets, kind), release_notes(codesets, kind)))
 
 
 def edit_day(claim: Claim) -> date | None:
@@ -465,10 +461,7 @@ def _line_form(code: str) -> tuple[str, str | None]:
     recorded in ``_LINE_FORMS``."""
     text = code.strip().upper()
     form = "hcpcs" if _HCPCS.fullmatch(text) else "cpt" if CPT_CODE.fullmatch(text) else None
-    if len(_LINE_FORMS) >= _LINE_FORMS_MAX:
-        _LINE_FORMS.clear()
-    _LINE_FORMS[code] = found = (text, form)
-    return found
+    return remember(_LINE_FORMS, code, (text, form), _LINE_FORMS_MAX)
 
 
 def _check_hcpcs(codesets: Codesets, code: str, day: date) -> _Problem | None:

@@ -25,6 +25,7 @@ from medcoder.codesets.icd10cm_tabular import Note, Tabular
 from medcoder.edits.codes import dx_view, listing, release_label
 from medcoder.model.claim import Claim
 from medcoder.model.findings import EditFinding, Severity
+from medcoder.model.memo import IdentityMemo, remember
 
 RULE_SET = "tabular"
 _KINDS = frozenset({"excludes1", "codeFirst", "useAdditionalCode"})
@@ -167,7 +168,7 @@ class _ReaderMemo:
 
     tabular: Tabular
     refs: dict[str, _RefBounds] = field(default_factory=dict)
-    notes: dict[int, tuple[Note, tuple[_RefBounds, ...]]] = field(default_factory=dict)
+    notes: IdentityMemo[Note, tuple[_RefBounds, ...]] = field(default_factory=lambda: IdentityMemo(1 << 20))
     known: dict[str, _Placed] = field(default_factory=dict)
     """Every printed code's and every 7th-character code's place and notes, filled once per reader
     (``_fill_owners``): a claim's code is nearly always one of them, so a code never seen before costs one
@@ -176,17 +177,20 @@ class _ReaderMemo:
     """The same for the other codes claims brought (unknown codes, unusual spellings), filled as they come."""
     by_owner: dict[str, _CodeNotes] = field(default_factory=dict)
     shared: dict[tuple[int, ...], tuple[list[Note], _CodeNotes]] = field(default_factory=dict)
+    filled: bool = False
+    """Whether ``_fill_owners`` has run (or is running) for this reader."""
 
 
-_MEMOS: dict[int, _ReaderMemo] = {}
+_MEMOS: IdentityMemo[Tabular, _ReaderMemo] = IdentityMemo(64)
+"""Per Tabular reader (a batch shares a few): readers are not hashable by value."""
 
 
 def _memo(tabular: Tabular) -> _ReaderMemo:
-    hit = _MEMOS.get(id(tabular))
-    if hit is None or hit.tabular is not tabular:
-        hit = _MEMOS[id(tabular)] = _ReaderMemo(tabular)
-        _fill_owners(hit)
-    return hit
+    memo = _MEMOS.get(tabular, _ReaderMemo)
+    if not memo.filled:  # remembered before it is filled: the fill reads the notes' bounds through this memo
+        memo.filled = True
+        _fill_owners(memo)
+    return memo
 
 
 def _fill_owners(memo: _ReaderMemo) -> None:
@@ -219,11 +223,7 @@ def _ref_bounds(tabular: Tabular, ref: str) -> _RefBounds:
 
 
 def _note_bounds(tabular: Tabular, note: Note) -> tuple[_RefBounds, ...]:
-    notes = _memo(tabular).notes
-    hit = notes.get(id(note))
-    if hit is None or hit[0] is not note:
-        hit = notes[id(note)] = (note, tuple(_ref_bounds(tabular, ref) for ref in note.codes))
-    return hit[1]
+    return _memo(tabular).notes.get(note, lambda n: tuple([_ref_bounds(tabular, ref) for ref in n.codes]))
 
 
 _MEMO_MAX = 131_072
@@ -234,9 +234,7 @@ def _code_notes(memo: _ReaderMemo, code: str) -> _Placed:
     others = memo.others
     hit = others.get(code)
     if hit is None:
-        if len(others) >= _MEMO_MAX:
-            others.clear()
-        hit = others[code] = _placed(memo, code)
+        hit = remember(others, code, _placed(memo, code), _MEMO_MAX)
     return hit
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from medcoder.errors import CodeFormatError
 from medcoder.model.frozen import quick_init
+from medcoder.model.memo import remember
 
 __all__ = [
     "CodeRef",
@@ -55,11 +56,7 @@ def normalize_icd10cm(text: str) -> str:
         return found
     s = text.strip().upper()
     if _VALID.fullmatch(s):
-        found = f"{s[:3]}.{s[3:]}" if len(s) > 3 and s[3] != "." else s
-        if len(_NORMALIZED) >= _NORMALIZED_MAX:
-            _NORMALIZED.clear()
-        _NORMALIZED[text] = found
-        return found
+        return remember(_NORMALIZED, text, f"{s[:3]}.{s[3:]}" if len(s) > 3 and s[3] != "." else s, _NORMALIZED_MAX)
     raise _diagnose(text, s)
 
 
@@ -119,11 +116,7 @@ def undotted(code: str) -> str:
     found = _UNDOTTED.get(code) if isinstance(code, str) else None
     if found is not None:
         return found
-    found = normalize_icd10cm(code).replace(".", "")
-    if len(_UNDOTTED) >= _NORMALIZED_MAX:
-        _UNDOTTED.clear()
-    _UNDOTTED[code] = found
-    return found
+    return remember(_UNDOTTED, code, normalize_icd10cm(code).replace(".", ""), _NORMALIZED_MAX)
 
 
 _UNDOTTED: dict[str, str] = {}

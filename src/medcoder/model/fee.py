@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from medcoder.model.frozen import quick_init
+from medcoder.model.memo import IdentityMemo
 
 Setting = Literal["facility", "non-facility"]
 """Which practice-expense RVU applies: from the place of service (Pub. 100-04 ch.12 §20.4.2)."""
@@ -89,12 +90,7 @@ class RvuBreakdown:
 
     def to_dict(self) -> dict[str, Any]:
         # The pricer shares one breakdown among the lines that bill a code: its dict is built once (a copy each time).
-        hit = _BREAKDOWN_DICTS.get(id(self))
-        if hit is None or hit[0] is not self:
-            if len(_BREAKDOWN_DICTS) >= 100_000:
-                _BREAKDOWN_DICTS.clear()
-            hit = _BREAKDOWN_DICTS[id(self)] = (self, self._dict())
-        return dict(hit[1])
+        return dict(_BREAKDOWN_DICTS.get(self, RvuBreakdown._dict))
 
     def _dict(self) -> dict[str, Any]:
         # work, pe and mp written out (the properties' products): most breakdowns a batch prints are new ones
@@ -106,8 +102,8 @@ class RvuBreakdown:
                 "work_gpci_floor": self.work_gpci_floor}
 
 
-# id(breakdown) -> (breakdown, its dict); the breakdown kept guards the id against reuse.
-_BREAKDOWN_DICTS: dict[int, tuple[RvuBreakdown, dict[str, Any]]] = {}
+_BREAKDOWN_DICTS: IdentityMemo[RvuBreakdown, dict[str, Any]] = IdentityMemo(100_000)
+"""Each shared breakdown's dict, by the breakdown's identity (hashing its ten Decimals would cost more)."""
 
 
 @quick_init

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from medcoder.errors import ClaimError, CodeFormatError, NotFoundError
 from medcoder.model.code import undotted
+from medcoder.model.memo import remember
 from medcoder.model.risk import Beneficiary, FactorKind, HccHit, RiskFactor, RiskScore
 
 if TYPE_CHECKING:
@@ -180,9 +181,7 @@ def _demographic_factors(kb: Hcc, name: str, beneficiary: Beneficiary) -> tuple[
     key = (id(kb), name, b.age, b.sex, b.segment, b.originally_disabled, b.medicaid)
     hit = _DEMOGRAPHICS.get(key)
     if hit is None or hit[0] is not kb:
-        if len(_DEMOGRAPHICS) >= 4096:
-            _DEMOGRAPHICS.clear()
-        hit = _DEMOGRAPHICS[key] = (kb, _demographics(kb, name, beneficiary))
+        hit = remember(_DEMOGRAPHICS, key, (kb, _demographics(kb, name, beneficiary)), 4096)
     return hit[1]
 
 
@@ -289,7 +288,5 @@ def _set_factors(kb: Hcc, name: str, prefix: str, disabled: bool, kept: tuple[st
                 _add_factor(factors, kb, name, f"{prefix}_{variable}", "interaction", " x ".join(terms))
         _add_factor(factors, kb, name, f"{prefix}_{f'D{len(kept)}' if len(kept) < 10 else 'D10P'}", "count",
                     f"{len(kept)} payment HCC(s)")
-        if len(_SET_FACTORS) >= 16_384:
-            _SET_FACTORS.clear()
-        hit = _SET_FACTORS[key] = (kb, tuple(factors))
+        hit = remember(_SET_FACTORS, key, (kb, tuple(factors)), 16_384)
     return hit[1]

@@ -23,6 +23,7 @@ from medcoder.codesets.sources import Release
 from medcoder.errors import ClaimError, MedcoderError
 from medcoder.model.claim import Claim, ServiceLine
 from medcoder.model.fee import Adjustment, FeeSchedulePrice, LineFee, PriceProblem, RvuBreakdown, Setting, iso_date
+from medcoder.model.memo import IdentityMemo, remember
 from medcoder.pricing.pfs_terms import (
     CENT,
     breakdown,
@@ -49,24 +50,22 @@ class _Release:
     """The note on a line served before ``rvus_from``, the same for every such line of the release."""
 
 
-# id(code sets) -> (code sets, their PFS release): a batch prices every claim against a few shared ``Codesets``
-# whose choices are fixed once built; the object kept guards the id against reuse.
-_RELEASES: dict[int, tuple[Codesets, _Release]] = {}
+# Each code sets' PFS release: a batch prices every claim against a few shared ``Codesets`` whose choices are
+# fixed once built.
+_RELEASES: IdentityMemo[Codesets, _Release] = IdentityMemo(256)
 
 
 def _release_of(codesets: Codesets) -> _Release:
-    hit = _RELEASES.get(id(codesets))
-    if hit is None or hit[0] is not codesets:
-        pfs, release = codesets.pfs, codesets.release("pfs")
-        info = pfs.info_view()
-        rvus_from = date.fromisoformat(info.get("rvu_effective_from", release.effective_from.isoformat()))
-        found = _Release(pfs=pfs, release=release, ids=(release.name, rules()["id"]), rvus_from=rvus_from,
-                         rvus_note=f"RVUs of the {info.get('rvu_title', 'RVU file')} (in force from {rvus_from}); a "
-                                   "code revised since may have had other RVUs on this date")
-        if len(_RELEASES) >= 256:
-            _RELEASES.clear()
-        hit = _RELEASES[id(codesets)] = (codesets, found)
-    return hit[1]
+    return _RELEASES.get(codesets, _new_release)
+
+
+def _new_release(codesets: Codesets) -> _Release:
+    pfs, release = codesets.pfs, codesets.release("pfs")
+    info = pfs.info_view()
+    rvus_from = date.fromisoformat(info.get("rvu_effective_from", release.effective_from.isoformat()))
+    return _Release(pfs=pfs, release=release, ids=(release.name, rules()["id"]), rvus_from=rvus_from,
+                    rvus_note=f"RVUs of the {info.get('rvu_title', 'RVU file')} (in force from {rvus_from}); a "
+                              "code revised since may have had other RVUs on this date")
 
 
 def resolve_locality(pfs: Pfs, locality: str | None) -> Gpci | None:
@@ -210,9 +209,7 @@ def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str 
         priced = _price_unit(line, pfs=pfs, gpci=gpci, setting=setting, work=work)
         if priced is None:
             return work
-        if len(_UNITS) >= 100_000:
-            _UNITS.clear()
-        hit = _UNITS[key] = (pfs, gpci, priced)
+        hit = remember(_UNITS, key, (pfs, gpci, priced), 100_000)
     unit = hit[2]
     work.rvu, work.status, work.breakdown, work.fee_schedule_amount = unit.rvu, unit.rvu.status, unit.parts, unit.fee
     work.unit = unit.amount

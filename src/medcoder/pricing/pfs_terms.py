@@ -16,6 +16,7 @@ from typing import Any
 from medcoder.codesets.pfs import STATUS_CODES, Gpci, Rvu
 from medcoder.errors import ClaimError
 from medcoder.model.fee import RvuBreakdown, Setting
+from medcoder.model.memo import remember
 
 CENT = Decimal("0.01")
 _NATIONAL_GPCI = Decimal("1.000")
@@ -67,9 +68,7 @@ def cached_breakdown(rvu: Rvu, gpci: Gpci | None, setting: Setting,
     hit = _BREAKDOWNS.get(key)
     if hit is None or hit[0] is not rvu or hit[1] is not gpci:
         parts, notes = breakdown(rvu, gpci, setting, day)
-        if len(_BREAKDOWNS) >= 100_000:
-            _BREAKDOWNS.clear()
-        hit = _BREAKDOWNS[key] = (rvu, gpci, parts, tuple(notes), fee_schedule_amount(parts))
+        hit = remember(_BREAKDOWNS, key, (rvu, gpci, parts, tuple(notes), fee_schedule_amount(parts)), 100_000)
     return hit[2], hit[3], hit[4]
 
 

@@ -26,6 +26,7 @@ from medcoder.codesets.codesets import Codesets
 from medcoder.errors import ClaimError, MedcoderError
 from medcoder.model.claim import Claim
 from medcoder.model.findings import EditFinding
+from medcoder.model.memo import IdentityMemo
 from medcoder.pricing.drg import DrgGrouper
 from medcoder.service import claims
 from medcoder.settings import Settings
@@ -40,7 +41,7 @@ class ClaimBatch:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._by_day: dict[date, Codesets] = {}
-        self._groupers: dict[int, tuple[Codesets, DrgGrouper]] = {}
+        self._groupers: IdentityMemo[Codesets, DrgGrouper] = IdentityMemo(1 << 16)
         self._by_releases: dict[tuple[tuple[str, str], ...], DrgGrouper] = {}
 
     @property
@@ -67,14 +68,14 @@ class ClaimBatch:
         """One grouper per set of releases: it reads only the MS-DRG and MCE releases' data, so code sets that
         differ in a note or an in-force flag share it (looked up by the code sets object, kept with it so the
         id key stays valid)."""
-        hit = self._groupers.get(id(codesets))
-        if hit is None or hit[0] is not codesets:
-            key = tuple(sorted(claims.releases_of(codesets).items()))
-            grouper = self._by_releases.get(key)
-            if grouper is None:
-                grouper = self._by_releases[key] = DrgGrouper(codesets)
-            hit = self._groupers[id(codesets)] = (codesets, grouper)
-        return hit[1]
+        return self._groupers.get(codesets, self._new_grouper)
+
+    def _new_grouper(self, codesets: Codesets) -> DrgGrouper:
+        key = tuple(sorted(claims.releases_of(codesets).items()))
+        grouper = self._by_releases.get(key)
+        if grouper is None:
+            grouper = self._by_releases[key] = DrgGrouper(codesets)
+        return grouper
 
     def check_and_price(self, claim: Claim) -> tuple[list[EditFinding], dict[str, Any]]:
         """Every edit rule set's findings, and the price (``claims.price``), with the code sets of its date."""

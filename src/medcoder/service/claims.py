@@ -23,6 +23,7 @@ from medcoder.model.claim import Claim, Diagnosis
 from medcoder.model.drg import DrgAssignment, DrgPayment
 from medcoder.model.fee import iso_date
 from medcoder.model.findings import EditFinding
+from medcoder.model.memo import IdentityMemo
 from medcoder.model.risk import Beneficiary, RiskScore
 from medcoder.output.fhir_claim import claim_to_fhir_json
 from medcoder.output.x12 import Interchange, write_837
@@ -72,19 +73,16 @@ def codesets_for(claim: Claim, *, settings: Settings) -> Codesets:
 
 def releases_of(codesets: Codesets) -> dict[str, str]:
     """The release id of each kind, by kind: recorded on every checked and priced claim (a copy each time)."""
-    hit = _RELEASES.get(id(codesets))
-    if hit is None or hit[0] is not codesets:
-        if len(_RELEASES) >= 256:
-            _RELEASES.clear()
-        hit = _RELEASES[id(codesets)] = (
-            codesets, {kind: choice.release.id for kind, choice in sorted(codesets.choices.items())})
-    return dict(hit[1])
+    return dict(_RELEASES.get(codesets, _release_ids))
 
 
-# id(code sets) -> (code sets, their releases by kind): a batch prices every claim against a few shared
-# ``Codesets`` whose choices are fixed once built (``for_date``/``explicit`` fill them before returning), so the
-# sorted dict is built once per object; the object kept guards the id against reuse.
-_RELEASES: dict[int, tuple[Codesets, dict[str, str]]] = {}
+def _release_ids(codesets: Codesets) -> dict[str, str]:
+    return {kind: choice.release.id for kind, choice in sorted(codesets.choices.items())}
+
+
+# A batch prices every claim against a few shared ``Codesets`` whose choices are fixed once built
+# (``for_date``/``explicit`` fill them before returning), so the sorted dict is built once per object.
+_RELEASES: IdentityMemo[Codesets, dict[str, str]] = IdentityMemo(256)
 
 
 def check(claim: Claim, *, settings: Settings, codesets: Codesets | None = None) -> list[EditFinding]:
