@@ -213,13 +213,7 @@ def dx_windows(view: DxView, mce: Mce) -> DxWindows:
     for code in view.dotted:
         windows = mce.windows_of(code) if code is not None else ()
         every.append(windows)
-        found = None
-        if day is not None:
-            for window in windows:  # ``window_in``, without a call per diagnosis
-                if window.valid_from <= day <= window.valid_to:
-                    found = window
-                    break
-        on_day.append(found)
+        on_day.append(window_in(windows, day) if day is not None else None)
     result = DxWindows(tuple(every), tuple(on_day))
     _LAST_WINDOWS = (view, mce, result)
     return result

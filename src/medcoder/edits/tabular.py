@@ -412,8 +412,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                 f"({under}, Guideline I.A.13)", (code, *(c for _, _, c in etiologies)),
                 (i, *(j for j, _, _ in etiologies)), f"Sequence {names} before {code}", details)
 
-    # "Use additional code": a companion the note names and the claim lacks (advice only). The most frequent
-    # finding (2.4 per claim): built here as ``add`` builds it, without its call.
+    # "Use additional code": a companion the note names and the claim lacks (advice only).
     for i, _, code in companions:
         missing: list[str] = []
         for add_refs, text in notes[code].additional:
@@ -422,16 +421,10 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             if text not in missing:
                 missing.append(text)
         if missing:
-            if labels is None:
-                labels = release_label(codesets, "icd10cm-tabular")
-            release, stand_in = labels
-            details = {"instructions": missing}
-            out.append(EditFinding(
-                rule_set=RULE_SET, rule="tabular.use-additional", severity="info",
-                message=f"{code}: the Tabular says \"use additional {' / '.join(missing)}\", and no such code is on "
-                        "the claim", codes=(code,), lines=pointed.get(i, ()) if pointed else (), release=release,
-                fix="Add the code the note names when the record documents it",
-                details={**details, **stand_in} if stand_in else details))
+            add("tabular.use-additional", "info",
+                f"{code}: the Tabular says \"use additional {' / '.join(missing)}\", and no such code is on the "
+                "claim", (code,), (i,),
+                "Add the code the note names when the record documents it", {"instructions": missing})
     return out
 
 
