@@ -91,14 +91,6 @@ def _numbered_in_order(diagnoses: tuple[Diagnosis, ...]) -> bool:
     return True
 
 
-def _has_principal(diagnoses: tuple[Diagnosis, ...]) -> bool:
-    """Whether a diagnosis has sequence 1: a loop, not ``any`` over a generator built for every inpatient claim."""
-    for dx in diagnoses:
-        if dx.sequence == 1:
-            return True
-    return False
-
-
 def _inpatient(claim: Claim, add: Add) -> None:
     if claim.kind != "institutional":
         return
@@ -114,7 +106,7 @@ def _inpatient(claim: Claim, add: Add) -> None:
                 "Give the UB-04 revenue code of each institutional line (e.g. 0450)", lines=(line.number,))
     if claim.setting != "inpatient":
         return
-    if claim.diagnoses and not _has_principal(claim.diagnoses):
+    if claim.diagnoses and not any(d.sequence == 1 for d in claim.diagnoses):
         add("completeness.no-principal", "error", "inpatient claim without a principal diagnosis (sequence 1)",
             "Mark the condition that occasioned the admission as diagnosis 1")
     missing = (("discharge-status", claim.discharge_status, "patient discharge status",
