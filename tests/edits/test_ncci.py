@@ -291,3 +291,29 @@ def test_ncci_through_codesets_facade_records_release_use(codesets: Codesets, pt
     uses = {u.kind: u for u in codesets.uses()}
     assert uses["ncci-ptp"].release == ptp_release and uses["ncci-ptp"].in_force is False
     assert uses["ncci-mue"].in_force is True and uses["ncci-aoc"].in_force is True
+
+
+def test_ncci_aoc_rule_on_each_side_of_every_change_matches_the_file(codesets: Codesets, mirror_dir: Path) -> None:
+    """The reader answers a date from the code's period (first days of each change); the file's own rows in force
+    on the first and last day of every row, and the day either side, must give the same primaries and type."""
+    by_addon: dict[str, list[tuple[Any, ...]]] = {}
+    for r in aoc_rows(mirror_file(mirror_dir, AOC, "aoc_xlsx")):
+        by_addon.setdefault(r[1], []).append(r)
+    changing = sorted(a for a, rows in by_addon.items() if len({(r[5], r[6], r[2], r[4]) for r in rows}) > 1)
+    assert len(changing) > 50
+    checked = 0
+    for addon in changing:
+        rows = by_addon[addon]
+        edges = {julian(r[5]) for r in rows} | {julian(c) for r in rows for c in (r[2], r[4], r[6]) if c}
+        for day in {d + timedelta(days=k) for d in edges for k in (-1, 0, 1) if date.min < d < date.max}:
+            live = [r for r in rows if julian(r[5]) <= day <= julian(r[6]) and day <= julian(r[2])
+                    and day <= julian(r[4])]
+            rule = codesets.ncci_aoc.rule_on(addon, day)
+            if not live:
+                assert rule is None, (addon, day)
+                continue
+            assert rule is not None, (addon, day)
+            assert rule.edit_type in {int(r[0]) for r in live}, (addon, day)
+            assert list(rule.primaries) == sorted(r[3] for r in live if r[3] != "CCCCC"), (addon, day)
+            checked += 1
+    assert checked > 500

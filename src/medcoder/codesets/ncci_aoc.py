@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,7 +23,6 @@ from pathlib import Path
 from medcoder.codesets.kbfile import Progress
 from medcoder.errors import BuildError
 from medcoder.model.frozen import quick_init
-from medcoder.model.memo import remember
 
 BUILDER_VERSION = 1
 
@@ -173,8 +173,8 @@ class NcciAoc:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        # The KB is read-only (opened immutable): rules are memoised per (code, date).
-        self._rules: dict[tuple[str, date], AocRule | None] = {}
+        # The KB is read-only (opened immutable): each add-on code's rules are worked out once, period by period.
+        self._periods: dict[str, tuple[list[int], list[AocRule | None]]] = {}
         self._by_addon: dict[str, tuple[_AocRow, ...]] | None = None
 
     def _rows(self) -> dict[str, tuple[_AocRow, ...]]:
@@ -203,16 +203,29 @@ class NcciAoc:
         rows = self._by_addon if self._by_addon is not None else self._rows()
         if code not in rows:
             return None
-        key = (code, on)
-        if key in self._rules:
-            return self._rules[key]
-        return remember(self._rules, key, self._primaries(code, on), 200_000)
+        periods = self._periods.get(code)
+        if periods is None:
+            periods = self._periods[code] = self._periods_of(code)
+        starts, rules = periods
+        return rules[bisect_right(starts, _day(on)) - 1]
 
-    def _primaries(self, addon: str, on: date) -> AocRule | None:
-        day, code = _day(on), addon.strip().upper()
+    def _periods_of(self, code: str) -> tuple[list[int], list[AocRule | None]]:
+        """The code's rule period by period: (first days, the rule from each until the next; None before the
+        first). The rows in force change only on a row's effective day or the day after one of its three
+        deletion dates, so one rule per period answers every date of service (claims bring new dates all the
+        time; a code has a handful of periods)."""
+        changes = {0}
+        for _, _, _, effective, deleted, addon_deleted, primary_deleted in self._rows()[code]:
+            # day <= deleted <=> day < deleted + 1, on the YYYYMMDD integers (deleted + 1 need not be a date)
+            changes.update((effective, deleted + 1, addon_deleted + 1, primary_deleted + 1))
+        starts = sorted(changes)
+        return starts, [self._rule_at(code, day) for day in starts]
+
+    def _rule_at(self, addon: str, day: int) -> AocRule | None:
+        """The rule of the rows in force on ``day`` (YYYYMMDD), ``None`` when none is."""
         # The ``_ACTIVE`` and ``primary_deleted`` conditions, on the rows held in primary-code order.
         rows = [(p, t, n) for p, t, n, effective, deleted, addon_deleted, primary_deleted
-                in self._rows().get(code, ())
+                in self._rows().get(addon, ())
                 if effective <= day and deleted >= day and addon_deleted >= day and primary_deleted >= day]
         if not rows:
             return None
@@ -222,7 +235,7 @@ class NcciAoc:
         kind = 2 if 2 in types else 3 if 3 in types else 1
         primaries = tuple(p for p, _, _ in rows if p != CONTRACTOR_DEFINED)
         notes = tuple(sorted({n for _, _, n in rows if n}))
-        return AocRule(addon=code, edit_type=kind, primaries=primaries, notes=notes,
+        return AocRule(addon=addon, edit_type=kind, primaries=primaries, notes=notes,
                        contractor_defined=any(p == CONTRACTOR_DEFINED for p, _, _ in rows))
 
     def counts(self) -> dict[str, int]:
