@@ -2,9 +2,10 @@
 
 Why a registry of (name, function): a billing manager asks for "all edits" or for some ("mce", "ncci-ptp"),
 and each rule set stays an independent pure function over (claim, code sets). The NCCI rule sets live in
-``edits/ncci.py``; they are registered only when that module is installed, and imported on first use, so
-the other rule sets run without them. A rule set that cannot run (its knowledge base is not built) is
-reported as a finding, so one missing release never hides the other rule sets' findings.
+``edits/ncci.py``; they are registered only when that module is installed (imported with this one, so a claim
+calls each rule set directly), and the other rule sets run without them. A rule set that cannot run (its
+knowledge base is not built) is reported as a finding, so one missing release never hides the other rule
+sets' findings.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import importlib
 import importlib.util
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import cast
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.edits.codes import check_validity
@@ -27,18 +27,6 @@ from medcoder.model.findings import SEVERITIES, EditFinding
 RuleSet = Callable[[Claim, Codesets], list[EditFinding]]
 
 
-def _lazy(module: str, function: str) -> RuleSet:
-    resolved: list[RuleSet] = []  # the function once imported
-
-    def run(claim: Claim, codesets: Codesets) -> list[EditFinding]:
-        if not resolved:
-            resolved.append(cast(RuleSet, getattr(importlib.import_module(module), function)))
-        return resolved[0](claim, codesets)
-
-    run.__name__ = function
-    return run
-
-
 RULE_SETS: list[tuple[str, RuleSet]] = [
     ("validity", check_validity),
     ("tabular", check_tabular),
@@ -46,9 +34,8 @@ RULE_SETS: list[tuple[str, RuleSet]] = [
     ("completeness", check_completeness),
 ]
 if importlib.util.find_spec("medcoder.edits.ncci") is not None:
-    RULE_SETS += [("ncci-ptp", _lazy("medcoder.edits.ncci", "check_ptp")),
-                  ("ncci-mue", _lazy("medcoder.edits.ncci", "check_mue")),
-                  ("ncci-aoc", _lazy("medcoder.edits.ncci", "check_aoc"))]
+    _ncci = importlib.import_module("medcoder.edits.ncci")
+    RULE_SETS += [("ncci-ptp", _ncci.check_ptp), ("ncci-mue", _ncci.check_mue), ("ncci-aoc", _ncci.check_aoc)]
 
 # A finding's own rule set may be absent from this map (ncci-* record their releases themselves).
 _RELEASE_KINDS: dict[str, tuple[str, ...]] = {
