@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from _common import ensure_built, peak_rss_mb, rate, settings_for  # noqa: E402
+from _common import ensure_built, interpreter, peak_rss_mb, rate, settings_for  # noqa: E402
 from medcoder.codesets.codesets import Codesets  # noqa: E402
 from medcoder.errors import ClaimError  # noqa: E402
 from medcoder.model.claim import (  # noqa: E402
@@ -203,6 +203,7 @@ def main() -> None:
     print(f"  drgpy get_drg alone, inpatient:              {drgpy_rate:>9,.0f} claims/CPU-s   "
           f"ratio inpatient check+price / drgpy {inp_rate / drgpy_rate:.3f}x")
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
+    print(f"interpreter: {interpreter()}")
     load = os.getloadavg()
     print(f"note: one process on one core, CPU time; machine load average {load[0]:.2f} / {load[1]:.2f} / "
           f"{load[2]:.2f} (1/5/15 min) on {os.cpu_count()} CPUs: a loaded machine gives lower rates")
