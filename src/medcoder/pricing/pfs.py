@@ -26,6 +26,7 @@ from medcoder.model.fee import Adjustment, FeeSchedulePrice, LineFee, PriceProbl
 from medcoder.model.memo import IdentityMemo, remember
 from medcoder.pricing.pfs_terms import (
     CENT,
+    ZERO_CENTS,
     breakdown,
     cached_breakdown,
     cents,
@@ -96,6 +97,7 @@ class _Work:
     """Sixth, so that ``_price_one`` can pass the first six by position (no keyword dict per line)."""
     rvu: Rvu | None = None
     unit: Decimal | None = None
+    """One unit's amount, always in cents (two places), so that one unit's line amount is the unit itself."""
     charge: Decimal = Decimal(0)
     extra: list[Adjustment] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -257,7 +259,7 @@ def _price_unit(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, setting: Sett
     if status["pay"] == "none":
         notes.append(f"status {rvu.status}: {status['meaning']}; the PFS pays nothing for it"
                      + ("; its RVUs are published for other payers" if rvu.not_used_for_medicare else ""))
-        return done(Decimal(0))
+        return done(ZERO_CENTS)
     if status["pay"] == "carrier" or fee == 0:
         notes.append(f"status {rvu.status}: {status['meaning']}" + ("" if status["pay"] == "carrier" else
                      "; no RVUs are published, so the MAC prices it"))
@@ -268,7 +270,10 @@ def _price_unit(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, setting: Sett
         notes.append("the non-facility amount is subject to the OPPS cap (DRA section 5102(b)); the OPPS cap "
                      "file is not in this release, so the amount is not capped")
     factor = _modifier_rules(line, rvu, extra, notes)
-    return done(None if factor is None else cents(fee * factor))
+    if factor is None:
+        return done(None)
+    # No payment modifier (most units): the fee is in cents already, so fee x 1 to cents would be the fee itself.
+    return done(fee if factor is _ONE else cents(fee * factor))
 
 
 def _family(work: _Work, bases: set[str]) -> str | None:
@@ -377,7 +382,7 @@ def _bundle_injections(works: list[_Work]) -> None:
     for w in works:
         if w.rvu is not None and w.rvu.status == "T" and w.unit and w.line.service_date in payable:
             w.notes.append("status T bundled: another PFS-payable service is billed on the same date")
-            w.unit = Decimal(0)
+            w.unit = ZERO_CENTS
 
 
 def _finish(works: list[_Work], pfs: Pfs) -> list[LineFee]:
@@ -387,7 +392,8 @@ def _finish(works: list[_Work], pfs: Pfs) -> list[LineFee]:
     for w in works:
         amount = w.amount
         if amount is None and w.unit is not None:
-            amount = cents(w.unit * w.line.units)
+            # one unit (most lines): the unit amount itself, already in cents (a quantize per line saved)
+            amount = w.unit if w.line.units == 1 else cents(w.unit * w.line.units)
         allowed = amount
         if amount is not None and 0 < w.charge < amount:
             allowed = w.charge

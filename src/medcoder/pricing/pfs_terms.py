@@ -19,6 +19,8 @@ from medcoder.model.fee import RvuBreakdown, Setting
 from medcoder.model.memo import remember
 
 CENT = Decimal("0.01")
+ZERO_CENTS = Decimal("0.00")
+"""A unit the PFS pays nothing for, in cents like every other unit amount (its line shows ``0.00``)."""
 _NATIONAL_GPCI = Decimal("1.000")
 """Every GPCI of national amounts (no locality), written as the GPCI file writes them."""
 _PAY = {"fee", "fee-alone", "carrier", "none"}
