@@ -113,13 +113,8 @@ def _problem(line: ServiceLine, code: str, message: str, fix: str | None = None)
     return PriceProblem(code=code, message=message, line=line.number, fix=fix)
 
 
-_ONE = Decimal(1)
-
-
 def _modifier_rules(line: ServiceLine, rvu: Rvu, extra: list[Adjustment], notes: list[str]) -> Decimal | None:
-    """Factor of the payment modifiers on one line (None = carrier priced); records each adjustment."""
-    if not line.modifiers:
-        return _ONE
+    """Factor of the payment modifiers on a line that has some (None = carrier priced); records each adjustment."""
     mods, data, factor = set(line.modifiers), rules(), Decimal(1)
 
     def apply(section: str, indicator: str, percent: Decimal, what: str) -> None:
@@ -246,34 +241,38 @@ def _price_unit(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, setting: Sett
     rvu = _select_row(line, pfs, work)
     if rvu is None:
         return None
-    status = rules()["status"][rvu.status]
     # Not cached_breakdown: the caller's memo of units already covers (row, GPCI, setting, floor), so a unit priced
     # here is one whose breakdown is new too, and a second memo would only be missed and filled.
     parts, notes = breakdown(rvu, gpci, setting, line.service_date)
     fee = fee_schedule_amount(parts)
     extra: list[Adjustment] = []
+    amount = _unit_amount(line, rvu, parts, fee, notes, extra)
+    return _Unit(rvu, parts, fee, amount, tuple(notes), tuple(extra))  # by position: no keyword dict per unit
 
-    def done(amount: Decimal | None) -> _Unit:
-        return _Unit(rvu, parts, fee, amount, tuple(notes), tuple(extra))  # by position: no keyword dict per unit
 
-    if status["pay"] == "none":
+def _unit_amount(line: ServiceLine, rvu: Rvu, parts: RvuBreakdown, fee: Decimal, notes: list[str],
+                 extra: list[Adjustment]) -> Decimal | None:
+    """One unit's amount after the status and payment modifier rules (None: carrier priced), in cents; records
+    why on ``notes`` and ``extra``."""
+    status = rules()["status"][rvu.status]
+    pay = status["pay"]
+    if pay == "none":
         notes.append(f"status {rvu.status}: {status['meaning']}; the PFS pays nothing for it"
                      + ("; its RVUs are published for other payers" if rvu.not_used_for_medicare else ""))
-        return done(ZERO_CENTS)
-    if status["pay"] == "carrier" or fee == 0:
-        notes.append(f"status {rvu.status}: {status['meaning']}" + ("" if status["pay"] == "carrier" else
+        return ZERO_CENTS
+    if pay == "carrier" or not fee:
+        notes.append(f"status {rvu.status}: {status['meaning']}" + ("" if pay == "carrier" else
                      "; no RVUs are published, so the MAC prices it"))
-        return done(None)
-    if status["pay"] == "fee-alone":
+        return None
+    if pay == "fee-alone":
         notes.append(f"status T: {status['meaning']}")
     if rvu.opps_nonfac_pe and parts.setting == "non-facility":
         notes.append("the non-facility amount is subject to the OPPS cap (DRA section 5102(b)); the OPPS cap "
                      "file is not in this release, so the amount is not capped")
+    if not line.modifiers:
+        return fee  # no payment modifier (most units): the fee itself, in cents already
     factor = _modifier_rules(line, rvu, extra, notes)
-    if factor is None:
-        return done(None)
-    # No payment modifier (most units): the fee is in cents already, so fee x 1 to cents would be the fee itself.
-    return done(fee if factor is _ONE else cents(fee * factor))
+    return None if factor is None else cents(fee * factor)
 
 
 def _family(work: _Work, bases: set[str]) -> str | None:
