@@ -109,6 +109,11 @@ class _Work:
     problems: tuple[PriceProblem, ...] = ()
 
 
+_ZERO, _ONE = Decimal(0), Decimal(1)
+"""What a line's units, charge and amounts are compared with: a Decimal compared with an int converts the int
+first, every time (several comparisons per line)."""
+
+
 def _problem(line: ServiceLine, code: str, message: str, fix: str | None = None) -> PriceProblem:
     return PriceProblem(code=code, message=message, line=line.number, fix=fix)
 
@@ -197,7 +202,7 @@ def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str 
         return work  # the caller recorded why (unknown or unassigned place of service)
     if gpci is None:
         work.notes.append("national amount: no locality given, every GPCI is 1.000")
-    if not line.units.is_finite() or line.units <= 0:
+    if not line.units.is_finite() or line.units <= _ZERO:
         work.problems = (_problem(line, "E817", f"units {line.units} are not positive"),)
         return work
     key = (id(pfs), line.code, line.modifiers, id(gpci), setting, floor_applies(line.service_date))
@@ -295,15 +300,15 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
         elif meaning.get("not_applied"):
             w.notes.append(f"multiple procedure indicator {w.rvu.mult_proc}: {meaning['meaning']}")
     for day, group in by_date.items():
-        if len(group) == 1 and group[0].line.units == 1:
+        if len(group) == 1 and group[0].line.units == _ONE:
             continue  # one procedure alone on its date (an endoscopic family of one): nothing to rank or reduce
         bases = {w.rvu.endo_base for w in group if w.rvu and w.rvu.mult_proc == "3" and w.rvu.endo_base}
         # items: (value ranked, [(work, its share)]); an endoscopic family ranks as one item.
         families: dict[str, list[tuple[_Work, Decimal]]] = {}
         items: list[tuple[Decimal, list[tuple[_Work, Decimal]]]] = []
         for w in group:
-            unit, units = w.unit or Decimal(0), w.line.units
-            if units == 1:  # most lines
+            unit, units = w.unit or _ZERO, w.line.units
+            if units == _ONE:  # most lines
                 count, share = 1, unit
             elif units == units.to_integral_value() and units <= 99:
                 count, share = int(units), unit  # each unit is a procedure
@@ -323,11 +328,11 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
         for rank, (_, shares) in enumerate(items, start=1):
             for w, share in shares:
                 if len(items) < 2:  # one endoscopic family alone: only its own reductions apply
-                    w.amount = (w.amount or Decimal(0)) + share
+                    w.amount = (w.amount or _ZERO) + share
                     continue
                 adjustment = _ranked(w.rvu.mult_proc if w.rvu else "2", rank, len(items), day)
                 w.extra.append(adjustment)
-                w.amount = (w.amount or Decimal(0)) + cents(share * adjustment.factor)
+                w.amount = (w.amount or _ZERO) + cents(share * adjustment.factor)
 
 
 @lru_cache(maxsize=4096)
@@ -377,7 +382,7 @@ def _endoscopy_family(base: str, members: list[tuple[_Work, Decimal]],
 
 def _bundle_injections(works: list[_Work]) -> None:
     """Status T lines are paid only when no other PFS-payable service is billed on the same date."""
-    payable = {w.line.service_date for w in works if w.rvu and w.rvu.status in ("A", "R", "C") and w.unit != 0}
+    payable = {w.line.service_date for w in works if w.rvu and w.rvu.status in ("A", "R", "C") and w.unit != _ZERO}
     for w in works:
         if w.rvu is not None and w.rvu.status == "T" and w.unit and w.line.service_date in payable:
             w.notes.append("status T bundled: another PFS-payable service is billed on the same date")
@@ -392,9 +397,9 @@ def _finish(works: list[_Work], pfs: Pfs) -> list[LineFee]:
         amount = w.amount
         if amount is None and w.unit is not None:
             # one unit (most lines): the unit amount itself, already in cents (a quantize per line saved)
-            amount = w.unit if w.line.units == 1 else cents(w.unit * w.line.units)
+            amount = w.unit if w.line.units == _ONE else cents(w.unit * w.line.units)
         allowed = amount
-        if amount is not None and 0 < w.charge < amount:
+        if amount is not None and _ZERO < w.charge < amount:
             allowed = w.charge
             w.notes.append(f"the charge {w.charge} is below the fee schedule amount: Medicare allows the lower")
         done.append(LineFee(line=w.line.number, code=w.code, modifiers=tuple(w.line.modifiers),
