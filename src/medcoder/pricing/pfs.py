@@ -26,6 +26,7 @@ from medcoder.model.fee import Adjustment, FeeSchedulePrice, LineFee, PriceProbl
 from medcoder.model.memo import IdentityMemo, remember
 from medcoder.pricing.pfs_terms import (
     CENT,
+    ZERO_CENTS,
     breakdown,
     cached_breakdown,
     cents,
@@ -96,6 +97,7 @@ class _Work:
     """Sixth, so that ``_price_one`` can pass the first six by position (no keyword dict per line)."""
     rvu: Rvu | None = None
     unit: Decimal | None = None
+    """One unit's amount, always in cents (two places), so that one unit's line amount is the unit itself."""
     charge: Decimal = Decimal(0)
     extra: list[Adjustment] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -107,17 +109,17 @@ class _Work:
     problems: tuple[PriceProblem, ...] = ()
 
 
+_ZERO, _ONE = Decimal(0), Decimal(1)
+"""What a line's units, charge and amounts are compared with: a Decimal compared with an int converts the int
+first, every time (several comparisons per line)."""
+
+
 def _problem(line: ServiceLine, code: str, message: str, fix: str | None = None) -> PriceProblem:
     return PriceProblem(code=code, message=message, line=line.number, fix=fix)
 
 
-_ONE = Decimal(1)
-
-
 def _modifier_rules(line: ServiceLine, rvu: Rvu, extra: list[Adjustment], notes: list[str]) -> Decimal | None:
-    """Factor of the payment modifiers on one line (None = carrier priced); records each adjustment."""
-    if not line.modifiers:
-        return _ONE
+    """Factor of the payment modifiers on a line that has some (None = carrier priced); records each adjustment."""
     mods, data, factor = set(line.modifiers), rules(), Decimal(1)
 
     def apply(section: str, indicator: str, percent: Decimal, what: str) -> None:
@@ -200,7 +202,7 @@ def _price_one(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, locality: str 
         return work  # the caller recorded why (unknown or unassigned place of service)
     if gpci is None:
         work.notes.append("national amount: no locality given, every GPCI is 1.000")
-    if not line.units.is_finite() or line.units <= 0:
+    if not line.units.is_finite() or line.units <= _ZERO:
         work.problems = (_problem(line, "E817", f"units {line.units} are not positive"),)
         return work
     key = (id(pfs), line.code, line.modifiers, id(gpci), setting, floor_applies(line.service_date))
@@ -244,31 +246,38 @@ def _price_unit(line: ServiceLine, *, pfs: Pfs, gpci: Gpci | None, setting: Sett
     rvu = _select_row(line, pfs, work)
     if rvu is None:
         return None
-    status = rules()["status"][rvu.status]
     # Not cached_breakdown: the caller's memo of units already covers (row, GPCI, setting, floor), so a unit priced
     # here is one whose breakdown is new too, and a second memo would only be missed and filled.
     parts, notes = breakdown(rvu, gpci, setting, line.service_date)
     fee = fee_schedule_amount(parts)
     extra: list[Adjustment] = []
+    amount = _unit_amount(line, rvu, parts, fee, notes, extra)
+    return _Unit(rvu, parts, fee, amount, tuple(notes), tuple(extra))  # by position: no keyword dict per unit
 
-    def done(amount: Decimal | None) -> _Unit:
-        return _Unit(rvu, parts, fee, amount, tuple(notes), tuple(extra))  # by position: no keyword dict per unit
 
-    if status["pay"] == "none":
+def _unit_amount(line: ServiceLine, rvu: Rvu, parts: RvuBreakdown, fee: Decimal, notes: list[str],
+                 extra: list[Adjustment]) -> Decimal | None:
+    """One unit's amount after the status and payment modifier rules (None: carrier priced), in cents; records
+    why on ``notes`` and ``extra``."""
+    status = rules()["status"][rvu.status]
+    pay = status["pay"]
+    if pay == "none":
         notes.append(f"status {rvu.status}: {status['meaning']}; the PFS pays nothing for it"
                      + ("; its RVUs are published for other payers" if rvu.not_used_for_medicare else ""))
-        return done(Decimal(0))
-    if status["pay"] == "carrier" or fee == 0:
-        notes.append(f"status {rvu.status}: {status['meaning']}" + ("" if status["pay"] == "carrier" else
+        return ZERO_CENTS
+    if pay == "carrier" or not fee:
+        notes.append(f"status {rvu.status}: {status['meaning']}" + ("" if pay == "carrier" else
                      "; no RVUs are published, so the MAC prices it"))
-        return done(None)
-    if status["pay"] == "fee-alone":
+        return None
+    if pay == "fee-alone":
         notes.append(f"status T: {status['meaning']}")
     if rvu.opps_nonfac_pe and parts.setting == "non-facility":
         notes.append("the non-facility amount is subject to the OPPS cap (DRA section 5102(b)); the OPPS cap "
                      "file is not in this release, so the amount is not capped")
+    if not line.modifiers:
+        return fee  # no payment modifier (most units): the fee itself, in cents already
     factor = _modifier_rules(line, rvu, extra, notes)
-    return done(None if factor is None else cents(fee * factor))
+    return None if factor is None else cents(fee * factor)
 
 
 def _family(work: _Work, bases: set[str]) -> str | None:
@@ -291,15 +300,15 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
         elif meaning.get("not_applied"):
             w.notes.append(f"multiple procedure indicator {w.rvu.mult_proc}: {meaning['meaning']}")
     for day, group in by_date.items():
-        if len(group) == 1 and group[0].line.units == 1:
+        if len(group) == 1 and group[0].line.units == _ONE:
             continue  # one procedure alone on its date (an endoscopic family of one): nothing to rank or reduce
         bases = {w.rvu.endo_base for w in group if w.rvu and w.rvu.mult_proc == "3" and w.rvu.endo_base}
         # items: (value ranked, [(work, its share)]); an endoscopic family ranks as one item.
         families: dict[str, list[tuple[_Work, Decimal]]] = {}
         items: list[tuple[Decimal, list[tuple[_Work, Decimal]]]] = []
         for w in group:
-            unit, units = w.unit or Decimal(0), w.line.units
-            if units == 1:  # most lines
+            unit, units = w.unit or _ZERO, w.line.units
+            if units == _ONE:  # most lines
                 count, share = 1, unit
             elif units == units.to_integral_value() and units <= 99:
                 count, share = int(units), unit  # each unit is a procedure
@@ -319,11 +328,11 @@ def _rank_procedures(works: list[_Work], pfs: Pfs) -> None:
         for rank, (_, shares) in enumerate(items, start=1):
             for w, share in shares:
                 if len(items) < 2:  # one endoscopic family alone: only its own reductions apply
-                    w.amount = (w.amount or Decimal(0)) + share
+                    w.amount = (w.amount or _ZERO) + share
                     continue
                 adjustment = _ranked(w.rvu.mult_proc if w.rvu else "2", rank, len(items), day)
                 w.extra.append(adjustment)
-                w.amount = (w.amount or Decimal(0)) + cents(share * adjustment.factor)
+                w.amount = (w.amount or _ZERO) + cents(share * adjustment.factor)
 
 
 @lru_cache(maxsize=4096)
@@ -373,11 +382,11 @@ def _endoscopy_family(base: str, members: list[tuple[_Work, Decimal]],
 
 def _bundle_injections(works: list[_Work]) -> None:
     """Status T lines are paid only when no other PFS-payable service is billed on the same date."""
-    payable = {w.line.service_date for w in works if w.rvu and w.rvu.status in ("A", "R", "C") and w.unit != 0}
+    payable = {w.line.service_date for w in works if w.rvu and w.rvu.status in ("A", "R", "C") and w.unit != _ZERO}
     for w in works:
         if w.rvu is not None and w.rvu.status == "T" and w.unit and w.line.service_date in payable:
             w.notes.append("status T bundled: another PFS-payable service is billed on the same date")
-            w.unit = Decimal(0)
+            w.unit = ZERO_CENTS
 
 
 def _finish(works: list[_Work], pfs: Pfs) -> list[LineFee]:
@@ -387,9 +396,10 @@ def _finish(works: list[_Work], pfs: Pfs) -> list[LineFee]:
     for w in works:
         amount = w.amount
         if amount is None and w.unit is not None:
-            amount = cents(w.unit * w.line.units)
+            # one unit (most lines): the unit amount itself, already in cents (a quantize per line saved)
+            amount = w.unit if w.line.units == _ONE else cents(w.unit * w.line.units)
         allowed = amount
-        if amount is not None and 0 < w.charge < amount:
+        if amount is not None and _ZERO < w.charge < amount:
             allowed = w.charge
             w.notes.append(f"the charge {w.charge} is below the fee schedule amount: Medicare allows the lower")
         done.append(LineFee(line=w.line.number, code=w.code, modifiers=tuple(w.line.modifiers),

@@ -19,6 +19,8 @@ from medcoder.model.fee import RvuBreakdown, Setting
 from medcoder.model.memo import remember
 
 CENT = Decimal("0.01")
+ZERO_CENTS = Decimal("0.00")
+"""A unit the PFS pays nothing for, in cents like every other unit amount (its line shows ``0.00``)."""
 _NATIONAL_GPCI = Decimal("1.000")
 """Every GPCI of national amounts (no locality), written as the GPCI file writes them."""
 _PAY = {"fee", "fee-alone", "carrier", "none"}
@@ -39,7 +41,9 @@ def rules() -> dict[str, Any]:
 
 
 def cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    """``amount`` rounded half up to cents. The rounding is passed by position: ``quantize`` matches a keyword
+    against its parameter names, which took half of each call (every fresh line rounds one or two amounts)."""
+    return amount.quantize(CENT, ROUND_HALF_UP)
 
 
 @cache
