@@ -168,20 +168,24 @@ def _add_factor(factors: list[RiskFactor], kb: Hcc, model: str, name: str, kind:
     return value
 
 
-# (id(reader), model, age, sex, segment, originally disabled, Medicaid) -> (reader, demographic factors): a
-# batch's beneficiaries fall in a few hundred cells and the factors are immutable. A plain tuple key, not the
-# Beneficiary itself, whose generated __hash__ and __eq__ would be two Python calls per claim; the reader kept
+# (id(reader), model as asked, age, sex, segment, originally disabled, Medicaid) -> (reader, the beneficiary's
+# cell): a batch's beneficiaries fall in a few hundred cells and the answers are immutable. A plain tuple key, not
+# the Beneficiary itself, whose generated __hash__ and __eq__ would be two Python calls per claim; the reader kept
 # guards its id against reuse.
-_DEMOGRAPHICS: dict[tuple[int, str, int, str, str, bool, bool], tuple[Hcc, tuple[RiskFactor, ...]]] = {}
+_CELLS: dict[tuple[int, str, int, str, str, bool, bool], tuple[Hcc, tuple[_Segment, str, tuple[RiskFactor, ...]]]] = {}
 
 
-def _demographic_factors(kb: Hcc, name: str, beneficiary: Beneficiary) -> tuple[RiskFactor, ...]:
-    """``_demographics``, memoised per (reader, model, every field of the beneficiary)."""
+def _cell(kb: Hcc, model: str, beneficiary: Beneficiary) -> tuple[_Segment, str, tuple[RiskFactor, ...]]:
+    """The beneficiary's population segment (``_check``), the model's file spelling and the demographic factors,
+    memoised per (reader, model as asked, every field of the beneficiary): each depends on nothing else, so a
+    cell checked once is neither checked nor looked up again (a beneficiary that fails raises every time)."""
     b = beneficiary
-    key = (id(kb), name, b.age, b.sex, b.segment, b.originally_disabled, b.medicaid)
-    hit = _DEMOGRAPHICS.get(key)
+    key = (id(kb), model, b.age, b.sex, b.segment, b.originally_disabled, b.medicaid)
+    hit = _CELLS.get(key)
     if hit is None or hit[0] is not kb:
-        hit = remember(_DEMOGRAPHICS, key, (kb, _demographics(kb, name, beneficiary)), 4096)
+        segment = _check(b)
+        name = kb.model(model)
+        hit = remember(_CELLS, key, (kb, (segment, name, _demographics(kb, name, b))), 4096)
     return hit[1]
 
 
@@ -214,11 +218,10 @@ def _demographics(kb: Hcc, name: str, beneficiary: Beneficiary) -> tuple[RiskFac
 def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: Codesets,
                model: str = DEFAULT_MODEL) -> RiskScore:
     """The raw CMS-HCC score of ``beneficiary`` with ``diagnoses`` under ``model`` of the payment year."""
-    segment = _check(beneficiary)
     kb = codesets.hcc
-    name = kb.model(model)
+    segment, name, demographic = _cell(kb, model, beneficiary)
     prefix = beneficiary.segment
-    factors = list(_demographic_factors(kb, name, beneficiary))
+    factors = list(demographic)
     by_hcc: dict[str, list[str]] = {}
     unmapped = []
     codes = _codes(diagnoses)
