@@ -222,7 +222,8 @@ class DrgGrouper:
         dotless = {case.principal_dx: principal}
         for c in case.secondary_dx:
             dotless[c] = _dx(c, "secondary diagnosis")
-        secondary = [c for c in dict.fromkeys([dotless[c] for c in case.secondary_dx]) if c != principal]
+        # the distinct dotless codes in order of first mention, the principal's (the first) left out
+        secondary = list(dict.fromkeys(dotless.values()))[1:]
         procedures: list[str] = []
         for code in case.procedures:
             try:
