@@ -184,3 +184,9 @@ def test_hcc_beneficiary_cell_is_remembered_per_model_and_a_refusal_never(codese
     assert [f.value for f in scores[0].factors] == [codesets.hcc.coefficient("CNA_F70_74", model=V28)]
     assert [f.value for f in scores[1].factors] == [codesets.hcc.coefficient("CNA_F70_74", model=V24)]
     assert scores[0].factors != scores[1].factors and scores[2].factors == scores[0].factors
+
+
+def test_hcc_malformed_code_named_is_the_first_bad_one(codesets: Codesets) -> None:
+    with pytest.raises(ClaimError) as e:
+        score_risk(["E11.9", "E11.", "11.9"], Beneficiary(age=70, sex="F"), codesets=codesets)
+    assert e.value.code == "E842" and e.value.where == "'E11.'"

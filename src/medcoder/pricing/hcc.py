@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from medcoder.errors import ClaimError, CodeFormatError, NotFoundError
@@ -139,14 +140,22 @@ def _check(beneficiary: Beneficiary) -> _Segment:
 
 
 def _codes(diagnoses: Sequence[str]) -> list[str]:
-    out = []
-    for code in diagnoses:
-        try:
-            out.append(undotted(code))
-        except CodeFormatError as e:
-            raise ClaimError(f"diagnosis {code!r} is not an ICD-10-CM code: {e.message}", code="E842",
-                             where=repr(code), fix=e.fix) from e
-    return list(dict.fromkeys(out))
+    """The distinct dotless codes, in order; E842 names the first diagnosis that is not a code. Mapped without a
+    Python loop (every claim is scored); only a claim with a bad code is walked again, to say which."""
+    try:
+        return list(dict.fromkeys(map(undotted, diagnoses)))
+    except CodeFormatError:
+        for code in diagnoses:
+            _code(code)
+        raise
+
+
+def _code(code: str) -> str:
+    try:
+        return undotted(code)
+    except CodeFormatError as e:
+        raise ClaimError(f"diagnosis {code!r} is not an ICD-10-CM code: {e.message}", code="E842",
+                         where=repr(code), fix=e.fix) from e
 
 
 @lru_cache(maxsize=4096)
@@ -246,7 +255,7 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
     lost = [HccHit(hcc=h, label=_label(kb, h, name), codes=tuple(by_hcc[h]), dropped_by=by)
             for h, by in sorted(dropped.items(), key=lambda item: int(item[0]))] if dropped else []
     return RiskScore(model=name, release=f"hcc {codesets.release('hcc').id}", beneficiary=beneficiary,
-                     score=sum([f.value for f in factors]), factors=tuple(factors), hccs=tuple(hits),
+                     score=sum(map(_VALUE, factors)), factors=tuple(factors), hccs=tuple(hits),
                      dropped=tuple(lost), unmapped=tuple(unmapped),
                      notes=_NEW_ENROLLEE_NOTES if segment.new_enrollee else _NOTES)
 
@@ -266,6 +275,8 @@ def _impose_hierarchies(kb: Hcc, name: str, by_hcc: dict[str, list[str]],
     return sorted([h for h in present if h not in dropped], key=int)
 
 
+_VALUE = attrgetter("value")
+"""A factor's value: the score sums them without a comprehension's frame per claim."""
 _NOTES = (NOTE_NO_EDITS,)
 _NEW_ENROLLEE_NOTES = (NOTE_NO_EDITS, "new-enrollee segment: demographic factors only")
 
