@@ -190,3 +190,13 @@ def test_hcc_malformed_code_named_is_the_first_bad_one(codesets: Codesets) -> No
     with pytest.raises(ClaimError) as e:
         score_risk(["E11.9", "E11.", "11.9"], Beneficiary(age=70, sex="F"), codesets=codesets)
     assert e.value.code == "E842" and e.value.where == "'E11.'"
+
+
+@pytest.mark.parametrize("model", [V28, V24])
+def test_hcc_no_hierarchy_drops_an_hcc_for_itself(codesets: Codesets, model: str) -> None:
+    # score_risk keeps a claim's lone HCC without asking the hierarchies: it relies on this of every mapped HCC
+    kb = codesets.hcc
+    hccs = {h for found in kb.dx_map(model=model).values() for h in found}
+    assert len(hccs) > 50 and [h for h in sorted(hccs) if h in kb.hierarchy(h, model=model)] == []
+    lone = score_risk(["I50.9"], Beneficiary(age=70, sex="F"), codesets=codesets, model=model)
+    assert len(lone.hccs) == 1 and lone.dropped == ()

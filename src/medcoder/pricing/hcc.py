@@ -268,6 +268,8 @@ def _impose_hierarchies(kb: Hcc, name: str, by_hcc: dict[str, list[str]],
         if hcc in by_hcc and not any(n in by_hcc for n in needs):
             dropped[hcc] = ()
     present = [h for h in by_hcc if h not in dropped]
+    if len(present) < 2:  # most claims: one HCC, and no hierarchy drops an HCC for itself
+        return present
     for hcc in present:
         for child in kb.hierarchy(hcc, model=name):
             if child in present:
