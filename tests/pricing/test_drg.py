@@ -216,6 +216,7 @@ def test_drg_no_excl_cc_mcc_that_drgpy_omits_still_counts(grouper: DrgGrouper, c
     (_case("J18"), "J18 is not a valid ICD-10-CM code"),
     (_case("18.9"), "principal diagnosis '18.9' is not an ICD-10-CM code"),
     (_case("J18.9", "E11.9", "1234"), "secondary diagnosis '1234'"),
+    (_case("J18.9", "E11.9", "E11.", "1234"), "secondary diagnosis 'E11.'"),  # the first bad one is named
     (_case("J18.9", procedures=("0SRC0J",)), "procedure '0SRC0J' is not an ICD-10-PCS code"),
     (_case("J18.9", procedures=("0000000",)), "0000000 is not a valid ICD-10-PCS code"),
     (_case("J18.9", discharge_status="99"), "discharge status '99'"),

@@ -165,3 +165,38 @@ def test_hcc_malformed_code_is_e812(codesets: Codesets, code: str) -> None:
     with pytest.raises(ClaimError) as e:
         score_risk([code], Beneficiary(age=70, sex="F"), codesets=codesets)
     assert e.value.code == "E842"
+
+
+@pytest.mark.parametrize("age", [70, 50])
+def test_hcc_beneficiary_cell_is_remembered_per_model_and_a_refusal_never(codesets: Codesets, age: int) -> None:
+    # the cell memo keys on the model as asked: the same beneficiary under V28 then V24 (and back) gets each model's
+    # own name and factors; a beneficiary its segment refuses raises again on the second ask, a valid one of the
+    # same sex and segment in between
+    b = Beneficiary(age=age, sex="F")
+    if age < 65:
+        for _ in range(2):
+            with pytest.raises(ClaimError):
+                score_risk([], b, codesets=codesets)
+            score_risk([], Beneficiary(age=70, sex="F"), codesets=codesets)
+        return
+    scores = [score_risk([], b, codesets=codesets, model=m) for m in ("CMS-HCC V28", "CMS-HCC V24", "CMS-HCC V28")]
+    assert [s.model for s in scores] == [V28, V24, V28]
+    assert [f.value for f in scores[0].factors] == [codesets.hcc.coefficient("CNA_F70_74", model=V28)]
+    assert [f.value for f in scores[1].factors] == [codesets.hcc.coefficient("CNA_F70_74", model=V24)]
+    assert scores[0].factors != scores[1].factors and scores[2].factors == scores[0].factors
+
+
+def test_hcc_malformed_code_named_is_the_first_bad_one(codesets: Codesets) -> None:
+    with pytest.raises(ClaimError) as e:
+        score_risk(["E11.9", "E11.", "11.9"], Beneficiary(age=70, sex="F"), codesets=codesets)
+    assert e.value.code == "E842" and e.value.where == "'E11.'"
+
+
+@pytest.mark.parametrize("model", [V28, V24])
+def test_hcc_no_hierarchy_drops_an_hcc_for_itself(codesets: Codesets, model: str) -> None:
+    # score_risk keeps a claim's lone HCC without asking the hierarchies: it relies on this of every mapped HCC
+    kb = codesets.hcc
+    hccs = {h for found in kb.dx_map(model=model).values() for h in found}
+    assert len(hccs) > 50 and [h for h in sorted(hccs) if h in kb.hierarchy(h, model=model)] == []
+    lone = score_risk(["I50.9"], Beneficiary(age=70, sex="F"), codesets=codesets, model=model)
+    assert len(lone.hccs) == 1 and lone.dropped == ()

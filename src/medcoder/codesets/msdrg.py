@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, KeysView, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -330,6 +330,10 @@ class SeverityFacts:
     """DRGs whose grouping ignores it (Table 6K Part 3)."""
 
 
+_UNSEEN = SeverityFacts(level="CC", excluded_with=frozenset(), alive_only=False, ignored_in=frozenset())
+"""Marks a code ``MsDrg.severity_facts`` has not looked up yet (None is an answer: neither CC nor MCC)."""
+
+
 @dataclass(frozen=True, slots=True)
 class _SeverityTables:
     levels: dict[str, tuple[str, str | None, bool]]
@@ -364,6 +368,12 @@ class MsDrg:
                 levels=levels, collections={c: frozenset(p) for c, p in collections.items()},
                 ignored={c: frozenset(d) for c, d in ignored.items()})
         return self._tables
+
+    def listed_codes(self) -> KeysView[str]:
+        """The dotless codes on Table 6I or 6J (read-only): for a caller whose codes are dotless already and that
+        asks of most only whether they are listed (the grouper, of each secondary it meets), one set look-up
+        where ``severity`` would normalise the code and remember the answer."""
+        return self._severity_tables().levels.keys()
 
     def drg(self, number: str | int) -> DrgWeight | None:
         row = self._conn.execute(
@@ -425,10 +435,11 @@ class MsDrg:
         The grouper tests every CC/MCC secondary of a stay against the stay's principal and DRG: with the facts
         in hand each test is a set lookup. The single-question methods above answer from them too.
         """
-        if dx_code in self._facts:  # the grouper asks with dotless codes: no undotted() for a code known
-            return self._facts[dx_code]
+        known = self._facts.get(dx_code, _UNSEEN)
+        if known is not _UNSEEN:  # the grouper asks with dotless codes: no undotted() for a code known
+            return known
         code = undotted(dx_code)
-        if code in self._facts:
+        if code != dx_code and code in self._facts:
             return self._facts[code]
         tables = self._severity_tables()
         row = tables.levels.get(code)

@@ -30,7 +30,7 @@ from medcoder.model.code import undotted
 from medcoder.model.drg import DrgAssignment, DrgCase, DrgPayment, SecondarySeverity, Severity, Tier
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import KeysView, Sequence
 
     from medcoder.codesets.codesets import Codesets
     from medcoder.codesets.msdrg import DrgWeight
@@ -172,6 +172,7 @@ class DrgGrouper:
         self._release = codesets.release("msdrg")
         self._weights_release = f"msdrg {self._release.id}"
         self._table5: dict[str, DrgWeight] = {}
+        self._listed: KeysView[str] | None = None
         # Memos keyed by code (never by stay): a batch repeats the same codes, and the tables are read-only.
         self._families: dict[str, tuple[str, ...]] = {}
         # Per grouper version, code -> its severity when the code is on neither Table 6I/6J nor drgpy's CC list
@@ -222,7 +223,8 @@ class DrgGrouper:
         dotless = {case.principal_dx: principal}
         for c in case.secondary_dx:
             dotless[c] = _dx(c, "secondary diagnosis")
-        secondary = [c for c in dict.fromkeys([dotless[c] for c in case.secondary_dx]) if c != principal]
+        # the distinct dotless codes in order of first mention, the principal's (the first) left out
+        secondary = list(dict.fromkeys(dotless.values()))[1:]
         procedures: list[str] = []
         for code in case.procedures:
             try:
@@ -352,7 +354,10 @@ class DrgGrouper:
 
     def _plain_severity(self, code: str, engine: DRGEngine) -> SecondarySeverity | None:
         """``_severity``'s answer for a code on neither Table 6I/6J nor drgpy's CC/MCC list, else None."""
-        if code in engine.ccmap or self._msdrg.severity(code) is not None:
+        listed = self._listed
+        if listed is None:  # the codes on Table 6I/6J, asked for once (the grouper's codes are dotless already)
+            listed = self._listed = self._msdrg.listed_codes()
+        if code in engine.ccmap or code in listed:
             return None
         return SecondarySeverity(code=code, listed=None, level=None, reason=_NEITHER, grouper_level=None)
 
@@ -363,7 +368,7 @@ class DrgGrouper:
         # The level ``kb.secondary_severity`` gives, from the same Table 6K tests the reason names (asked once).
         level: Severity | None = None
         info = engine.ccmap.get(code)
-        hac = info is not None and info.get("hac") is not None and poa in ("N", "U")
+        hac = poa in ("N", "U") and info is not None and info.get("hac") is not None  # POA is mostly Y
         if facts is None:
             reason = _NEITHER
         elif principal in facts.excluded_with:

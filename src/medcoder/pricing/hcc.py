@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from medcoder.errors import ClaimError, CodeFormatError, NotFoundError
@@ -139,14 +140,22 @@ def _check(beneficiary: Beneficiary) -> _Segment:
 
 
 def _codes(diagnoses: Sequence[str]) -> list[str]:
-    out = []
-    for code in diagnoses:
-        try:
-            out.append(undotted(code))
-        except CodeFormatError as e:
-            raise ClaimError(f"diagnosis {code!r} is not an ICD-10-CM code: {e.message}", code="E842",
-                             where=repr(code), fix=e.fix) from e
-    return list(dict.fromkeys(out))
+    """The distinct dotless codes, in order; E842 names the first diagnosis that is not a code. Mapped without a
+    Python loop (every claim is scored); only a claim with a bad code is walked again, to say which."""
+    try:
+        return list(dict.fromkeys(map(undotted, diagnoses)))
+    except CodeFormatError:
+        for code in diagnoses:
+            _code(code)
+        raise
+
+
+def _code(code: str) -> str:
+    try:
+        return undotted(code)
+    except CodeFormatError as e:
+        raise ClaimError(f"diagnosis {code!r} is not an ICD-10-CM code: {e.message}", code="E842",
+                         where=repr(code), fix=e.fix) from e
 
 
 @lru_cache(maxsize=4096)
@@ -168,20 +177,24 @@ def _add_factor(factors: list[RiskFactor], kb: Hcc, model: str, name: str, kind:
     return value
 
 
-# (id(reader), model, age, sex, segment, originally disabled, Medicaid) -> (reader, demographic factors): a
-# batch's beneficiaries fall in a few hundred cells and the factors are immutable. A plain tuple key, not the
-# Beneficiary itself, whose generated __hash__ and __eq__ would be two Python calls per claim; the reader kept
+# (id(reader), model as asked, age, sex, segment, originally disabled, Medicaid) -> (reader, the beneficiary's
+# cell): a batch's beneficiaries fall in a few hundred cells and the answers are immutable. A plain tuple key, not
+# the Beneficiary itself, whose generated __hash__ and __eq__ would be two Python calls per claim; the reader kept
 # guards its id against reuse.
-_DEMOGRAPHICS: dict[tuple[int, str, int, str, str, bool, bool], tuple[Hcc, tuple[RiskFactor, ...]]] = {}
+_CELLS: dict[tuple[int, str, int, str, str, bool, bool], tuple[Hcc, tuple[_Segment, str, tuple[RiskFactor, ...]]]] = {}
 
 
-def _demographic_factors(kb: Hcc, name: str, beneficiary: Beneficiary) -> tuple[RiskFactor, ...]:
-    """``_demographics``, memoised per (reader, model, every field of the beneficiary)."""
+def _cell(kb: Hcc, model: str, beneficiary: Beneficiary) -> tuple[_Segment, str, tuple[RiskFactor, ...]]:
+    """The beneficiary's population segment (``_check``), the model's file spelling and the demographic factors,
+    memoised per (reader, model as asked, every field of the beneficiary): each depends on nothing else, so a
+    cell checked once is neither checked nor looked up again (a beneficiary that fails raises every time)."""
     b = beneficiary
-    key = (id(kb), name, b.age, b.sex, b.segment, b.originally_disabled, b.medicaid)
-    hit = _DEMOGRAPHICS.get(key)
+    key = (id(kb), model, b.age, b.sex, b.segment, b.originally_disabled, b.medicaid)
+    hit = _CELLS.get(key)
     if hit is None or hit[0] is not kb:
-        hit = remember(_DEMOGRAPHICS, key, (kb, _demographics(kb, name, beneficiary)), 4096)
+        segment = _check(b)
+        name = kb.model(model)
+        hit = remember(_CELLS, key, (kb, (segment, name, _demographics(kb, name, b))), 4096)
     return hit[1]
 
 
@@ -214,11 +227,10 @@ def _demographics(kb: Hcc, name: str, beneficiary: Beneficiary) -> tuple[RiskFac
 def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: Codesets,
                model: str = DEFAULT_MODEL) -> RiskScore:
     """The raw CMS-HCC score of ``beneficiary`` with ``diagnoses`` under ``model`` of the payment year."""
-    segment = _check(beneficiary)
     kb = codesets.hcc
-    name = kb.model(model)
+    segment, name, demographic = _cell(kb, model, beneficiary)
     prefix = beneficiary.segment
-    factors = list(_demographic_factors(kb, name, beneficiary))
+    factors = list(demographic)
     by_hcc: dict[str, list[str]] = {}
     unmapped = []
     codes = _codes(diagnoses)
@@ -243,7 +255,7 @@ def score_risk(diagnoses: Sequence[str], beneficiary: Beneficiary, *, codesets: 
     lost = [HccHit(hcc=h, label=_label(kb, h, name), codes=tuple(by_hcc[h]), dropped_by=by)
             for h, by in sorted(dropped.items(), key=lambda item: int(item[0]))] if dropped else []
     return RiskScore(model=name, release=f"hcc {codesets.release('hcc').id}", beneficiary=beneficiary,
-                     score=sum([f.value for f in factors]), factors=tuple(factors), hccs=tuple(hits),
+                     score=sum(map(_VALUE, factors)), factors=tuple(factors), hccs=tuple(hits),
                      dropped=tuple(lost), unmapped=tuple(unmapped),
                      notes=_NEW_ENROLLEE_NOTES if segment.new_enrollee else _NOTES)
 
@@ -256,6 +268,8 @@ def _impose_hierarchies(kb: Hcc, name: str, by_hcc: dict[str, list[str]],
         if hcc in by_hcc and not any(n in by_hcc for n in needs):
             dropped[hcc] = ()
     present = [h for h in by_hcc if h not in dropped]
+    if len(present) < 2:  # most claims: one HCC, and no hierarchy drops an HCC for itself
+        return present
     for hcc in present:
         for child in kb.hierarchy(hcc, model=name):
             if child in present:
@@ -263,6 +277,8 @@ def _impose_hierarchies(kb: Hcc, name: str, by_hcc: dict[str, list[str]],
     return sorted([h for h in present if h not in dropped], key=int)
 
 
+_VALUE = attrgetter("value")
+"""A factor's value: the score sums them without a comprehension's frame per claim."""
 _NOTES = (NOTE_NO_EDITS,)
 _NEW_ENROLLEE_NOTES = (NOTE_NO_EDITS, "new-enrollee segment: demographic factors only")
 
