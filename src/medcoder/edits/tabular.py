@@ -41,6 +41,10 @@ class _Refs:
     """Merged, disjoint intervals in Tabular order: ``starts[i]..ends[i]``."""
     ends: tuple[int, ...]
     other: tuple[str, ...]
+    low: int
+    """``starts[0]``, and ``high`` is ``ends[-1]`` (``low > high`` without intervals): a claim's code outside this
+    span is rejected by two comparisons, without the binary search (nearly every code, for nearly every note)."""
+    high: int
 
     @classmethod
     def of(cls, tabular: Tabular, refs: Sequence[str]) -> _Refs:
@@ -57,7 +61,7 @@ class _Refs:
             elif ref is not None:
                 other.append(ref)
         if not spans:
-            return cls((), (), tuple(other))
+            return cls((), (), tuple(other), 0, -1)
         spans.sort()
         starts, ends = [spans[0][0]], [spans[0][1]]
         for lo, hi in spans[1:]:
@@ -67,15 +71,13 @@ class _Refs:
             else:
                 starts.append(lo)
                 ends.append(hi)
-        return cls(tuple(starts), tuple(ends), tuple(other))
+        return cls(tuple(starts), tuple(ends), tuple(other), starts[0], ends[-1])
 
     def cover(self, tabular: Tabular, position: int | None, code: str) -> bool:
         """Whether any reference includes ``code`` (at ``position``, from ``Tabular.position``): one code, so no
         loop or list (it runs per pair of codes for Excludes1 and "code first" notes)."""
-        starts = self.starts
-        if position is not None and starts:
-            i = bisect_right(starts, position) - 1
-            if i >= 0 and position <= self.ends[i]:
+        if position is not None and self.low <= position <= self.high:
+            if position <= self.ends[bisect_right(self.starts, position) - 1]:  # an index >= 0: position >= low
                 return True
         return bool(self.other) and self._cover_other(tabular, code)
 
@@ -84,13 +86,12 @@ class _Refs:
         interval search over the references' Tabular-order spans, then the references only ``Tabular.covers`` can
         answer. A loop returning at the first match, no list built: it runs for every "use additional code" note
         of every code of every claim."""
-        starts, ends, other = self.starts, self.ends, self.other
+        starts, ends, other, low, high = self.starts, self.ends, self.other, self.low, self.high
         for position, code in coded:
             if code == skip:
                 continue
-            if position is not None and starts:
-                i = bisect_right(starts, position) - 1
-                if i >= 0 and position <= ends[i]:
+            if position is not None and low <= position <= high:
+                if position <= ends[bisect_right(starts, position) - 1]:  # an index >= 0: position >= low
                     return True
             if other and self._cover_other(tabular, code):
                 return True
@@ -99,14 +100,13 @@ class _Refs:
     def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
         """The codes of ``coded`` ((position, code) pairs) that some reference includes (the checks of
         ``cover_any``, for every code)."""
-        starts, ends, other = self.starts, self.ends, self.other
+        starts, ends, other, low, high = self.starts, self.ends, self.other, self.low, self.high
         found: set[str] = set()
         if not (starts or other):
             return found
         for position, code in coded:
-            if position is not None and starts:
-                i = bisect_right(starts, position) - 1
-                if i >= 0 and position <= ends[i]:
+            if position is not None and low <= position <= high:
+                if position <= ends[bisect_right(starts, position) - 1]:  # an index >= 0: position >= low
                     found.add(code)
                     continue
             if other and self._cover_other(tabular, code):
@@ -146,7 +146,7 @@ class _CodeNotes:
     """Per "use additional code" group with references: (the codes it names, its text)."""
 
 
-_NO_REFS = _Refs((), (), ())
+_NO_REFS = _Refs((), (), (), 0, -1)
 _NO_NOTES = _CodeNotes((), _NO_REFS, (), (), _NO_REFS, "", "", (), ())
 
 
