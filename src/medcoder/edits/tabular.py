@@ -16,13 +16,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10cm_tabular import Note, Tabular
-from medcoder.edits.codes import dx_view, listing, release_label
+from medcoder.edits.codes import DxView, dx_view, dx_windows, listing, release_label
 from medcoder.model.claim import Claim
 from medcoder.model.findings import EditFinding, Severity
 from medcoder.model.memo import IdentityMemo, remember
@@ -388,7 +387,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                 {"notes": [{"code": x, "under": where_printed(tabular, n), "text": n.text} for x, n in hits]})
 
     # Guideline I.A.13: etiology/manifestation ("code first") sequencing.
-    manifestations = _manifestation_codes(codesets, view.day, [code for _, _, code in firsts]) if firsts else set()
+    manifestations = _manifestation_codes(codesets, view, firsts) if firsts else set()
     for i, sequence, code in firsts:
         hit = notes[code]
         match = hit.first_match
@@ -428,14 +427,15 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     return out
 
 
-def _manifestation_codes(codesets: Codesets, day: date | None, codes: list[str]) -> set[str]:
-    """Codes that are manifestations: the MCE attribute on the date, else the Tabular title's wording."""
-    if not codes:
-        return set()
+def _manifestation_codes(codesets: Codesets, view: DxView, coded: Sequence[tuple[int, int, str]]) -> set[str]:
+    """The codes of ``coded`` (entries of ``view.coded``) that are manifestations: the MCE attribute on the edit day,
+    else the Tabular title's wording. The windows on that day are the claim's ``dx_windows``, which the validity
+    and MCE rule sets look up too."""
     found: set[str] = set()
-    for code in codes:
-        if day is not None and "mce" in codesets.choices:
-            window = codesets.mce.window_on(code, day)
+    on_day = dx_windows(view, codesets.mce).on_day if view.day is not None and "mce" in codesets.choices else None
+    for index, _, code in coded:
+        if on_day is not None:
+            window = on_day[index]
             if window is not None:
                 if "manifestation" in window.attributes:
                     found.add(code)
