@@ -212,7 +212,8 @@ def _dates(claim: Claim, add: Add) -> None:
         add("completeness.birth-after-service", "error",
             f"the patient's birth date {birth.isoformat()} is after the first date of service {first.isoformat()}",
             "Correct the birth date or the dates of service")
-    for line in claim.lines:
+    # Without a statement period (most professional claims) no line is outside it: no call per line to say so.
+    for line in claim.lines if start is not None or end is not None else ():
         if _outside(line.service_date, start, end):
             add("completeness.line-date", "error",
                 f"line {line.number} date {line.service_date.isoformat()} is outside the statement period "
