@@ -110,7 +110,8 @@ def _inpatient(claim: Claim, add: Add) -> None:
                 "Give the UB-04 revenue code of each institutional line (e.g. 0450)", lines=(line.number,))
     if claim.setting != "inpatient":
         return
-    if claim.diagnoses and not any(d.sequence == 1 for d in claim.diagnoses):
+    diagnoses = claim.diagnoses  # nearly always listed principal first: then no generator is built to look
+    if diagnoses and diagnoses[0].sequence != 1 and not any(d.sequence == 1 for d in diagnoses):
         add("completeness.no-principal", "error", "inpatient claim without a principal diagnosis (sequence 1)",
             "Mark the condition that occasioned the admission as diagnosis 1")
     missing = (("discharge-status", claim.discharge_status, "patient discharge status",
