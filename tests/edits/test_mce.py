@@ -192,3 +192,15 @@ def test_mce_rules_refuse_bad_data(change: dict[str, Any], problem: str) -> None
     with pytest.raises(ClaimError) as info:
         parse_rules(raw)
     assert info.value.code == "E830" and problem in str(info.value) and "rules[0]" in str(info.value)
+
+
+def test_mce_window_attribute_set_is_its_attributes(codesets_on: Callable[[date], Codesets]) -> None:
+    """Every window the reader hands out carries its attributes as the set the rule set matches rules with."""
+    mce = codesets_on(DAY).mce
+    flagged = 0
+    for system in ("cm", "pcs"):
+        for code in mce.valid_codes(DAY, system=system):
+            for window in mce.windows_of(code, system=system):
+                assert window.attribute_set == frozenset(window.attributes), (system, code)
+                flagged += bool(window.attributes)
+    assert flagged > 10_000

@@ -107,3 +107,31 @@ def test_tabular_stand_in_release_noted(codesets: Codesets) -> None:
     """On 2025-12-01 the FY2026 October Tabular is not in the mirror: the April release stands in, and says so."""
     finding = check_tabular(make_claim(["E11.9", "E10.9"]), codesets)[0]
     assert "FY2026-APR" in finding.details["release_note"]
+
+
+def test_tabular_refs_span_agrees_with_intervals(codesets: Codesets) -> None:
+    """``_Refs.low``/``high`` only skip the binary search: on the real notes' references, ``cover``, ``cover_any``
+    and ``covered`` answer as a plain scan of the intervals does, for codes at and next to every interval end."""
+    from medcoder.edits.tabular import _memo, _Refs
+
+    tabular = codesets.tabular
+    memo = _memo(tabular)
+    at: dict[int, str] = {}
+    refs: dict[int, _Refs] = {}
+    for code, (position, notes) in memo.known.items():
+        if position is not None:
+            at.setdefault(position, code)
+        for r in (notes.excluded, notes.first_match, *(group for group, _ in notes.additional)):
+            refs.setdefault(id(r), r)
+    checked = 0
+    for r in refs.values():
+        assert (r.low, r.high) == ((r.starts[0], r.ends[-1]) if r.starts else (0, -1))
+        edges = {p + d for p in (*r.starts, *r.ends) for d in (-1, 0, 1)}
+        coded = [(p, at[p]) for p in sorted(edges) if p in at]
+        for position, code in coded:
+            inside = any(lo <= position <= hi for lo, hi in zip(r.starts, r.ends, strict=True))
+            assert r.cover(tabular, position, code) is (inside or r._cover_other(tabular, code))
+            assert r.cover_any(tabular, [(position, code)]) is r.cover(tabular, position, code)
+        assert r.covered(tabular, coded) == {c for p, c in coded if r.cover(tabular, p, c)}
+        checked += len(coded)
+    assert len(refs) > 1000 and checked > 10_000

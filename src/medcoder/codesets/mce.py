@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -97,6 +97,12 @@ class ValidityWindow:
     valid_from: date
     valid_to: date
     attributes: tuple[str, ...]
+    attribute_set: frozenset[str] = field(init=False, repr=False, compare=False)
+    """``attributes`` as a set, made with the window: the MCE rule set matches every code of every claim against
+    its rules' attributes, and the reader shares one window among the codes and dates that have it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attribute_set", frozenset(self.attributes))
 
 
 def window_in(windows: Iterable[ValidityWindow], on: date) -> ValidityWindow | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 
 from medcoder.codesets.codesets import Codesets
@@ -25,6 +26,9 @@ MAX_POINTERS = 4
 MAX_DX = {"professional": 12, "institutional": 25}
 """837P HI segments carry 12 diagnoses (CMS-1500 box 21 A-L); 837I a principal and 24 others."""
 
+_ZERO = Decimal(0)
+"""What a line's charge and units are compared with: a Decimal compared with the int 0 converts it to a new
+Decimal on every comparison (two per line)."""
 _TAXONOMY = re.compile(r"\d{3}[0-9A-Z]{6}X")
 _TYPE_OF_BILL = re.compile(r"0?\d{3}")
 _NPI_PREFIX = "80840"
@@ -106,7 +110,8 @@ def _inpatient(claim: Claim, add: Add) -> None:
                 "Give the UB-04 revenue code of each institutional line (e.g. 0450)", lines=(line.number,))
     if claim.setting != "inpatient":
         return
-    if claim.diagnoses and not any(d.sequence == 1 for d in claim.diagnoses):
+    diagnoses = claim.diagnoses  # nearly always listed principal first: then no generator is built to look
+    if diagnoses and diagnoses[0].sequence != 1 and not any(d.sequence == 1 for d in diagnoses):
         add("completeness.no-principal", "error", "inpatient claim without a principal diagnosis (sequence 1)",
             "Mark the condition that occasioned the admission as diagnosis 1")
     missing = (("discharge-status", claim.discharge_status, "patient discharge status",
@@ -208,7 +213,8 @@ def _dates(claim: Claim, add: Add) -> None:
         add("completeness.birth-after-service", "error",
             f"the patient's birth date {birth.isoformat()} is after the first date of service {first.isoformat()}",
             "Correct the birth date or the dates of service")
-    for line in claim.lines:
+    # Without a statement period (most professional claims) no line is outside it: no call per line to say so.
+    for line in claim.lines if start is not None or end is not None else ():
         if _outside(line.service_date, start, end):
             add("completeness.line-date", "error",
                 f"line {line.number} date {line.service_date.isoformat()} is outside the statement period "
@@ -259,10 +265,10 @@ def _lines(claim: Claim, add: Add) -> None:
             if len(set(pointers)) != len(pointers):
                 add("completeness.pointer-repeated", "warning", f"line {line.number} repeats a diagnosis pointer",
                     "List each pointer once", lines=at)
-        if line.charge <= 0:
+        if line.charge <= _ZERO:
             add("completeness.charge", "error", f"line {line.number} ({line.code}) has charge {line.charge}",
                 "Bill the provider's usual charge (for a CPT Category II code, $0.01)", lines=at)
-        if line.units <= 0:
+        if line.units <= _ZERO:
             add("completeness.units", "error", f"line {line.number} ({line.code}) has {line.units} units",
                 "Units must be positive", lines=at)
         if many and ((code := line.code.strip()) or not line.revenue_code):

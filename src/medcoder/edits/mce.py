@@ -184,12 +184,6 @@ class _RuleTable:
     by_attribute: dict[str, tuple[int, ...]]
 
 
-@lru_cache(maxsize=4096)
-def _attribute_set(attributes: tuple[str, ...]) -> frozenset[str]:
-    """A window's attributes as a set, shared: the MCE tables use a few hundred distinct combinations."""
-    return frozenset(attributes)
-
-
 @lru_cache(maxsize=16)
 def _applicable(kind: str, setting: str | None) -> _RuleTable:
     """The rules document's rules for one kind of claim, sorted out once: a claim then runs only the rules whose
@@ -218,7 +212,7 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     for index, _, code in view.coded:
         window = on_day[index]
         if window is not None:
-            dx.append(_Code(index, code, _attribute_set(window.attributes)))
+            dx.append(_Code(index, code, window.attribute_set))
     pcs: list[_Code] = []
     for proc in claim.procedures:
         try:
@@ -227,7 +221,7 @@ def check_mce(claim: Claim, codesets: Codesets) -> list[EditFinding]:
             continue
         window = mce.window_on(code, day, system="pcs")
         if window is not None:
-            pcs.append(_Code(position=-1, code=code, attributes=_attribute_set(window.attributes)))
+            pcs.append(_Code(position=-1, code=code, attributes=window.attribute_set))
     start = claim.admission_date or claim.statement_from or claim.first_service_date
     sex = claim.patient.sex if claim.patient.sex in ("F", "M") else None
     first = dx[0] if dx else None

@@ -16,13 +16,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.icd10cm_tabular import Note, Tabular
-from medcoder.edits.codes import dx_view, listing, release_label
+from medcoder.edits.codes import DxView, dx_view, dx_windows, listing, release_label
 from medcoder.model.claim import Claim
 from medcoder.model.findings import EditFinding, Severity
 from medcoder.model.memo import IdentityMemo, remember
@@ -41,6 +40,10 @@ class _Refs:
     """Merged, disjoint intervals in Tabular order: ``starts[i]..ends[i]``."""
     ends: tuple[int, ...]
     other: tuple[str, ...]
+    low: int
+    """``starts[0]``, and ``high`` is ``ends[-1]`` (``low > high`` without intervals): a claim's code outside this
+    span is rejected by two comparisons, without the binary search (nearly every code, for nearly every note)."""
+    high: int
 
     @classmethod
     def of(cls, tabular: Tabular, refs: Sequence[str]) -> _Refs:
@@ -57,7 +60,7 @@ class _Refs:
             elif ref is not None:
                 other.append(ref)
         if not spans:
-            return cls((), (), tuple(other))
+            return cls((), (), tuple(other), 0, -1)
         spans.sort()
         starts, ends = [spans[0][0]], [spans[0][1]]
         for lo, hi in spans[1:]:
@@ -67,15 +70,13 @@ class _Refs:
             else:
                 starts.append(lo)
                 ends.append(hi)
-        return cls(tuple(starts), tuple(ends), tuple(other))
+        return cls(tuple(starts), tuple(ends), tuple(other), starts[0], ends[-1])
 
     def cover(self, tabular: Tabular, position: int | None, code: str) -> bool:
         """Whether any reference includes ``code`` (at ``position``, from ``Tabular.position``): one code, so no
         loop or list (it runs per pair of codes for Excludes1 and "code first" notes)."""
-        starts = self.starts
-        if position is not None and starts:
-            i = bisect_right(starts, position) - 1
-            if i >= 0 and position <= self.ends[i]:
+        if position is not None and self.low <= position <= self.high:
+            if position <= self.ends[bisect_right(self.starts, position) - 1]:  # an index >= 0: position >= low
                 return True
         return bool(self.other) and self._cover_other(tabular, code)
 
@@ -84,13 +85,12 @@ class _Refs:
         interval search over the references' Tabular-order spans, then the references only ``Tabular.covers`` can
         answer. A loop returning at the first match, no list built: it runs for every "use additional code" note
         of every code of every claim."""
-        starts, ends, other = self.starts, self.ends, self.other
+        starts, ends, other, low, high = self.starts, self.ends, self.other, self.low, self.high
         for position, code in coded:
             if code == skip:
                 continue
-            if position is not None and starts:
-                i = bisect_right(starts, position) - 1
-                if i >= 0 and position <= ends[i]:
+            if position is not None and low <= position <= high:
+                if position <= ends[bisect_right(starts, position) - 1]:  # an index >= 0: position >= low
                     return True
             if other and self._cover_other(tabular, code):
                 return True
@@ -99,14 +99,13 @@ class _Refs:
     def covered(self, tabular: Tabular, coded: Sequence[tuple[int | None, str]]) -> set[str]:
         """The codes of ``coded`` ((position, code) pairs) that some reference includes (the checks of
         ``cover_any``, for every code)."""
-        starts, ends, other = self.starts, self.ends, self.other
+        starts, ends, other, low, high = self.starts, self.ends, self.other, self.low, self.high
         found: set[str] = set()
         if not (starts or other):
             return found
         for position, code in coded:
-            if position is not None and starts:
-                i = bisect_right(starts, position) - 1
-                if i >= 0 and position <= ends[i]:
+            if position is not None and low <= position <= high:
+                if position <= ends[bisect_right(starts, position) - 1]:  # an index >= 0: position >= low
                     found.add(code)
                     continue
             if other and self._cover_other(tabular, code):
@@ -146,7 +145,7 @@ class _CodeNotes:
     """Per "use additional code" group with references: (the codes it names, its text)."""
 
 
-_NO_REFS = _Refs((), (), ())
+_NO_REFS = _Refs((), (), (), 0, -1)
 _NO_NOTES = _CodeNotes((), _NO_REFS, (), (), _NO_REFS, "", "", (), ())
 
 
@@ -388,7 +387,7 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
                 {"notes": [{"code": x, "under": where_printed(tabular, n), "text": n.text} for x, n in hits]})
 
     # Guideline I.A.13: etiology/manifestation ("code first") sequencing.
-    manifestations = _manifestation_codes(codesets, view.day, [code for _, _, code in firsts]) if firsts else set()
+    manifestations = _manifestation_codes(codesets, view, firsts) if firsts else set()
     for i, sequence, code in firsts:
         hit = notes[code]
         match = hit.first_match
@@ -428,14 +427,15 @@ def check_tabular(claim: Claim, codesets: Codesets) -> list[EditFinding]:
     return out
 
 
-def _manifestation_codes(codesets: Codesets, day: date | None, codes: list[str]) -> set[str]:
-    """Codes that are manifestations: the MCE attribute on the date, else the Tabular title's wording."""
-    if not codes:
-        return set()
+def _manifestation_codes(codesets: Codesets, view: DxView, coded: Sequence[tuple[int, int, str]]) -> set[str]:
+    """The codes of ``coded`` (entries of ``view.coded``) that are manifestations: the MCE attribute on the edit day,
+    else the Tabular title's wording. The windows on that day are the claim's ``dx_windows``, which the validity
+    and MCE rule sets look up too."""
     found: set[str] = set()
-    for code in codes:
-        if day is not None and "mce" in codesets.choices:
-            window = codesets.mce.window_on(code, day)
+    on_day = dx_windows(view, codesets.mce).on_day if view.day is not None and "mce" in codesets.choices else None
+    for index, _, code in coded:
+        if on_day is not None:
+            window = on_day[index]
             if window is not None:
                 if "manifestation" in window.attributes:
                     found.add(code)
