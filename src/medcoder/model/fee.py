@@ -141,12 +141,15 @@ class LineFee:
 
     def to_dict(self) -> dict[str, Any]:
         fee, amount, allowed = self.fee_schedule_amount, self.amount, self.allowed
+        # A unit without payment rules is paid its fee, and a line is allowed its amount unless the charge is lower:
+        # the pricer passes the same Decimal on, so a figure already formatted is not formatted again.
+        shown_fee = None if fee is None else str(fee)
+        shown_amount = shown_fee if amount is fee else None if amount is None else str(amount)
         return {"line": self.line, "code": self.code, "modifiers": list(self.modifiers),
                 "service_date": iso_date(self.service_date), "units": str(self.units), "setting": self.setting,
                 "locality": self.locality, "status": self.status,
-                "fee_schedule_amount": None if fee is None else str(fee),
-                "amount": None if amount is None else str(amount),
-                "allowed": None if allowed is None else str(allowed),
+                "fee_schedule_amount": shown_fee, "amount": shown_amount,
+                "allowed": shown_amount if allowed is amount else None if allowed is None else str(allowed),
                 "breakdown": None if self.breakdown is None else self.breakdown.to_dict(),
                 # most lines have no adjustment and no problem: skip building an empty comprehension
                 "adjustments": [{"rule": a.rule, "factor": str(a.factor), "reason": a.reason, "cite": a.cite}
