@@ -94,6 +94,19 @@ def test_hcc_score_agrees_with_hccinfhir(codesets: Codesets, hccinfhir: tuple[Ca
     assert ours.release == "hcc 2026" and ours.model == model
 
 
+@pytest.mark.parametrize("model", [V28, V24])
+@pytest.mark.parametrize(("name", "codes", "beneficiary"), PATIENTS, ids=[p[0] for p in PATIENTS])
+def test_hcc_disease_factors_come_only_with_payment_hccs(codesets: Codesets, model: str, name: str,
+                                                         codes: tuple[str, ...], beneficiary: Beneficiary) -> None:
+    """The claims service shows a score without HCCs as its own demographic score (no second sum): that holds
+    only while every factor of such a score is demographic."""
+    ours = score_risk(codes, beneficiary, codesets=codesets, model=model)
+    if any(f.kind != "demographic" for f in ours.factors):
+        assert ours.hccs
+    else:
+        assert ours.demographic_score == ours.score and ours.disease_score == 0
+
+
 @pytest.mark.parametrize(("codes", "beneficiary", "model"), [(("D66",), Beneficiary(age=70, sex="F"), V28)])
 def test_hcc_known_gap_age_sex_edits_are_not_applied(codesets: Codesets, hccinfhir: tuple[Callable[..., Any], Any],
                                                      codes: tuple[str, ...], beneficiary: Beneficiary,

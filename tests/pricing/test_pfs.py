@@ -432,3 +432,18 @@ def test_pfs_build_refuses_a_conversion_factor_the_rvu_file_contradicts(tmp_path
         pfs.build(conn, files, progress=_quiet)
     conn.close()
     assert info.value.code == "E203" and "conversion factor" in info.value.message
+
+
+def test_pfs_shared_breakdown_shows_a_fresh_dict_each_time(codesets: Codesets) -> None:
+    """Two lines of a code share one breakdown, whose dict is built once: each result gets its own copy, and the
+    kept dict changes neither the breakdown's equality, hash nor repr."""
+    priced = price_claim(_claim(_line("99213", number=1), _line("99213", number=2)), codesets)
+    first, second = priced.lines
+    assert first.breakdown is not None and first.breakdown is second.breakdown
+    fresh = dataclasses.replace(first.breakdown)
+    shown = priced.to_dict()["lines"]
+    assert shown[0]["breakdown"] == shown[1]["breakdown"] == fresh.to_dict()
+    assert shown[0]["breakdown"] is not shown[1]["breakdown"]
+    shown[0]["breakdown"]["work"] = "changed"
+    assert first.breakdown.to_dict()["work"] != "changed" and priced.to_dict()["lines"][1] == shown[1]
+    assert fresh == first.breakdown and hash(fresh) == hash(first.breakdown) and repr(fresh) == repr(first.breakdown)

@@ -7,14 +7,13 @@ auditor must see which release priced it, years later. Amounts are ``Decimal`` r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Literal
 
 from medcoder.model.frozen import quick_init
-from medcoder.model.memo import IdentityMemo
 
 Setting = Literal["facility", "non-facility"]
 """Which practice-expense RVU applies: from the place of service (Pub. 100-04 ch.12 §20.4.2)."""
@@ -70,6 +69,9 @@ class RvuBreakdown:
     """Which PE RVU was used (the facility one also when the non-facility PE is 'NA')."""
     work_gpci_floor: bool
     """True when the 1.0 work GPCI floor was applied."""
+    _shown: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+    """``to_dict``'s answer, built on first use: the pricer shares one breakdown among the lines that bill a code
+    (a slot of the breakdown itself, not a memo by identity: no look-up and no entry to keep per breakdown)."""
 
     @property
     def work(self) -> Decimal:
@@ -89,8 +91,11 @@ class RvuBreakdown:
         return self.work + self.pe + self.mp
 
     def to_dict(self) -> dict[str, Any]:
-        # The pricer shares one breakdown among the lines that bill a code: its dict is built once (a copy each time).
-        return dict(_BREAKDOWN_DICTS.get(self, RvuBreakdown._dict))
+        shown = self._shown
+        if shown is None:
+            shown = self._dict()
+            object.__setattr__(self, "_shown", shown)  # frozen: set once, never handed out (a copy each time)
+        return dict(shown)
 
     def _dict(self) -> dict[str, Any]:
         # work, pe and mp written out (the properties' products): most breakdowns a batch prints are new ones
@@ -100,10 +105,6 @@ class RvuBreakdown:
                 "mp": str(self.mp_rvu * self.mp_gpci),
                 "conversion_factor": str(self.conversion_factor), "setting": self.setting,
                 "work_gpci_floor": self.work_gpci_floor}
-
-
-_BREAKDOWN_DICTS: IdentityMemo[RvuBreakdown, dict[str, Any]] = IdentityMemo(100_000)
-"""Each shared breakdown's dict, by the breakdown's identity (hashing its ten Decimals would cost more)."""
 
 
 @quick_init
@@ -141,12 +142,15 @@ class LineFee:
 
     def to_dict(self) -> dict[str, Any]:
         fee, amount, allowed = self.fee_schedule_amount, self.amount, self.allowed
+        # A unit without payment rules is paid its fee, and a line is allowed its amount unless the charge is lower:
+        # the pricer passes the same Decimal on, so a figure already formatted is not formatted again.
+        shown_fee = None if fee is None else str(fee)
+        shown_amount = shown_fee if amount is fee else None if amount is None else str(amount)
         return {"line": self.line, "code": self.code, "modifiers": list(self.modifiers),
                 "service_date": iso_date(self.service_date), "units": str(self.units), "setting": self.setting,
                 "locality": self.locality, "status": self.status,
-                "fee_schedule_amount": None if fee is None else str(fee),
-                "amount": None if amount is None else str(amount),
-                "allowed": None if allowed is None else str(allowed),
+                "fee_schedule_amount": shown_fee, "amount": shown_amount,
+                "allowed": shown_amount if allowed is amount else None if allowed is None else str(allowed),
                 "breakdown": None if self.breakdown is None else self.breakdown.to_dict(),
                 # most lines have no adjustment and no problem: skip building an empty comprehension
                 "adjustments": [{"rule": a.rule, "factor": str(a.factor), "reason": a.reason, "cite": a.cite}

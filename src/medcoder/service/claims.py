@@ -114,7 +114,10 @@ def _drg_dict(payment: DrgPayment) -> dict[str, Any]:
 
 
 def _risk_dict(risk: RiskScore) -> dict[str, Any]:
-    b, score, demographic = risk.beneficiary, risk.score, risk.demographic_score  # disease: score - demographic
+    b, score = risk.beneficiary, risk.score
+    # Disease factors come only with payment HCCs (``score_risk``): a score with none is all demographic, so its
+    # sum is not redone factor by factor.
+    demographic = risk.demographic_score if risk.hccs else score  # disease: score - demographic
     # Most claims have no HCC: their score is the demographic sum itself, so it is rounded once (round(x, 3) formats
     # the float) and the disease score is 0.0; a non-finite sum takes the general path (inf - inf is nan).
     shown = round(score, 3)
