@@ -115,16 +115,16 @@ def _drg_dict(payment: DrgPayment) -> dict[str, Any]:
 
 def _risk_dict(risk: RiskScore) -> dict[str, Any]:
     b, score = risk.beneficiary, risk.score
-    # Disease factors come only with payment HCCs (``score_risk``): a score with none is all demographic, so its
-    # sum is not redone factor by factor.
-    demographic = risk.demographic_score if risk.hccs else score  # disease: score - demographic
-    # Most claims have no HCC: their score is the demographic sum itself, so it is rounded once (round(x, 3) formats
-    # the float) and the disease score is 0.0; a non-finite sum takes the general path (inf - inf is nan).
     shown = round(score, 3)
-    alike = score == demographic and isfinite(score)
+    if risk.hccs or not isfinite(score):
+        demographic = risk.demographic_score
+        demographic_shown, disease = round(demographic, 3), round(score - demographic, 3)
+    else:
+        # Most claims: no payment HCC, and disease factors come only with one (``score_risk``), so the score is
+        # all demographic; neither its factors are summed again nor its rounding redone.
+        demographic_shown, disease = shown, 0.0
     return {"model": risk.model, "release": risk.release, "score": shown,
-            "demographic_score": shown if alike else round(demographic, 3),
-            "disease_score": 0.0 if alike else round(score - demographic, 3),
+            "demographic_score": demographic_shown, "disease_score": disease,
             "beneficiary": {"age": b.age, "sex": b.sex, "segment": b.segment,
                             "originally_disabled": b.originally_disabled, "medicaid": b.medicaid},
             "factors": [{"name": f.name, "kind": f.kind, "value": f.value, "detail": f.detail} for f in risk.factors],
