@@ -7,12 +7,17 @@ principal diagnosis drgpy can group, 0-6 secondaries, an O.R. procedure in a thi
 over FY2026). One process, one core. Each claim runs every edit rule set and its pricing (PFS or MS-DRG, plus
 the CMS-HCC V28 score) with the code sets of its date; the claims go through the service's batch
 runner (``service.claim_batch.ClaimBatch``, what ``medcoder claim-batch`` runs): one ``Codesets`` per distinct
-date and one ``DrgGrouper`` per code sets, reused. drgpy alone is ``DRGEngine.get_drg`` on the
-inpatient claims' codes. Prints the rates and the ratio; no thresholds.
+date and one ``DrgGrouper`` per code sets, reused, and ``claim_batch.CHUNK`` claims at a time
+(``check_and_price_many``: the edits claim by claim, then each pricing part over all of them). The rate of the
+same runner fed one claim at a time (``check_and_price``, what one API call does) is printed too. drgpy alone
+is ``DRGEngine.get_drg`` on the inpatient claims' codes. Prints the rates and the ratio; no thresholds.
 
 The headline rates are on fresh claims: after a warm-up on the seed's claims (code sets of every date opened,
-groupers and per-code tables loaded), ``--fresh`` more sets built with the next seeds are each checked once,
-so a memo keyed on a claim's content cannot flatter them; the best set counts. The warm-up's re-check rates
+groupers and per-code tables loaded), sets built with the next seeds are each checked once, so a memo keyed on
+a claim's content cannot flatter them; the best of ``--fresh`` sets counts. All claims (professional and
+inpatient interleaved) on seeds +1..+2N, alternately ``CHUNK`` at a time (odd seeds) and one at a time (even
+seeds), so that neither way meets the codes later batches have seen; each kind alone (the professional half of a
+set, then its inpatient half) on seeds +2N+1..+3N. The warm-up's re-check rates
 are printed too, for comparison with runs before the fresh sets existed.
 """
 
@@ -23,6 +28,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -30,7 +36,7 @@ from typing import Any
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from _common import ensure_built, interpreter, peak_rss_mb, rate, settings_for  # noqa: E402
 from medcoder.codesets.codesets import Codesets  # noqa: E402
-from medcoder.errors import ClaimError  # noqa: E402
+from medcoder.errors import ClaimError, MedcoderError  # noqa: E402
 from medcoder.model.claim import (  # noqa: E402
     Claim,
     Diagnosis,
@@ -41,7 +47,7 @@ from medcoder.model.claim import (  # noqa: E402
     ServiceLine,
 )
 from medcoder.pricing.drg import DrgGrouper, _engine, case_from_claim, grouper_version  # noqa: E402
-from medcoder.service.claim_batch import ClaimBatch  # noqa: E402
+from medcoder.service.claim_batch import CHUNK, ClaimBatch  # noqa: E402
 
 FY_START = date(2025, 10, 1)
 CY_START = date(2026, 1, 1)
@@ -54,9 +60,9 @@ MEDICARE = Payer(name="Medicare", payer_id="12302", kind="medicare")
 class Batch(ClaimBatch):
     """The service's batch runner (``medcoder claim-batch``), counting findings instead of keeping them."""
 
-    def check_and_price(self, claim: Claim) -> tuple[int, dict[str, Any]]:  # type: ignore[override]
-        findings, priced = super().check_and_price(claim)
-        return len(findings), priced
+    def check_and_price_many(self, batch: Sequence[Claim]) -> list[Any]:
+        return [done if isinstance(done, MedcoderError) else (len(done[0]), done[1])
+                for done in super().check_and_price_many(batch)]
 
 
 def _patient(rnd: random.Random, age: int) -> Patient:
@@ -126,22 +132,20 @@ def claim_set(base: Codesets, n: int, seed: int) -> tuple[list[Claim], list[Clai
     return professional, inpatient, everything
 
 
-def fresh_pass(batch: Batch, everything: list[Claim]) -> tuple[float, float, float]:
-    """CPU seconds of one pass over claims the process has not seen: (all, professional, inpatient).
-
-    The pass's CPU time is read once around it; each kind's share of it is that kind's share of the claims' wall
-    time, read per claim with ``perf_counter`` (a CPU-time read costs about 0.6 us, two per claim inflated the
-    rates by half a percent; ``perf_counter`` costs a tenth of that)."""
-    wall = {"professional": 0.0, "institutional": 0.0}
-    tick = time.perf_counter
+def chunked(batch: Batch, claims: list[Claim]) -> float:
+    """CPU seconds to check and price ``claims`` ``CHUNK`` at a time, as ``medcoder claim-batch`` does."""
     started = time.process_time()
-    for claim in everything:
-        begun = tick()
+    for i in range(0, len(claims), CHUNK):
+        batch.check_and_price_many(claims[i:i + CHUNK])
+    return time.process_time() - started
+
+
+def one_by_one(batch: Batch, claims: list[Claim]) -> float:
+    """CPU seconds to check and price ``claims`` one call per claim (what one API request does)."""
+    started = time.process_time()
+    for claim in claims:
         batch.check_and_price(claim)
-        wall[claim.kind] += tick() - begun
-    spent = time.process_time() - started
-    total = wall["professional"] + wall["institutional"]
-    return spent, spent * wall["professional"] / total, spent * wall["institutional"] / total
+    return time.process_time() - started
 
 
 def main() -> None:
@@ -169,21 +173,26 @@ def main() -> None:
     # printed for comparison with earlier runs only; the headline rate is on fresh claims below.
     batch = Batch(settings)
     started = time.process_time()
-    results = [batch.check_and_price(c) for c in everything]
+    results = [done for i in range(0, len(everything), CHUNK)
+               for done in batch.check_and_price_many(everything[i:i + CHUNK])]
     cold = len(everything) / (time.process_time() - started)
-    all_rate, n = rate(lambda c: batch.check_and_price(c), everything)  # type: ignore[arg-type]
-    prof_rate, _ = rate(lambda c: batch.check_and_price(c), professional)  # type: ignore[arg-type]
-    inp_rate, _ = rate(lambda c: batch.check_and_price(c), inpatient)  # type: ignore[arg-type]
+    n = len(everything)
+    all_rate = n / min(chunked(batch, everything) for _ in range(3))
+    prof_rate = len(professional) / min(chunked(batch, professional) for _ in range(3))
+    inp_rate = len(inpatient) / min(chunked(batch, inpatient) for _ in range(3))
     drgpy_rate, _ = rate(drgpy_alone, [case_from_claim(c) for c in inpatient])
 
     # Fresh claims: each set is built with another seed and checked once; best of the sets.
-    fresh_all = fresh_prof = fresh_inp = fresh_drgpy = 0.0
-    for k in range(1, args.fresh + 1):
-        f_prof, f_inp, f_all = claim_set(base, args.claims, args.seed + k)
-        spent, spent_prof, spent_inp = fresh_pass(batch, f_all)
-        fresh_all = max(fresh_all, len(f_all) / spent)
-        fresh_prof = max(fresh_prof, len(f_prof) / spent_prof)
-        fresh_inp = max(fresh_inp, len(f_inp) / spent_inp)
+    fresh_all = fresh_prof = fresh_inp = fresh_drgpy = single = 0.0
+    for k in range(args.fresh):  # alternately: a set CHUNK claims at a time, then a set one claim at a time
+        f_all = claim_set(base, args.claims, args.seed + 1 + 2 * k)[2]
+        fresh_all = max(fresh_all, len(f_all) / chunked(batch, f_all))
+        f_all = claim_set(base, args.claims, args.seed + 2 + 2 * k)[2]
+        single = max(single, len(f_all) / one_by_one(batch, f_all))
+    for k in range(2 * args.fresh + 1, 3 * args.fresh + 1):
+        f_prof, f_inp, _ = claim_set(base, args.claims, args.seed + k)
+        fresh_prof = max(fresh_prof, len(f_prof) / chunked(batch, f_prof))
+        fresh_inp = max(fresh_inp, len(f_inp) / chunked(batch, f_inp))
         fresh_drgpy = max(fresh_drgpy, rate(drgpy_alone, [case_from_claim(c) for c in f_inp])[0])
 
     findings = sum(f for f, _ in results)
@@ -195,13 +204,13 @@ def main() -> None:
           f"{batch.code_sets} code sets")
     print(f"findings: {findings:,}; professional lines priced: {priced_lines:,}/{lines:,}; "
           f"{len(drgs)} distinct DRGs")
-    print(f"fresh claims (seeds {args.seed + 1}..{args.seed + args.fresh}, {n:,} each, each checked once, best of "
-          f"{args.fresh}):")
+    print(f"fresh claims ({n:,} a set, each checked once, best of {args.fresh} sets; {CHUNK} claims at a time):")
     print(f"  check + price, all claims:                   {fresh_all:>9,.0f} claims/CPU-s")
     print(f"  check + price, professional:                 {fresh_prof:>9,.0f} claims/CPU-s")
     print(f"  check + price, inpatient:                    {fresh_inp:>9,.0f} claims/CPU-s")
     print(f"  drgpy get_drg alone, inpatient:              {fresh_drgpy:>9,.0f} claims/CPU-s   "
           f"ratio inpatient check+price / drgpy {fresh_inp / fresh_drgpy:.3f}x")
+    print(f"  check + price, all claims, one at a time:    {single:>9,.0f} claims/CPU-s")
     print(f"seed {args.seed} claims (first pass cold, then re-checked: flattered by anything memoised per claim):")
     print(f"  check + price, all claims, first pass (cold):{cold:>9,.0f} claims/CPU-s")
     print(f"  check + price, all claims, re-checked:       {all_rate:>9,.0f} claims/CPU-s")

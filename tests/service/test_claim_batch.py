@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from medcoder.claim import load_claim, sample_path
 from medcoder.cli import app
+from medcoder.errors import ClaimError
 from medcoder.service import claims
 from medcoder.service.claim_batch import ClaimBatch, scrub, scrub_file
 from medcoder.settings import Settings
@@ -120,3 +121,38 @@ def test_cli_claim_batch_missing_file(kb_settings: Settings, tmp_path: Path) -> 
     result = CliRunner().invoke(app, ["claim-batch", str(tmp_path / "nope.jsonl"), "--out", str(out)])
     assert result.exit_code == 2  # a usage error: the input file does not exist
     assert not out.exists()
+
+
+def test_claims_checked_together_equal_one_at_a_time_and_errors_stay_with_their_claim(kb_settings: Settings) -> None:
+    """``check_and_price_many`` prices part by part across the claims (``claims.price_many``): each claim's
+    findings and price must be exactly what it gets alone, in order, and a claim that cannot be served (E804, no
+    date of service) is that claim's error only."""
+    office, inpatient = load_claim(sample_path("office_visit")), load_claim(sample_path("inpatient_pneumonia"))
+    undated = replace(office, claim_id="PCLM-NODATE", lines=tuple(replace(line, service_date=None)
+                                                                  for line in office.lines))
+    later = replace(office, claim_id="PCLM-LATER", lines=tuple(replace(line, service_date=date(2026, 2, 11))
+                                                               for line in office.lines))
+    batch = [office, inpatient, undated, later, inpatient]
+    together = ClaimBatch(kb_settings).check_and_price_many(batch)
+    alone = ClaimBatch(kb_settings)
+    for claim, done in zip(batch, together, strict=True):
+        if claim is undated:
+            assert isinstance(done, ClaimError) and done.code == "E804" and done.where == "PCLM-NODATE"
+            continue
+        assert done == alone.check_and_price(claim)
+    assert together[1] == together[4]  # the same stay twice in one batch: the same answer
+    priced = [done[1] for done in together if not isinstance(done, ClaimError)]
+    assert [p["claim_id"] for p in priced] == ["PCLM-1001", "ICLM-1001", "PCLM-LATER", "ICLM-1001"]
+    assert [list(p) for p in priced[:2]] == [
+        ["claim_id", "kind", "setting", "date", "total_charge", "pfs", "risk", "releases"],
+        ["claim_id", "kind", "setting", "date", "total_charge", "drg", "risk", "releases"]]
+
+
+def test_scrub_output_does_not_depend_on_the_chunk_size(kb_settings: Settings) -> None:
+    office, inpatient = _sample("office_visit"), _sample("inpatient_pneumonia")
+    lines = [json.dumps(office), "{oops", json.dumps(inpatient), json.dumps(_shifted(office, "2026-13-01", "BAD")),
+             json.dumps(_shifted(office, "2026-02-11", "PCLM-2")), json.dumps(inpatient)]
+    by_size = [list(scrub(lines, settings=kb_settings, source="day.jsonl", chunk=n)) for n in (1, 2, 4, 512)]
+    assert all(outputs == by_size[0] for outputs in by_size[1:])
+    assert [o["line"] for o in by_size[0]] == [1, 2, 3, 4, 5, 6]
+    assert ["error" in o for o in by_size[0]] == [False, True, False, True, False, False]
