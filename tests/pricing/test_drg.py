@@ -23,7 +23,7 @@ from medcoder.codesets.codesets import Codesets
 from medcoder.errors import ClaimError
 from medcoder.model.claim import Claim, Diagnosis, Patient, Payer, ProcedureCode, Provider
 from medcoder.model.drg import DrgCase
-from medcoder.pricing.drg import DrgGrouper, case_from_claim, grouper_version, price_case, rate_on
+from medcoder.pricing.drg import DrgGrouper, case_from_claim, grouper_version, price_case, price_stays, rate_on
 from medcoder.settings import Settings
 
 DAY = date(2026, 3, 1)  # FY2026, MS-DRG v43
@@ -278,3 +278,33 @@ def test_drg_case_from_claim_needs_a_discharge_date(field: str) -> None:
     with pytest.raises(ClaimError) as e:
         case_from_claim(claim)
     assert e.value.code == "E840" and field.replace("_", " ") in e.value.message
+
+
+def test_drg_stays_priced_step_by_step_equal_each_stay_priced_alone(grouper: DrgGrouper) -> None:
+    """``price_stays`` runs the code checks of every stay, then drgpy on each, then the rest: each stay's payment
+    or error is the one it gets alone, whichever step stops it (E842 before drgpy, E844 from drgpy's two answers,
+    E845 after it), and the stays after a failed one are still priced."""
+    stays = [
+        _case("J18.9", "J96.01", day=APRIL),  # KNOWN: 193
+        _case("J18.X"),  # E842: not a valid code (the check before drgpy)
+        _case("N40.0", sex="U"),  # type: ignore[arg-type]  # E844: 726 if male, none if female
+        _case("O09.00"),  # groups to 998, which Table 5 gives no weight: E845 when priced
+        _case("J18.9", sex=None, age=67),  # type: ignore[arg-type]  # both sexes group alike: a note each
+        _case("S72.001A", "J95.821", procedures=("0SRR019",), day=APRIL),  # KNOWN: 521
+    ]
+    together = price_stays([(grouper, case) for case in stays])
+    codes = []
+    for case, paid in zip(stays, together, strict=True):
+        if isinstance(paid, ClaimError):
+            with pytest.raises(ClaimError) as alone:
+                grouper.price(case)
+            assert (paid.code, str(paid)) == (alone.value.code, str(alone.value))
+            codes.append(paid.code)
+        else:
+            assert paid == grouper.price(case)
+            codes.append(paid.assignment.drg)
+    assert codes == ["193", "E842", "E844", "E845", "195", "521"]
+    unknown_sex = together[4]
+    assert not isinstance(unknown_sex, ClaimError)
+    assert unknown_sex.assignment.notes == grouper.price(stays[4]).assignment.notes
+    assert len(unknown_sex.assignment.notes) == 2  # the age note, then the sex note

@@ -18,14 +18,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache, lru_cache
 from importlib import resources
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from drgpy import _versions as drgpy_versions
 from drgpy.msdrg import DRGEngine
 
 from medcoder.codesets.icd10pcs_reader import normalize_code
 from medcoder.codesets.mce import window_in
-from medcoder.errors import ClaimError, CodeFormatError
+from medcoder.errors import ClaimError, CodeFormatError, MedcoderError
 from medcoder.model.code import undotted
 from medcoder.model.drg import DrgAssignment, DrgCase, DrgPayment, SecondarySeverity, Severity, Tier
 
@@ -162,6 +162,41 @@ _UNKNOWN = SecondarySeverity(code="", listed=None, level=None, reason="", groupe
 """Marks a code ``DrgGrouper._plain`` has not looked at yet (None there means "not plain")."""
 
 
+class _Stay(NamedTuple):
+    """A stay checked and ready for drgpy (``DrgGrouper._prepare``): the codes as drgpy takes them."""
+
+    case: DrgCase
+    version: str
+    engine: DRGEngine
+    principal: str
+    procedures: list[str]
+    secondary: list[str]
+    """The distinct secondary diagnoses, dotless, in order of first mention."""
+    poa: dict[str, str]
+    notes: list[str]
+    """The assignment's notes so far (``_grouped`` and ``_finish`` add theirs)."""
+
+
+def _grouped(stay: _Stay) -> str:
+    """drgpy's DRG of the stay; for an unknown sex, the DRG both sexes agree on (E844 when they differ)."""
+    case, engine = stay.case, stay.engine
+
+    def run(sex: str) -> str:
+        return str(engine.get_drg([stay.principal, *stay.secondary], stay.procedures, gender=sex,
+                                  is_alive=case.discharged_alive, poa=stay.poa,
+                                  discharge_status=case.discharge_status))
+
+    if case.sex in ("F", "M"):
+        return run(case.sex)
+    drg, other = run("F"), run("M")
+    if drg != other:
+        named = {k: "no DRG" if v == "000" else f"DRG {v}" for k, v in (("F", drg), ("M", other))}
+        raise ClaimError(f"the stay groups to {named['F']} if female and {named['M']} if male", code="E844",
+                         where=f"sex={case.sex}", fix="Give the patient's sex (F or M)")
+    stay.notes.append("sex unknown: the stay groups alike for F and M")
+    return drg
+
+
 class DrgGrouper:
     """Groups and prices stays with the knowledge base of one set of releases; keep one per batch."""
 
@@ -255,6 +290,11 @@ class DrgGrouper:
 
     def group(self, case: DrgCase) -> DrgAssignment:
         """The MS-DRG of ``case`` with its weight and severity evidence; ClaimError E841-E845 otherwise."""
+        stay = self._prepare(case)
+        return self._finish(stay, _grouped(stay))
+
+    def _prepare(self, case: DrgCase) -> _Stay:
+        """What drgpy is asked, from the stay's checked codes (E842, E843 before drgpy runs)."""
         version = grouper_version(case.discharge_date)
         engine = _engine(version)
         principal, procedures, secondary, dotless = self._check_codes(case)
@@ -263,22 +303,12 @@ class DrgGrouper:
                              "lists it", code="E843", where=principal,
                              fix="Sequence the condition chiefly responsible for the admission first")
         poa = {dotless.get(code) or _dx(code, "POA diagnosis"): flag.strip().upper() for code, flag in case.poa}
-        alive = case.discharged_alive
-        notes = [_NO_AGE] if case.age is not None else []
+        return _Stay(case, version, engine, principal, procedures, secondary, poa,
+                     [_NO_AGE] if case.age is not None else [])
 
-        def run(sex: str) -> str:
-            return str(engine.get_drg([principal, *secondary], procedures, gender=sex, is_alive=alive, poa=poa,
-                                      discharge_status=case.discharge_status))
-
-        if case.sex in ("F", "M"):
-            drg = run(case.sex)
-        else:
-            drg, other = run("F"), run("M")
-            if drg != other:
-                named = {k: "no DRG" if v == "000" else f"DRG {v}" for k, v in (("F", drg), ("M", other))}
-                raise ClaimError(f"the stay groups to {named['F']} if female and {named['M']} if male", code="E844",
-                                 where=f"sex={case.sex}", fix="Give the patient's sex (F or M)")
-            notes.append("sex unknown: the stay groups alike for F and M")
+    def _finish(self, stay: _Stay, drg: str) -> DrgAssignment:
+        """The assignment to drgpy's ``drg``: its Table 5 row, each secondary's severity and the tier check."""
+        case, version, engine, principal, _, secondary, poa, notes = stay
         if drg == "000":
             raise ClaimError(f"the stay groups to no MS-DRG in {version} (the CMS grouper returns 999 "
                              "Ungroupable)", code="E843", where=principal,
@@ -289,7 +319,7 @@ class DrgGrouper:
         if not self._release.covers(case.discharge_date):
             notes.append(f"weights from {self._release.name} ({self._release.effective_from}.."
                          f"{self._release.effective_to}), not the release in force on {case.discharge_date}")
-
+        alive = case.discharged_alive
         plain = self._plain.get(version)
         if plain is None:
             plain = self._plain[version] = {}
@@ -421,6 +451,40 @@ def price_assignment(assignment: DrgAssignment, *, day: date, base_rate: Decimal
     else:
         source, payment = "base rate given by the caller", _payment(assignment.weight, base_rate)
     return DrgPayment(assignment=assignment, base_rate=base_rate, payment=payment, rate_source=source)
+
+
+def price_stays(stays: Sequence[tuple[DrgGrouper, DrgCase]]) -> list[DrgPayment | MedcoderError]:
+    """``DrgGrouper.price`` of each (grouper, stay), or the coded error that stopped that stay.
+
+    Why a step at a time across the stays: drgpy's maps and per-MDC functions take more room than the processor's
+    caches, and running drgpy on each stay between our own checks and tables evicts them; the code checks of
+    every stay, then drgpy on every stay, then the severities and payment of every stay keep each step's data
+    in cache (``claims.price_many``, ``claim_batch.CHUNK``)."""
+    prepared: list[_Stay | MedcoderError] = []
+    for grouper, case in stays:
+        try:
+            prepared.append(grouper._prepare(case))
+        except MedcoderError as e:
+            prepared.append(e)
+    drgs: list[str | MedcoderError] = []
+    for stay in prepared:
+        if isinstance(stay, MedcoderError):
+            drgs.append(stay)
+            continue
+        try:
+            drgs.append(_grouped(stay))
+        except MedcoderError as e:
+            drgs.append(e)
+    out: list[DrgPayment | MedcoderError] = []
+    for (grouper, case), stay, drg in zip(stays, prepared, drgs, strict=True):
+        if isinstance(stay, MedcoderError) or isinstance(drg, MedcoderError):
+            out.append(drg if isinstance(drg, MedcoderError) else cast(MedcoderError, stay))
+            continue
+        try:
+            out.append(price_assignment(grouper._finish(stay, drg), day=case.discharge_date))
+        except MedcoderError as e:
+            out.append(e)
+    return out
 
 
 @lru_cache(maxsize=4096)

@@ -13,21 +13,21 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import lru_cache
 from math import isfinite
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from medcoder.claim.parse import claim_from_dict
 from medcoder.codesets.codesets import Codesets, ReaderPool
 from medcoder.edits.run import check_claim
 from medcoder.errors import ClaimError, MedcoderError
 from medcoder.model.claim import Claim, Diagnosis
-from medcoder.model.drg import DrgAssignment, DrgPayment
+from medcoder.model.drg import DrgAssignment, DrgCase, DrgPayment
 from medcoder.model.fee import iso_date
 from medcoder.model.findings import EditFinding
 from medcoder.model.memo import IdentityMemo
 from medcoder.model.risk import Beneficiary, RiskScore
 from medcoder.output.fhir_claim import claim_to_fhir_json
 from medcoder.output.x12 import Interchange, write_837
-from medcoder.pricing.drg import BY_SEQUENCE, DrgGrouper, case_from_claim
+from medcoder.pricing.drg import BY_SEQUENCE, DrgGrouper, case_from_claim, price_stays
 from medcoder.pricing.hcc import DEFAULT_MODEL, score_risk
 from medcoder.pricing.pfs import price_claim
 from medcoder.service.auth import Actor
@@ -186,15 +186,18 @@ def price_many(claims: Sequence[Claim], codesets: Sequence[Codesets],
         except MedcoderError as e:
             out.append(e)
     diagnoses: list[list[Diagnosis] | None] = [None] * len(claims)  # sorted once, for the grouper and risk alike
-    for i, claim in enumerate(claims):  # MS-DRG, every inpatient stay in turn
+    stays: list[tuple[int, tuple[DrgGrouper, DrgCase]]] = []
+    for i, claim in enumerate(claims):  # MS-DRG, every inpatient stay in turn (``price_stays``)
         head = out[i]
         if claim.kind != "professional" and claim.setting == "inpatient" and not isinstance(head, MedcoderError):
             try:
                 listed = diagnoses[i] = sorted(claim.diagnoses, key=BY_SEQUENCE)
-                grouper = groupers[i] or DrgGrouper(codesets[i])
-                head["drg"] = _drg_dict(grouper.price(case_from_claim(claim, listed)))
+                stays.append((i, (groupers[i] or DrgGrouper(codesets[i]), case_from_claim(claim, listed))))
             except MedcoderError as e:
                 head["drg"] = {"error": e.to_dict()}
+    for (i, _), payment in zip(stays, price_stays([stay for _, stay in stays]), strict=True):
+        cast(dict[str, Any], out[i])["drg"] = ({"error": payment.to_dict()} if isinstance(payment, MedcoderError)
+                                               else _drg_dict(payment))
     for i, claim in enumerate(claims):  # the fee schedule, every professional claim in turn
         head = out[i]
         if claim.kind == "professional" and not isinstance(head, MedcoderError):
