@@ -97,3 +97,32 @@ def test_run_without_mce_or_hcpcs_still_edits(kb_settings: Settings) -> None:
     findings = check_claim(claim, partial, rule_sets=["validity", "mce"])
     assert [(f.rule, f.release) for f in findings] == [
         ("validity.dx-header", "icd10cm-tabular FY2026-APR"), ("validity.hcpcs-unchecked", "hcpcs (not built)")]
+
+
+def test_run_many_claims_rule_set_by_rule_set_equals_each_claim_alone(kb_settings: Settings, codesets: Codesets,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """``check_claims`` runs each rule set over all the claims in turn: each claim's findings (and their order)
+    are what ``check_claim`` gives it alone, with the code sets at its position, and a rule set failing on one
+    claim is a finding of that claim only."""
+    full = Codesets.for_date(DAY, settings=kb_settings)
+    partial = replace(full, choices={k: v for k, v in full.choices.items() if k not in ("mce", "hcpcs")}, _conns={})
+    messy, plain = _messy(), make_claim(["I10"])
+    stay = inpatient_claim(["J18.9", "E87.1"], admitted=DAY, discharged=DAY, procedures=("12",))
+    claims = [messy, plain, stay, messy, replace(messy, claim_id="C-2")]
+    sets = [codesets, codesets, codesets, partial, codesets]
+    together = run.check_claims(claims, sets)
+    assert together == [check_claim(c, s) for c, s in zip(claims, sets, strict=True)]
+    assert together[0] == together[4] and together[0] != together[3]  # same claim, other code sets: other findings
+    assert run.check_claims(claims, sets, rule_sets=["mce"]) == [check_claim(c, s, rule_sets=["mce"])
+                                                                 for c, s in zip(claims, sets, strict=True)]
+
+    real = dict(run.RULE_SETS)["tabular"]
+
+    def fails_on_inpatient(claim: Claim, cs: Codesets) -> list[EditFinding]:
+        if claim.setting == "inpatient":
+            raise ReleaseError("no icd10cm-tabular knowledge base is built", code="E403", fix="Build it")
+        return real(claim, cs)
+
+    monkeypatch.setattr(run, "RULE_SETS", [(n, fails_on_inpatient if n == "tabular" else f) for n, f in run.RULE_SETS])
+    failed = [[f.rule for f in found if f.rule.endswith("not-checked")] for found in run.check_claims(claims, sets)]
+    assert failed == [[], [], ["tabular.not-checked"], [], []]

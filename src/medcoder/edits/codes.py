@@ -127,16 +127,18 @@ class DxView(NamedTuple):
     """``dx_days`` of each diagnosis, by position."""
 
 
-_LAST_VIEW: tuple[Claim, DxView] | None = None
+_VIEWS: IdentityMemo[Claim, DxView] = IdentityMemo(256)
+"""The ``DxView`` of the claims being edited: ``check_claims`` runs each rule set over a chunk of claims in turn,
+so every claim's view is asked for by the validity, Tabular and MCE rule sets, a chunk apart (a chunk of more
+than 256 claims only works some views out twice)."""
 
 
 def dx_view(claim: Claim) -> DxView:
-    """The claim's ``DxView``, reused while the same claim object is being edited (one-entry identity memo:
-    the tuple is replaced in one assignment, so threads at worst recompute it)."""
-    global _LAST_VIEW
-    last = _LAST_VIEW
-    if last is not None and last[0] is claim:
-        return last[1]
+    """The claim's ``DxView``, worked out once while the claim is being edited (memoised by identity)."""
+    return _VIEWS.get(claim, _dx_view)
+
+
+def _dx_view(claim: Claim) -> DxView:
     diagnoses = claim.diagnoses
     try:
         dotted: tuple[str | None, ...] = tuple([normalize_icd10cm(dx.code) for dx in diagnoses])
@@ -165,10 +167,8 @@ def dx_view(claim: Claim) -> DxView:
         dates = (on_day,) * len(dotted)
     else:
         dates = tuple([sorted_days.get(index) or on_day for index in range(len(dotted))])
-    view = DxView(coded=_in_sequence(diagnoses, dotted), lines=lines, days=sorted_days, day=day, dotted=dotted,
+    return DxView(coded=_in_sequence(diagnoses, dotted), lines=lines, days=sorted_days, day=day, dotted=dotted,
                   dates=dates)
-    _LAST_VIEW = (claim, view)
-    return view
 
 
 def _in_sequence(diagnoses: tuple[Diagnosis, ...], dotted: tuple[str | None, ...]) -> tuple[tuple[int, int, str], ...]:
@@ -197,16 +197,19 @@ class DxWindows(NamedTuple):
     the date the MCE rule set reads and, nearly always, the validity rule set's too."""
 
 
-_LAST_WINDOWS: tuple[DxView, Mce, DxWindows] | None = None
+_WINDOWS: dict[int, tuple[DxView, Mce, DxWindows]] = {}
 
 
 def dx_windows(view: DxView, mce: Mce) -> DxWindows:
     """The claim's ``DxWindows``: the validity and MCE rule sets ask about the same codes on the same day, so
-    they are looked up once per claim (one-entry identity memo like ``dx_view``'s)."""
-    global _LAST_WINDOWS
-    last = _LAST_WINDOWS
-    if last is not None and last[0] is view and last[1] is mce:
-        return last[2]
+    they are looked up once per claim (memoised by the view's and the reader's identities, like ``dx_view``)."""
+    hit = _WINDOWS.get(id(view))
+    if hit is None or hit[0] is not view or hit[1] is not mce:
+        hit = remember(_WINDOWS, id(view), (view, mce, _dx_windows(view, mce)), 256)
+    return hit[2]
+
+
+def _dx_windows(view: DxView, mce: Mce) -> DxWindows:
     day = view.day
     every: list[tuple[ValidityWindow, ...]] = []
     on_day: list[ValidityWindow | None] = []
@@ -214,9 +217,7 @@ def dx_windows(view: DxView, mce: Mce) -> DxWindows:
         windows = mce.windows_of(code) if code is not None else ()
         every.append(windows)
         on_day.append(window_in(windows, day) if day is not None else None)
-    result = DxWindows(tuple(every), tuple(on_day))
-    _LAST_WINDOWS = (view, mce, result)
-    return result
+    return DxWindows(tuple(every), tuple(on_day))
 
 
 def listing(codes: list[str], limit: int = _SHOWN) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from medcoder.codesets.codesets import Codesets
@@ -51,6 +51,16 @@ def check_claim(claim: Claim, codesets: Codesets, *, rule_sets: Iterable[str] | 
 
     Raises ClaimError (E831) for an unknown rule-set name; never for a bad code or a missing release.
     """
+    return check_claims([claim], [codesets], rule_sets=rule_sets)[0]
+
+
+def check_claims(claims: Sequence[Claim], codesets: Sequence[Codesets], *,
+                 rule_sets: Iterable[str] | None = None) -> list[list[EditFinding]]:
+    """``check_claim`` of each claim with the code sets at its position.
+
+    Why each rule set over all the claims in turn, not each claim through all the rule sets: a rule set's code
+    and tables (the Tabular notes, the MCE lists, the NCCI pairs) stay in the processor's caches from one claim to
+    the next (``claim_batch.CHUNK``); the claims' ``dx_view`` is shared by the rule sets all the same."""
     chosen = RULE_SETS
     if rule_sets is not None:
         names = rule_set_names()
@@ -60,17 +70,18 @@ def check_claim(claim: Claim, codesets: Codesets, *, rule_sets: Iterable[str] | 
             raise ClaimError(f"unknown rule set(s) {unknown}", code="E831", where="rule_sets",
                              fix=f"Choose from {', '.join(names)}")
         chosen = [(name, run) for name, run in chosen if name in wanted]
-    findings: list[EditFinding] = []
+    found: list[list[EditFinding]] = [[] for _ in claims]
     for name, run in chosen:
-        try:
-            found = run(claim, codesets)
-        except MedcoderError as e:
-            found = [EditFinding(rule_set=name, rule=f"{name}.not-checked", severity="warning",
-                                 message=f"the {name} edits could not run: {e.message}", fix=e.fix,
-                                 details={"error": e.to_dict()})]
-        for finding in found:  # most rule sets find nothing on most claims: a loop, not a comprehension to build
-            findings.append(finding if finding.release else _with_release(finding, codesets))
-    return sorted(findings, key=_order) if len(findings) > 1 else findings
+        for claim, sets, findings in zip(claims, codesets, found, strict=True):
+            try:
+                more = run(claim, sets)
+            except MedcoderError as e:
+                more = [EditFinding(rule_set=name, rule=f"{name}.not-checked", severity="warning",
+                                    message=f"the {name} edits could not run: {e.message}", fix=e.fix,
+                                    details={"error": e.to_dict()})]
+            for finding in more:  # most rule sets find nothing on most claims: a loop, not a comprehension to build
+                findings.append(finding if finding.release else _with_release(finding, sets))
+    return [sorted(findings, key=_order) if len(findings) > 1 else findings for findings in found]
 
 
 _RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}

@@ -24,6 +24,7 @@ from typing import Any
 
 from medcoder.claim.parse import claim_from_dict
 from medcoder.codesets.codesets import Codesets
+from medcoder.edits.run import check_claims
 from medcoder.errors import ClaimError, MedcoderError
 from medcoder.model.claim import Claim
 from medcoder.model.findings import EditFinding
@@ -39,8 +40,8 @@ Checked = tuple[list[EditFinding], dict[str, Any]]
 _Run = tuple[Codesets, list[EditFinding], dict[str, Any]]
 
 CHUNK = 8
-"""Claims ``scrub`` checks and prices together (``claims.price_many`` runs each pricing part over all of them, so
-its data stays in cache): about 9 % more claims a second than one at a time (``bench/bench_claims.py``). Why so
+"""Claims ``scrub`` checks and prices together: ``check_claims`` runs each rule set, and ``claims.price_many``
+each pricing part, over all of them in turn, so each one's data stays in cache (``bench/bench_claims.py``). Why so
 few: a chunk's results stay alive until it is done, and results that outlive the young collections push CPython
 into full collections, each walking the whole knowledge base (0.4 s for its 1.1 million objects); at 64 claims
 a chunk some 5,000-claim runs paid for one, at 512 every run did, and 8 already keeps most of the gain."""
@@ -97,7 +98,7 @@ class ClaimBatch:
 
     def check_and_price_many(self, batch: Sequence[Claim]) -> list[Checked | MedcoderError]:
         """``check_and_price`` of each claim, or the error that stopped it (no date of service, no release for
-        it): the edits claim by claim, then the pricing part by part over all of them (``claims.price_many``)."""
+        it): each rule set over all of them (``check_claims``), then each pricing part (``claims.price_many``)."""
         return [run if isinstance(run, MedcoderError) else run[1:] for run in self._run(batch)]
 
     def result(self, claim: Claim) -> dict[str, Any]:
@@ -115,23 +116,23 @@ class ClaimBatch:
 
     def _run(self, batch: Sequence[Claim]) -> list[_Run | MedcoderError]:
         errors: dict[int, MedcoderError] = {}
-        checked: list[tuple[Claim, Codesets, list[EditFinding]]] = []
+        served: list[tuple[Claim, Codesets]] = []
         for i, claim in enumerate(batch):
             try:
-                codesets = self.codesets(claim)
-                checked.append((claim, codesets, claims.check(claim, settings=self.settings, codesets=codesets)))
+                served.append((claim, self.codesets(claim)))
             except MedcoderError as e:
                 errors[i] = e
-        sets = [codesets for _, codesets, _ in checked]
-        priced = iter(claims.price_many([claim for claim, _, _ in checked], sets, [self.grouper(s) for s in sets]))
-        done = iter(checked)
+        ready = [claim for claim, _ in served]
+        sets = [codesets for _, codesets in served]
+        found = iter(check_claims(ready, sets))
+        priced = iter(claims.price_many(ready, sets, [self.grouper(s) for s in sets]))
+        done = iter(sets)
         runs: list[_Run | MedcoderError] = []
         for i in range(len(batch)):
             if i in errors:
                 runs.append(errors[i])
                 continue
-            _, codesets, findings = next(done)
-            price = next(priced)
+            codesets, findings, price = next(done), next(found), next(priced)
             runs.append(price if isinstance(price, MedcoderError) else (codesets, findings, price))
         return runs
 
