@@ -27,6 +27,7 @@ from medcoder.codesets.hcpcs import normalize_modifier
 from medcoder.codesets.icd10pcs_reader import normalize_code as normalize_pcs
 from medcoder.codesets.mce import Mce, ValidityWindow, window_in
 from medcoder.codesets.releases import ReleaseChoice
+from medcoder.edits.editing import Shared
 from medcoder.errors import CodeFormatError, NotFoundError
 from medcoder.model.claim import Claim, Diagnosis
 from medcoder.model.code import normalize_icd10cm
@@ -127,14 +128,12 @@ class DxView(NamedTuple):
     """``dx_days`` of each diagnosis, by position."""
 
 
-_VIEWS: IdentityMemo[Claim, DxView] = IdentityMemo(256)
-"""The ``DxView`` of the claims being edited: ``check_claims`` runs each rule set over a chunk of claims in turn,
-so every claim's view is asked for by the validity, Tabular and MCE rule sets, a chunk apart (a chunk of more
-than 256 claims only works some views out twice)."""
+_VIEWS: Shared[Claim, DxView] = Shared("dx_view")
+_WINDOWS: Shared[DxView, tuple[Mce, DxWindows]] = Shared("dx_windows")
 
 
 def dx_view(claim: Claim) -> DxView:
-    """The claim's ``DxView``, worked out once while the claim is being edited (memoised by identity)."""
+    """The claim's ``DxView``, worked out once while ``check_claims`` edits it (``editing.Shared``)."""
     return _VIEWS.get(claim, _dx_view)
 
 
@@ -197,16 +196,19 @@ class DxWindows(NamedTuple):
     the date the MCE rule set reads and, nearly always, the validity rule set's too."""
 
 
-_WINDOWS: dict[int, tuple[DxView, Mce, DxWindows]] = {}
-
-
 def dx_windows(view: DxView, mce: Mce) -> DxWindows:
     """The claim's ``DxWindows``: the validity and MCE rule sets ask about the same codes on the same day, so
-    they are looked up once per claim (memoised by the view's and the reader's identities, like ``dx_view``)."""
-    hit = _WINDOWS.get(id(view))
-    if hit is None or hit[0] is not view or hit[1] is not mce:
-        hit = remember(_WINDOWS, id(view), (view, mce, _dx_windows(view, mce)), 256)
-    return hit[2]
+    they are looked up once per claim and MCE reader while ``check_claims`` edits it (like ``dx_view``)."""
+    entries = _WINDOWS.entries()
+    if entries is None:
+        last = _WINDOWS.last()
+        if last is not None and last[0] is view and last[1][0] is mce:
+            return last[1][1]
+        return _WINDOWS.keep(view, (mce, _dx_windows(view, mce)))[1]
+    hit = entries.get(id(view))
+    if hit is None or hit[0] is not view or hit[1][0] is not mce:
+        hit = entries[id(view)] = (view, (mce, _dx_windows(view, mce)))
+    return hit[1][1]
 
 
 def _dx_windows(view: DxView, mce: Mce) -> DxWindows:

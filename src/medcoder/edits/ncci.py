@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 from medcoder.codesets.codesets import Codesets
 from medcoder.codesets.ncci_mue import ADJUDICATION, MueLimit, MueSetting
 from medcoder.codesets.ncci_ptp import PtpEdit, PtpSetting
+from medcoder.edits.editing import Shared
 from medcoder.errors import MedcoderError
 from medcoder.model.claim import Claim, ServiceLine
 from medcoder.model.findings import SEVERITIES, EditFinding, Severity
@@ -88,16 +89,16 @@ class _Lines(NamedTuple):
     the MUE and AOC rule sets need not sort them."""
 
 
-_LAST_LINES: tuple[Claim, _Lines] | None = None
+_LINES: Shared[Claim, _Lines] = Shared("ncci_lines")
 
 
 def _lines_of(claim: Claim) -> _Lines:
-    """The claim's ``_Lines``, reused while the same claim object is being edited (one-entry identity memo like
-    ``edits.codes.dx_view``: replaced in one assignment, so threads at worst recompute it)."""
-    global _LAST_LINES
-    last = _LAST_LINES
-    if last is not None and last[0] is claim:
-        return last[1]
+    """The claim's ``_Lines``, worked out once while ``check_claims`` edits it (the PTP, MUE and AOC rule sets
+    read them a chunk of claims apart)."""
+    return _LINES.get(claim, _read_lines)
+
+
+def _read_lines(claim: Claim) -> _Lines:
     coded = tuple([(line, str(line.code).strip().upper()) for line in claim.lines])  # no call per line
     days: dict[date, list[tuple[ServiceLine, str]]] = defaultdict(list)
     in_order, previous = True, None
@@ -106,9 +107,7 @@ def _lines_of(claim: Claim) -> _Lines:
         if previous is not None and pair[0].number < previous:
             in_order = False
         previous = pair[0].number
-    found = _Lines(coded=coded, by_date=dict(sorted(days.items())), in_number_order=in_order)
-    _LAST_LINES = (claim, found)
-    return found
+    return _Lines(coded=coded, by_date=dict(sorted(days.items())), in_number_order=in_order)
 
 
 def _number(pair: tuple[ServiceLine, str]) -> int:

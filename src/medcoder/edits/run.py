@@ -18,6 +18,7 @@ from dataclasses import replace
 from medcoder.codesets.codesets import Codesets
 from medcoder.edits.codes import check_validity
 from medcoder.edits.completeness import check_completeness
+from medcoder.edits.editing import editing
 from medcoder.edits.mce import check_mce
 from medcoder.edits.tabular import check_tabular
 from medcoder.errors import ClaimError, MedcoderError
@@ -60,7 +61,8 @@ def check_claims(claims: Sequence[Claim], codesets: Sequence[Codesets], *,
 
     Why each rule set over all the claims in turn, not each claim through all the rule sets: a rule set's code
     and tables (the Tabular notes, the MCE lists, the NCCI pairs) stay in the processor's caches from one claim to
-    the next (``claim_batch.CHUNK``); the claims' ``dx_view`` is shared by the rule sets all the same."""
+    the next (``claim_batch.CHUNK``); what several rule sets work out from a claim (its ``dx_view`` ...) is
+    still worked out once (``editing.Shared``)."""
     chosen = RULE_SETS
     if rule_sets is not None:
         names = rule_set_names()
@@ -70,17 +72,27 @@ def check_claims(claims: Sequence[Claim], codesets: Sequence[Codesets], *,
             raise ClaimError(f"unknown rule set(s) {unknown}", code="E831", where="rule_sets",
                              fix=f"Choose from {', '.join(names)}")
         chosen = [(name, run) for name, run in chosen if name in wanted]
+    if len(codesets) != len(claims):
+        raise ValueError(f"{len(claims)} claims but {len(codesets)} code sets")
+    if len(claims) == 1:  # the rule sets one after the other on one claim share by their last answer
+        return [_check(chosen, claims, codesets)[0]]
+    with editing():  # what the rule sets share about these claims (their ``dx_view`` ...), until this returns
+        return _check(chosen, claims, codesets)
+
+
+def _check(chosen: list[tuple[str, RuleSet]], claims: Sequence[Claim],
+           codesets: Sequence[Codesets]) -> list[list[EditFinding]]:
     found: list[list[EditFinding]] = [[] for _ in claims]
     for name, run in chosen:
-        for claim, sets, findings in zip(claims, codesets, found, strict=True):
+        for i, claim in enumerate(claims):
             try:
-                more = run(claim, sets)
+                more = run(claim, codesets[i])
             except MedcoderError as e:
                 more = [EditFinding(rule_set=name, rule=f"{name}.not-checked", severity="warning",
                                     message=f"the {name} edits could not run: {e.message}", fix=e.fix,
                                     details={"error": e.to_dict()})]
-            for finding in more:  # most rule sets find nothing on most claims: a loop, not a comprehension to build
-                findings.append(finding if finding.release else _with_release(finding, sets))
+            for finding in more:  # most rule sets find nothing on most claims: a loop, not a comprehension
+                found[i].append(finding if finding.release else _with_release(finding, codesets[i]))
     return [sorted(findings, key=_order) if len(findings) > 1 else findings for findings in found]
 
 
