@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache, lru_cache
 from importlib import resources
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from drgpy import _versions as drgpy_versions
 from drgpy.msdrg import DRGEngine
@@ -466,22 +466,22 @@ def price_stays(stays: Sequence[tuple[DrgGrouper, DrgCase]]) -> list[DrgPayment 
             prepared.append(grouper._prepare(case))
         except MedcoderError as e:
             prepared.append(e)
-    drgs: list[str | MedcoderError] = []
+    grouped: list[tuple[_Stay, str] | MedcoderError] = []
     for stay in prepared:
         if isinstance(stay, MedcoderError):
-            drgs.append(stay)
+            grouped.append(stay)
             continue
         try:
-            drgs.append(_grouped(stay))
+            grouped.append((stay, _grouped(stay)))
         except MedcoderError as e:
-            drgs.append(e)
+            grouped.append(e)
     out: list[DrgPayment | MedcoderError] = []
-    for (grouper, case), stay, drg in zip(stays, prepared, drgs, strict=True):
-        if isinstance(stay, MedcoderError) or isinstance(drg, MedcoderError):
-            out.append(drg if isinstance(drg, MedcoderError) else cast(MedcoderError, stay))
+    for (grouper, case), done in zip(stays, grouped, strict=True):
+        if isinstance(done, MedcoderError):
+            out.append(done)
             continue
         try:
-            out.append(price_assignment(grouper._finish(stay, drg), day=case.discharge_date))
+            out.append(price_assignment(grouper._finish(*done), day=case.discharge_date))
         except MedcoderError as e:
             out.append(e)
     return out

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import lru_cache
 from math import isfinite
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from medcoder.claim.parse import claim_from_dict
 from medcoder.codesets.codesets import Codesets, ReaderPool
@@ -186,18 +186,19 @@ def price_many(claims: Sequence[Claim], codesets: Sequence[Codesets],
         except MedcoderError as e:
             out.append(e)
     diagnoses: list[list[Diagnosis] | None] = [None] * len(claims)  # sorted once, for the grouper and risk alike
-    stays: list[tuple[int, tuple[DrgGrouper, DrgCase]]] = []
+    heads: list[dict[str, Any]] = []
+    stays: list[tuple[DrgGrouper, DrgCase]] = []
     for i, claim in enumerate(claims):  # MS-DRG, every inpatient stay in turn (``price_stays``)
         head = out[i]
         if claim.kind != "professional" and claim.setting == "inpatient" and not isinstance(head, MedcoderError):
             try:
                 listed = diagnoses[i] = sorted(claim.diagnoses, key=BY_SEQUENCE)
-                stays.append((i, (groupers[i] or DrgGrouper(codesets[i]), case_from_claim(claim, listed))))
+                stays.append((groupers[i] or DrgGrouper(codesets[i]), case_from_claim(claim, listed)))
+                heads.append(head)
             except MedcoderError as e:
                 head["drg"] = {"error": e.to_dict()}
-    for (i, _), payment in zip(stays, price_stays([stay for _, stay in stays]), strict=True):
-        cast(dict[str, Any], out[i])["drg"] = ({"error": payment.to_dict()} if isinstance(payment, MedcoderError)
-                                               else _drg_dict(payment))
+    for head, payment in zip(heads, price_stays(stays), strict=True):
+        head["drg"] = {"error": payment.to_dict()} if isinstance(payment, MedcoderError) else _drg_dict(payment)
     for i, claim in enumerate(claims):  # the fee schedule, every professional claim in turn
         head = out[i]
         if claim.kind == "professional" and not isinstance(head, MedcoderError):
