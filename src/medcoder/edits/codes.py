@@ -129,7 +129,7 @@ class DxView(NamedTuple):
 
 
 _VIEWS: Shared[Claim, DxView] = Shared("dx_view")
-_WINDOWS: Shared[DxView, tuple[Mce, DxWindows]] = Shared("dx_windows")
+_WINDOWS: Shared[DxView, DxWindows] = Shared("dx_windows")
 
 
 def dx_view(claim: Claim) -> DxView:
@@ -199,16 +199,7 @@ class DxWindows(NamedTuple):
 def dx_windows(view: DxView, mce: Mce) -> DxWindows:
     """The claim's ``DxWindows``: the validity and MCE rule sets ask about the same codes on the same day, so
     they are looked up once per claim and MCE reader while ``check_claims`` edits it (like ``dx_view``)."""
-    entries = _WINDOWS.entries()
-    if entries is None:
-        last = _WINDOWS.last()
-        if last is not None and last[0] is view and last[1][0] is mce:
-            return last[1][1]
-        return _WINDOWS.keep(view, (mce, _dx_windows(view, mce)))[1]
-    hit = entries.get(id(view))
-    if hit is None or hit[0] is not view or hit[1][0] is not mce:
-        hit = entries[id(view)] = (view, (mce, _dx_windows(view, mce)))
-    return hit[1][1]
+    return _WINDOWS.get(view, lambda v: _dx_windows(v, mce), mce)
 
 
 def _dx_windows(view: DxView, mce: Mce) -> DxWindows:

@@ -30,37 +30,27 @@ class Shared(Generic[K, V]):
     __slots__ = ("_entries", "_last")
 
     def __init__(self, name: str) -> None:
-        self._entries: ContextVar[dict[int, tuple[K, V]] | None] = ContextVar(f"medcoder_shared_{name}",
-                                                                              default=None)
-        self._last: tuple[K, V] | None = None
-        """Outside a block: the last key with its answer (replaced in one assignment: threads at worst recompute)."""
+        self._entries: ContextVar[dict[int, tuple[K, object, V]] | None] = ContextVar(f"medcoder_shared_{name}",
+                                                                                      default=None)
+        """The block's answers by ``id(key)``, each kept with its key (so the id cannot be reused while the entry
+        exists) and with ``other``; None outside a block."""
+        self._last: tuple[K, object, V] | None = None
+        """Outside a block: the last answer (replaced in one assignment: threads at worst recompute it)."""
         _ALL.append(self)  # type: ignore[arg-type]
 
-    def entries(self) -> dict[int, tuple[K, V]] | None:
-        """This block's entries by ``id(key)``, each with its key (so the id cannot be reused while the entry
-        exists); None outside an ``editing`` block."""
-        return self._entries.get()
-
-    def last(self) -> tuple[K, V] | None:
-        return self._last
-
-    def keep(self, key: K, value: V) -> V:
-        """Remember ``value`` as the last answer, for ``key`` (outside a block)."""
-        self._last = (key, value)
-        return value
-
-    def get(self, key: K, make: Callable[[K], V]) -> V:
-        """The answer remembered for this very ``key``, else ``make(key)``, remembered."""
+    def get(self, key: K, make: Callable[[K], V], other: object = None) -> V:
+        """The answer remembered for this very ``key`` (and this very ``other``, when the answer depends on one
+        more object), else ``make(key)``, remembered."""
         entries = self._entries.get()
         if entries is None:
             last = self._last
-            if last is None or last[0] is not key:
-                last = self._last = (key, make(key))
-            return last[1]
+            if last is None or last[0] is not key or last[1] is not other:
+                last = self._last = (key, other, make(key))
+            return last[2]
         hit = entries.get(id(key))
-        if hit is None or hit[0] is not key:
-            hit = entries[id(key)] = (key, make(key))
-        return hit[1]
+        if hit is None or hit[0] is not key or hit[1] is not other:
+            hit = entries[id(key)] = (key, other, make(key))
+        return hit[2]
 
 
 @contextmanager

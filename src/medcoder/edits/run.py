@@ -75,7 +75,7 @@ def check_claims(claims: Sequence[Claim], codesets: Sequence[Codesets], *,
     if len(codesets) != len(claims):
         raise ValueError(f"{len(claims)} claims but {len(codesets)} code sets")
     if len(claims) == 1:  # the rule sets one after the other on one claim share by their last answer
-        return [_check(chosen, claims, codesets)[0]]
+        return _check(chosen, claims, codesets)
     with editing():  # what the rule sets share about these claims (their ``dx_view`` ...), until this returns
         return _check(chosen, claims, codesets)
 
