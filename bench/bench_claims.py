@@ -8,7 +8,7 @@ over FY2026). One process, one core. Each claim runs every edit rule set and its
 the CMS-HCC V28 score) with the code sets of its date; the claims go through the service's batch
 runner (``service.claim_batch.ClaimBatch``, what ``medcoder claim-batch`` runs): one ``Codesets`` per distinct
 date and one ``DrgGrouper`` per code sets, reused, and ``claim_batch.CHUNK`` claims at a time
-(``check_and_price_many``: the edits claim by claim, then each pricing part over all of them). The rate of the
+(``check_and_price_many``: each rule set, then each pricing part, over all of them in turn). The rate of the
 same runner fed one claim at a time (``check_and_price``, what one API call does) is printed too. drgpy alone
 is ``DRGEngine.get_drg`` on the inpatient claims' codes. Prints the rates and the ratio; no thresholds.
 
