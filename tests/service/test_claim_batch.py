@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from medcoder.claim import load_claim, sample_path
@@ -156,3 +157,5 @@ def test_scrub_output_does_not_depend_on_the_chunk_size(kb_settings: Settings) -
     assert all(outputs == by_size[0] for outputs in by_size[1:])
     assert [o["line"] for o in by_size[0]] == [1, 2, 3, 4, 5, 6]
     assert ["error" in o for o in by_size[0]] == [False, True, False, True, False, False]
+    with pytest.raises(ValueError, match="at least one at a time, not 0"):
+        next(scrub(lines, settings=kb_settings, chunk=0))  # never an empty output for a whole file

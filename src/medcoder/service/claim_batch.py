@@ -209,6 +209,8 @@ def scrub(lines: Iterable[bytes | str], *, settings: Settings, source: str = "cl
     """One output dict per claim line, in input order: ``{"line", "claim_id", "check", "price"}``, or
     ``{"line", "error"}`` for a line that is not a claim or that the code sets cannot serve (no release for its
     date). Claims are checked and priced ``chunk`` at a time (``ClaimBatch.results``)."""
+    if chunk < 1:  # islice would read nothing, and the batch would end without a line written
+        raise ValueError(f"claims are checked at least one at a time, not {chunk}")
     batch = ClaimBatch(settings)
     items = read_claims(lines, source=source)
     while block := list(islice(items, chunk)):

@@ -178,6 +178,8 @@ def price_many(claims: Sequence[Claim], codesets: Sequence[Codesets],
     a batch, 34 us for drgpy alone on the same stays). Each part run over all the claims in turn keeps more of
     its data in cache, ours as well as drgpy's (``claim_batch.CHUNK``). Same results, the same keys in the same
     order."""
+    if not len(claims) == len(codesets) == len(groupers):
+        raise ValueError(f"{len(claims)} claims, {len(codesets)} code sets and {len(groupers)} groupers: one each")
     out: list[dict[str, Any] | MedcoderError] = []
     for claim in claims:
         try:
