@@ -101,15 +101,9 @@ class ClaimBatch:
         it): each rule set over all of them (``check_claims``), then each pricing part (``claims.price_many``)."""
         return [run if isinstance(run, MedcoderError) else run[1:] for run in self._run(batch)]
 
-    def result(self, claim: Claim) -> dict[str, Any]:
-        """The output line of one claim: its findings (``claims.findings_dict``) and its price."""
-        done = self.results([claim])[0]
-        if isinstance(done, MedcoderError):
-            raise done
-        return done
-
     def results(self, batch: Sequence[Claim]) -> list[dict[str, Any] | MedcoderError]:
-        """``result`` of each claim, or the error that stopped it."""
+        """The output line of each claim (its findings, ``claims.findings_dict``, and its price), or the error
+        that stopped it."""
         return [run if isinstance(run, MedcoderError) else
                 {"claim_id": claim.claim_id, "check": claims.findings_dict(claim, run[1], run[0]), "price": run[2]}
                 for claim, run in zip(batch, self._run(batch), strict=True)]
